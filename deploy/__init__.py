@@ -1,0 +1,1 @@
+"""Deploy the worker to RunPod Serverless: `python -m deploy …` (see docs/deploy.md)."""

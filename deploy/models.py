@@ -1,0 +1,132 @@
+"""Typed views of what RunPod answers, parsed once at the edge (REST v2 and the queue API's /health)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WORKER_STATES = ("running", "idle", "initializing", "throttled", "unhealthy")
+
+
+def _ids(items: Any) -> list[str]:
+    out = []
+    for item in items or []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and item.get("id"):
+            out.append(str(item["id"]))
+    return out
+
+
+@dataclass(frozen=True)
+class Volume:
+    id: str
+    name: str
+    size_gb: int
+    datacenter: str
+
+    @classmethod
+    def from_api(cls, d: dict) -> "Volume":
+        return cls(id=str(d["id"]), name=str(d.get("name") or ""), size_gb=int(d.get("size") or 0),
+                   datacenter=str(d.get("dataCenter") or d.get("dataCenterId") or ""))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    name: str
+    template_id: str | None
+    network_volumes: list[str]
+    gpu_pools: list[str]
+    workers_min: int | None
+    workers_max: int | None
+    idle_timeout: int | None
+    flashboot: str | None
+    timeout_ms: int | None
+    datacenters: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_v2(cls, d: dict) -> "Endpoint":
+        gpu = d.get("gpu") or {}
+        workers = d.get("workers") or {}
+        vols = _ids(d.get("networkVolumes"))
+        if not vols and d.get("networkVolumeId"):
+            vols = [str(d["networkVolumeId"])]
+        pools = gpu.get("pools") if isinstance(gpu, dict) else None
+        if pools is None and isinstance(d.get("gpuIds"), str):
+            pools = [p.strip() for p in d["gpuIds"].split(",") if p.strip()]
+        env = d.get("env") or {}
+        if isinstance(env, list):  # GraphQL's [{key, value}] form
+            env = {e.get("key"): e.get("value") for e in env if isinstance(e, dict)}
+        return cls(id=str(d["id"]), name=str(d.get("name") or ""), template_id=d.get("templateId"),
+                   network_volumes=vols, gpu_pools=list(pools or []),
+                   workers_min=workers.get("min"), workers_max=workers.get("max"),
+                   idle_timeout=workers.get("idleTimeout"), flashboot=d.get("flashboot"),
+                   timeout_ms=d.get("timeout"), datacenters=list(d.get("dataCenterIds") or []), env=dict(env))
+
+
+@dataclass(frozen=True)
+class Worker:
+    id: str
+    status: str            # lower case: running | idle | initializing | throttled | unhealthy | …
+    uptime_s: int
+    gpu: str
+    datacenter: str
+    stale: bool
+
+    @classmethod
+    def from_v2(cls, d: dict) -> "Worker":
+        return cls(id=str(d.get("id") or ""), status=str(d.get("status") or "unknown").lower(),
+                   uptime_s=int(d.get("uptimeSeconds") or 0), gpu=str(d.get("gpuTypeId") or ""),
+                   datacenter=str(d.get("dataCenterId") or ""), stale=bool(d.get("isStale")))
+
+
+def parse_workers(body: Any) -> list[Worker]:
+    items = body.get("workers") if isinstance(body, dict) else body
+    return [Worker.from_v2(w) for w in items or [] if isinstance(w, dict)]
+
+
+@dataclass(frozen=True)
+class Health:
+    workers: dict[str, int]
+    jobs: dict[str, int]
+
+    @classmethod
+    def from_api(cls, d: dict) -> "Health":
+        # Missing keys mean 0 (the documented example omits most of them).
+        w = d.get("workers") or {}
+        j = d.get("jobs") or {}
+        return cls(workers={k: int(w.get(k) or 0) for k in ("idle", "ready", "running", "initializing",
+                                                             "throttled", "unhealthy")},
+                   jobs={k: int(j.get(k) or 0) for k in ("inQueue", "inProgress", "completed", "failed", "retried")})
+
+    def sentence(self) -> str:
+        w, j = self.workers, self.jobs
+        ready = max(w["ready"], w["idle"])
+        if j["inQueue"] and not ready and not w["running"] and w["initializing"]:
+            return f"Warming up: {w['initializing']} worker(s) initializing, {j['inQueue']} job(s) waiting."
+        if w["throttled"] and not ready and not w["running"]:
+            return f"Capacity problem: {w['throttled']} worker(s) throttled (no free GPU in the pools chosen)."
+        if not any(w.values()):
+            return "Scaled to zero: no workers; the next job starts one (cold start)."
+        return f"{w['running']} running, {ready} ready, {w['initializing']} initializing."
+
+
+def parse_log_lines(raw: str) -> list[str]:
+    """Worker logs come as text lines or JSON ({"logs": [...]} / a list of {message} or strings)."""
+    import json
+
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, ValueError):
+        return [ln for ln in raw.splitlines() if ln.strip()]
+    items = data.get("logs") or data.get("lines") or data.get("data") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return [str(data)]
+    out = []
+    for it in items:
+        if isinstance(it, dict):
+            out.append(str(it.get("message") or it.get("line") or it.get("log") or it))
+        else:
+            out.append(str(it))
+    return out
