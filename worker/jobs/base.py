@@ -27,6 +27,7 @@ class Built:
     roles: dict[str, str] = field(default_factory=dict)  # node id -> what it does, for error sentences
     seed: int | None = None                              # the seed actually used (after -1 → random)
     warnings: list[str] = field(default_factory=list)
+    licence: dict[str, Any] | None = None                # the output's licence (JobSpec.licence_for(values))
 
 
 class Job(Protocol):

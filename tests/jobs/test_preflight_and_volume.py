@@ -1,0 +1,133 @@
+"""Checks before GPU time (decodable media, lengths, sizes) and the volume preparation done at worker start."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from tests.support.procs import REPO
+from worker.errors import WorkerError
+from worker.jobs import JOBS
+from worker.jobs.base import MediaFile
+from worker.volume import VolumeLayout, job_readiness, prepare
+
+
+def wav(seconds, rate=24000):
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(int(seconds * rate), dtype="float32") + 0.01, rate, format="WAV")
+    return MediaFile("x", buf.getvalue(), "audio", "audio/wav", ".wav")
+
+
+def png(w, h):
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), "gray").save(buf, "PNG")
+    return MediaFile("x", buf.getvalue(), "image", "image/png", ".png")
+
+
+def named(m, name):
+    m.param = name
+    return m
+
+
+def test_tts_trims_a_long_reference_with_a_warning():
+    job = JOBS["tts"]
+    media = {"reference_audio": named(wav(20), "reference_audio")}
+    warnings = job.preflight(job.spec.validate({"text": "hi", "reference_audio": "x"}), media)
+    assert any("20.0 s" in w and "12 s" in w for w in warnings)
+    data, rate = sf.read(io.BytesIO(media["reference_audio"].data))
+    assert abs(len(data) / rate - 12.0) < 0.01
+
+
+def test_tts_reference_checks():
+    job = JOBS["tts"]
+    v = job.spec.validate({"text": "hi", "reference_audio": "x"})
+    assert job.preflight(v, {"reference_audio": named(wav(8), "reference_audio")}) == []
+    assert any("short" in w for w in job.preflight(v, {"reference_audio": named(wav(3), "reference_audio")}))
+    with pytest.raises(WorkerError) as e:
+        job.preflight(v, {"reference_audio": named(wav(1), "reference_audio")})
+    assert e.value.field == "reference_audio" and "too short" in e.value.message
+    junk = MediaFile("reference_audio", b"RIFF\x00\x00\x00\x00WAVEjunkjunk", "audio", "audio/wav", ".wav")
+    with pytest.raises(WorkerError) as e:
+        job.preflight(v, {"reference_audio": junk})
+    assert e.value.code == "invalid_input" and "could not be decoded" in e.value.message
+
+
+def test_lipsync_checks_face_image_size_and_audio_length():
+    job = JOBS["lipsync"]
+    v = job.spec.validate({"image": "x", "audio": "y", "max_duration": 5})
+    with pytest.raises(WorkerError) as e:
+        job.preflight(v, {"image": named(png(200, 300), "image"), "audio": named(wav(3), "audio")})
+    assert e.value.field == "image" and "200×300" in e.value.message and "256" in e.value.message
+    w = job.preflight(v, {"image": named(png(512, 640), "image"), "audio": named(wav(8), "audio")})
+    assert any("only the first 5 s" in x for x in w)
+    with pytest.raises(WorkerError) as e:
+        job.preflight(v, {"image": named(png(512, 512), "image"), "audio": named(png(64, 64), "audio")})
+    assert e.value.field == "audio" and "expected an audio file" in e.value.message
+    broken = MediaFile("image", b"\x89PNG\r\n\x1a\nbroken", "image", "image/png", ".png")
+    with pytest.raises(WorkerError) as e:
+        job.preflight(v, {"image": broken, "audio": named(wav(3), "audio")})
+    assert e.value.field == "image" and "could not be decoded" in e.value.message
+
+
+def test_animate_and_music_preflight():
+    job = JOBS["animate"]
+    assert job.preflight(job.spec.validate({"image": "x"}), {"image": named(png(640, 360), "image")}) == []
+    w = job.preflight(job.spec.validate({"image": "x", "mode": "svd", "prompt": "rain"}),
+                      {"image": named(png(640, 360), "image")})
+    assert any("ignored" in x for x in w)
+    m = JOBS["music"]
+    assert m.preflight(m.spec.validate({"tags": "pop", "lyrics": "just words"}), {})
+
+
+def test_prepare_volume(tmp_path):
+    layout = VolumeLayout(volume=tmp_path / "runpod-volume", comfyui=tmp_path / "comfyui")
+    (layout.comfyui / "models" / "sonic").mkdir(parents=True)              # what the pack mkdirs at import
+    (layout.models / "my_extra_folder").mkdir(parents=True)
+    env = prepare(layout)
+    yaml = (layout.comfyui / "extra_model_paths.yaml").read_text()
+    assert f"base_path: {layout.models}" in yaml
+    for folder in ("checkpoints", "loras", "animatediff_models", "animatediff_motion_lora", "sonic", "my_extra_folder"):
+        assert f"  {folder}: {folder}/" in yaml
+    assert "  hf:" not in yaml and "cached_path:" not in yaml
+    link = layout.comfyui / "models" / "sonic"
+    assert link.is_symlink() and link.resolve() == (layout.models / "sonic").resolve()
+    assert env["HF_HOME"] == str(layout.models / "hf")
+    assert env["CACHED_PATH_CACHE_ROOT"] == str(layout.models / "cached_path")
+    prepare(layout)                                                          # idempotent
+    assert link.is_symlink()
+
+
+def test_sonic_folder_with_files_is_kept_aside(tmp_path):
+    layout = VolumeLayout(volume=tmp_path / "v", comfyui=tmp_path / "c")
+    (layout.comfyui / "models" / "sonic").mkdir(parents=True)
+    (layout.comfyui / "models" / "sonic" / "old.pth").write_bytes(b"x")
+    prepare(layout)
+    assert (layout.comfyui / "models" / "sonic.image" / "old.pth").exists()
+    assert (layout.comfyui / "models" / "sonic").is_symlink()
+
+
+def test_readiness_reports_missing_files_with_sizes(tmp_path):
+    models = tmp_path / "models"
+    r = job_readiness(models)
+    assert not r["portrait"]["ready"]
+    assert r["portrait"]["missing"] == [{"path": "checkpoints/Deliberate_v5.safetensors", "size": 2132625894}]
+    (models / "checkpoints").mkdir(parents=True)
+    with open(models / "checkpoints/Deliberate_v5.safetensors", "wb") as fh:
+        fh.truncate(2132625894)                                              # sparse: the right size, no disk used
+    assert job_readiness(models)["portrait"]["ready"]
+    assert not job_readiness(models)["animate"]["ready"]
+
+
+def test_volume_command_prints_exports(tmp_path):
+    env = {**os.environ, "RUNPOD_VOLUME": str(tmp_path / "vol"), "COMFYUI_DIR": str(tmp_path / "comfy")}
+    out = subprocess.run([sys.executable, "-m", "worker.volume", "--shell"], env=env, cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"export HF_HOME={tmp_path}/vol/models/hf" in out.stdout
+    assert (tmp_path / "comfy" / "models" / "sonic").is_symlink()

@@ -1,0 +1,179 @@
+"""The provision action against a local stand-in for Hugging Face (a real process on 127.0.0.1)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.procs import Proc, free_port, wait_http
+from workflows.catalogue import ModelFile
+from worker.actions.provision import ProvisionSettings, hf_cache_ref, parse_jobs, provision, run
+from worker.errors import WorkerError
+
+TOKEN = "hf_secret_token_value_123"
+
+
+def _file(path: str, repo: str, name: str, data: bytes, *, sha=True, exact=True, gated=False, alternates=()):
+    return ModelFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest() if sha else None,
+                     licence="Test Licence 1.0", gated=gated, size_exact=exact,
+                     sources=tuple([{"repo": repo, "file": name, "revision": "main"}, *alternates]),
+                     licence_url=f"https://huggingface.co/{repo}" if gated else None)
+
+
+@pytest.fixture()
+def blobs():
+    rnd = os.urandom
+    return {"big": rnd(3 * 1024 * 1024 + 123), "small": rnd(70_000), "alt": rnd(50_000), "gated": rnd(40_000),
+            "cache": rnd(10_000)}
+
+
+@pytest.fixture()
+def hf(tmp_path, blobs):
+    """Serves the blobs; drops `org/big` at 50 %, 404s the primary of `alt`, gates `org/gated`."""
+    root = tmp_path / "hf"
+    files = {"org/big/big.bin": blobs["big"], "org/small/sub/small.bin": blobs["small"],
+             "mirror/alt/alt.bin": blobs["alt"], "org/alt/alt.bin": blobs["alt"],
+             "org/gated/gated.bin": blobs["gated"], "org/vocos/config.yaml": blobs["cache"]}
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    rules = {"drop": {"org/big/big.bin": 0.5}, "missing": ["org/alt/alt.bin"], "gated": {"org/gated": TOKEN}}
+    (tmp_path / "rules.json").write_text(json.dumps(rules))
+    port = free_port()
+    with Proc(["-m", "tests.jobs.fake_hf", "--root", str(root), "--port", str(port),
+               "--rules", str(tmp_path / "rules.json")], tmp_path / "hf.log") as proc:
+        wait_http(f"http://127.0.0.1:{port}/_stats", proc=proc.popen)
+        yield f"http://127.0.0.1:{port}"
+
+
+def _jobs(blobs):
+    return {
+        "one": [_file("checkpoints/big.bin", "org/big", "big.bin", blobs["big"]),
+                _file("sonic/sub/small.bin", "org/small", "sub/small.bin", blobs["small"], exact=False, sha=False)],
+        "two": [_file("checkpoints/big.bin", "org/big", "big.bin", blobs["big"]),
+                _file("loras/alt.bin", "org/alt", "alt.bin", blobs["alt"],
+                      alternates=[{"repo": "mirror/alt", "file": "alt.bin", "revision": "main"}]),
+                _file("hf/hub/models--org--vocos/snapshots/main/config.yaml", "org/vocos", "config.yaml", blobs["cache"])],
+    }
+
+
+class Reports(list):
+    def __call__(self, job, payload, force=False):
+        self.append(payload)
+
+
+async def test_downloads_resumes_uses_alternates_and_is_idempotent(tmp_path, hf, blobs):
+    models = tmp_path / "vol" / "models"
+    settings = ProvisionSettings(models_dir=models, endpoint=hf, concurrency=3, retry_delay_s=0.05)
+    reports = Reports()
+    out = await provision({"id": "p1"}, _jobs(blobs), settings, report=reports)
+
+    assert out["status"] == "success"
+    assert out["jobs"]["one"]["ready"] and out["jobs"]["two"]["ready"]
+    assert (models / "checkpoints/big.bin").read_bytes() == blobs["big"]
+    assert (models / "sonic/sub/small.bin").read_bytes() == blobs["small"]
+    assert (models / "loras/alt.bin").read_bytes() == blobs["alt"]
+    assert not list(models.rglob("*.part"))
+    # the hf cache layout gets its refs file so the libraries find the snapshot offline
+    assert (models / "hf/hub/models--org--vocos/refs/main").read_text() == "main"
+    assert sorted(out["jobs"]["two"]["downloaded"]) == sorted(
+        ["checkpoints/big.bin", "loras/alt.bin", "hf/hub/models--org--vocos/snapshots/main/config.yaml"])
+
+    stats = httpx.get(f"{hf}/_stats").json()
+    big = stats["org/big/big.bin"]
+    assert big["requests"] == 2, "the drop at 50 % is followed by exactly one resumed request"
+    assert big["ranges"][1] and big["ranges"][1].startswith("bytes=")
+    assert big["bytes"] == len(blobs["big"]), "resuming re-sent no byte"
+    assert stats["org/alt/alt.bin"]["requests"] == 1 and stats["mirror/alt/alt.bin"]["requests"] == 1
+
+    assert reports and all(r["stage"] == "downloading" for r in reports)
+    last = reports[-1]
+    assert last["files"] == last["files_total"] == 4
+    assert last["bytes"] == last["bytes_total"] == sum(len(blobs[k]) for k in ("big", "small", "alt", "cache"))
+
+    again = await provision({"id": "p2"}, _jobs(blobs), settings, report=Reports())
+    assert again["jobs"]["one"]["downloaded"] == [] and again["jobs"]["two"]["downloaded"] == []
+    assert sorted(again["jobs"]["one"]["skipped"]) == ["checkpoints/big.bin", "sonic/sub/small.bin"]
+    assert httpx.get(f"{hf}/_stats").json()["org/big/big.bin"]["requests"] == 2, "second run fetched nothing"
+
+
+async def test_resumes_a_partial_file_left_by_an_earlier_run(tmp_path, hf, blobs):
+    models = tmp_path / "models"
+    part = models / "checkpoints/big.bin.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(blobs["big"][:1_000_000])
+    settings = ProvisionSettings(models_dir=models, endpoint=hf, retry_delay_s=0.05)
+    jobs = {"one": [_file("checkpoints/big.bin", "org/big", "big.bin", blobs["big"])]}
+    out = await provision({"id": "p"}, jobs, settings, report=Reports())
+    assert out["jobs"]["one"]["ready"]
+    assert (models / "checkpoints/big.bin").read_bytes() == blobs["big"]
+    assert httpx.get(f"{hf}/_stats").json()["org/big/big.bin"]["ranges"][0] == "bytes=1000000-"
+
+
+async def test_gated_file_names_the_licence_and_page_and_never_the_token(tmp_path, hf, blobs, caplog):
+    caplog.set_level(logging.DEBUG)
+    jobs = {"lip": [_file("checkpoints/gated.bin", "org/gated", "gated.bin", blobs["gated"], gated=True)]}
+    models = tmp_path / "models"
+    wrong = ProvisionSettings(models_dir=models, endpoint=hf, token="hf_wrong_token_zzz", retry_delay_s=0.05)
+    reports = Reports()
+    out = await provision({"id": "g"}, jobs, wrong, report=reports)
+    res = out["jobs"]["lip"]
+    assert not res["ready"] and res["failed"][0]["path"] == "checkpoints/gated.bin"
+    msg = res["failed"][0]["error"]
+    assert "HTTP 401" in msg and "Test Licence 1.0" in msg and "https://huggingface.co/org/gated" in msg
+    assert "HF_TOKEN" in msg
+    everything = json.dumps(out) + json.dumps(reports) + caplog.text
+    assert "hf_wrong_token_zzz" not in everything
+
+    right = ProvisionSettings(models_dir=models, endpoint=hf, token=TOKEN, retry_delay_s=0.05)
+    out = await provision({"id": "g2"}, jobs, right, report=Reports())
+    assert out["jobs"]["lip"]["ready"]
+    assert TOKEN not in json.dumps(out) + caplog.text
+
+
+async def test_checksum_mismatch_fails_and_removes_the_file(tmp_path, hf, blobs):
+    bad = ModelFile(path="loras/small.bin", size=len(blobs["small"]), sha256="0" * 64, licence="x", gated=False,
+                    sources=({"repo": "org/small", "file": "sub/small.bin", "revision": "main"},))
+    out = await provision({"id": "s"}, {"j": [bad]}, ProvisionSettings(models_dir=tmp_path / "m", endpoint=hf),
+                          report=Reports())
+    assert "sha256 mismatch" in out["jobs"]["j"]["failed"][0]["error"]
+    assert not (tmp_path / "m/loras/small.bin").exists() and not (tmp_path / "m/loras/small.bin.part").exists()
+
+
+async def test_missing_everywhere_is_reported(tmp_path, hf):
+    f = ModelFile(path="loras/nothing.bin", size=10, sha256=None, licence="x", gated=False,
+                  sources=({"repo": "org/nope", "file": "nothing.bin", "revision": "main"},))
+    out = await provision({"id": "m"}, {"j": [f]}, ProvisionSettings(models_dir=tmp_path / "m", endpoint=hf),
+                          report=Reports())
+    assert "not found at any source" in out["jobs"]["j"]["failed"][0]["error"]
+
+
+def test_request_input_is_checked():
+    assert parse_jobs({"action": "provision", "jobs": ["portrait", "tts", "portrait"]}) == ["portrait", "tts"]
+    assert parse_jobs({"jobs": "all"}) == ["portrait", "tts", "lipsync", "animate", "music"]
+    with pytest.raises(WorkerError) as e:
+        parse_jobs({"jobs": ["portrait", "video"]})
+    assert e.value.field == "jobs" and "video" in e.value.message and "lipsync" in e.value.message
+    with pytest.raises(WorkerError) as e:
+        parse_jobs({"jobs": ["portrait"], "hf_token": "hf_abc"})
+    assert e.value.code == "forbidden" and "hf_abc" not in e.value.message
+    with pytest.raises(WorkerError):
+        parse_jobs({})
+
+
+async def test_run_refuses_without_a_volume(tmp_path):
+    class S:
+        volume = tmp_path / "not-mounted"
+    with pytest.raises(WorkerError) as e:
+        await run({"id": "x"}, {"jobs": ["portrait"]}, S())
+    assert "no network volume" in e.value.message
+
+
+def test_hf_cache_ref():
+    assert hf_cache_ref("hf/hub/models--a--b/snapshots/main/x/y.bin") == ("hf/hub/models--a--b/refs/main", "main")
+    assert hf_cache_ref("checkpoints/x.safetensors") is None

@@ -1,0 +1,139 @@
+"""`python -m worker serve`: RunPod's queue API on this machine, running the worker's handler in-process."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from worker.local_endpoint import webhook
+from worker.local_endpoint.app import AppConfig, build_app
+from worker.local_endpoint.queue import JobQueue
+from worker.local_endpoint.runner import Handler, load_handler
+
+log = logging.getLogger("local_endpoint")
+
+DEFAULT_HANDLER = "worker.handler:handler"
+API_KEY_ENV = "LOCAL_ENDPOINT_API_KEY"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str
+    port: int
+    endpoint_id: str
+    api_key: str | None
+    concurrency: int
+    comfyui_url: str | None
+    preview: bool
+    retention_s: float
+    handler: str
+    cold_start_s: float
+    test_hooks: bool
+
+    def __repr__(self) -> str:  # keep the key out of any accidental log line
+        return f"ServeOptions(host={self.host!r}, port={self.port}, endpoint_id={self.endpoint_id!r}, " \
+               f"api_key={'set' if self.api_key else None}, concurrency={self.concurrency})"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_args(argv: list[str]) -> ServeOptions:
+    p = argparse.ArgumentParser(prog="python -m worker serve",
+                                description="Serve RunPod's queue API locally, running the worker's handler.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need --api-key)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--endpoint-id", default="local", help="the {endpoint_id} in /v2/{endpoint_id}/... (default local)")
+    p.add_argument("--api-key", default=None, help=f"require 'Authorization: Bearer KEY' (or set {API_KEY_ENV})")
+    p.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
+    engine = p.add_mutually_exclusive_group()
+    engine.add_argument("--comfyui-url", default=None, help="an already-running ComfyUI for the handler")
+    engine.add_argument("--preview", action="store_true", help="start the preview engine and use it as ComfyUI")
+    p.add_argument("--retention", type=float, default=1800, help="seconds results are kept after a job ends")
+    p.add_argument("--handler", default=DEFAULT_HANDLER, help=f"module:function (default {DEFAULT_HANDLER})")
+    p.add_argument("--cold-start", type=float, default=0.0,
+                   help="seconds the workers show as initializing after start, taking no jobs")
+    p.add_argument("--test-hooks", action="store_true", help="add /_test/faults and /_test/jobs (tests only)")
+    a = p.parse_args(argv)
+    api_key = a.api_key or os.environ.get(API_KEY_ENV) or None
+    if a.concurrency < 1:
+        p.error(f"--concurrency: must be at least 1, got {a.concurrency}")
+    if not 0 <= a.port <= 65535:
+        p.error(f"--port: {a.port} is not in 0–65535")
+    if a.retention <= 0:
+        p.error(f"--retention: must be a positive number of seconds, got {a.retention}")
+    if a.cold_start < 0:
+        p.error(f"--cold-start: must be 0 or more seconds, got {a.cold_start}")
+    if not _is_loopback(a.host) and not api_key:
+        p.error(f"--host: {a.host} is not a loopback address; serving beyond this machine needs --api-key "
+                f"(or {API_KEY_ENV})")
+    if not a.endpoint_id or "/" in a.endpoint_id:
+        p.error("--endpoint-id: must be a non-empty name without '/'")
+    return ServeOptions(host=a.host, port=a.port, endpoint_id=a.endpoint_id, api_key=api_key,
+                        concurrency=a.concurrency, comfyui_url=a.comfyui_url, preview=a.preview,
+                        retention_s=a.retention, handler=a.handler, cold_start_s=a.cold_start,
+                        test_hooks=a.test_hooks)
+
+
+async def serve(options: ServeOptions, handler: Handler) -> None:
+    queue = JobQueue(handler, concurrency=options.concurrency, retention_s=options.retention_s,
+                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver)
+    app = build_app(queue, AppConfig(endpoint_id=options.endpoint_id, api_key=options.api_key,
+                                     test_hooks=options.test_hooks))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, options.host, options.port)
+    await site.start()
+    queue.start()
+    port = runner.addresses[0][1]
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    print(f"local endpoint ready: http://{host}:{port}/v2/{options.endpoint_id}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down: cancelling running jobs")
+        await queue.close()
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; URLs can carry tokens or presigned signatures in their query.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    engine = None
+    try:
+        if options.preview:
+            from worker.local_endpoint.preview import PreviewEngine
+            engine = PreviewEngine()
+            os.environ["COMFYUI_URL"] = engine.start()
+            log.info("preview engine running at %s", os.environ["COMFYUI_URL"])
+        elif options.comfyui_url:
+            os.environ["COMFYUI_URL"] = options.comfyui_url
+        # Imported only now: the handler may read COMFYUI_URL when its module loads.
+        handler = load_handler(options.handler)
+        asyncio.run(serve(options, handler))
+    except (ValueError, ImportError, RuntimeError, OSError) as exc:
+        print(f"local endpoint: {exc}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        if engine is not None:
+            engine.stop()
+    return 0

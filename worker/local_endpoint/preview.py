@@ -1,0 +1,71 @@
+"""Running the preview engine (worker.preview, a ComfyUI stand-in) as a child process for `serve --preview`."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+START_TIMEOUT_S = 60.0
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class PreviewEngine:
+    """Starts `python -m worker.preview` on a free loopback port with its data in a temp folder."""
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="preview-engine-")
+        self.port = _free_port("127.0.0.1")
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(self._tmp.name) / "preview.log"
+        self._proc: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        data = Path(self._tmp.name) / "data"
+        data.mkdir()
+        self._log = open(self.log_path, "wb")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.preview", "--host", "127.0.0.1", "--port", str(self.port),
+             "--data", str(data), "--models-from-manifest"],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"the preview engine exited with {self._proc.returncode}:\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.url}/system_stats", timeout=1.0).status_code == 200:
+                    return self.url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the preview engine did not answer /system_stats within {START_TIMEOUT_S:.0f} s:\n"
+                           f"{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)
+        if getattr(self, "_log", None):
+            self._log.close()
+        self._tmp.cleanup()

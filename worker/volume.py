@@ -1,0 +1,164 @@
+"""The network volume as ComfyUI and the node packs see it, prepared once at start before ComfyUI runs.
+
+- every folder under $RUNPOD_VOLUME/models becomes a ComfyUI model folder (extra_model_paths.yaml), plus the
+  folder ids the packs read that the stock worker does not map (animatediff_models, animatediff_motion_lora, sonic);
+- SONIC reads most of its files from ComfyUI's own models/sonic whatever the yaml says, so that folder becomes a
+  symlink to the volume's;
+- the caches the packs fill at run time (HF_HOME for vocos/whisper, cached_path for F5-TTS) point onto the volume,
+  so nothing is downloaded again on every cold start.
+
+`python -m worker.volume [--shell]` does all of that and prints the environment (as `export` lines with --shell,
+for start.sh to eval). Paths come from RUNPOD_VOLUME and COMFYUI_DIR so tests can use temporary folders.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workflows.catalogue import ModelFile, get_spec, load_catalogue, load_manifest
+
+DEFAULT_VOLUME = "/runpod-volume"
+DEFAULT_COMFYUI = "/comfyui"
+# The folders ComfyUI reads through extra_model_paths.yaml even before anything is provisioned into them.
+STANDARD_FOLDERS = ("checkpoints", "clip", "clip_vision", "configs", "controlnet", "embeddings", "loras",
+                    "upscale_models", "vae", "unet", "diffusion_models", "audio_encoders", "text_encoders",
+                    "animatediff_models", "animatediff_motion_lora", "sonic")
+# Cache folders on the volume; they hold no ComfyUI models, so they stay out of the yaml.
+CACHE_FOLDERS = ("hf", "cached_path", "torch")
+
+
+@dataclass(frozen=True)
+class VolumeLayout:
+    volume: Path
+    comfyui: Path
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "VolumeLayout":
+        env = os.environ if env is None else env
+        return cls(Path(env.get("RUNPOD_VOLUME", DEFAULT_VOLUME)), Path(env.get("COMFYUI_DIR", DEFAULT_COMFYUI)))
+
+    @property
+    def models(self) -> Path:
+        return self.volume / "models"
+
+    @property
+    def mounted(self) -> bool:
+        return self.volume.is_dir()
+
+
+def model_folders(models_dir: Path) -> list[str]:
+    """The standard folders plus every folder already on the volume, minus the caches (sorted, unique)."""
+    found = {p.name for p in models_dir.iterdir() if p.is_dir()} if models_dir.is_dir() else set()
+    return sorted((set(STANDARD_FOLDERS) | found) - set(CACHE_FOLDERS) - {n for n in found if n.startswith(".")})
+
+
+def extra_model_paths_yaml(models_dir: Path, folders: list[str]) -> str:
+    """ComfyUI's extra_model_paths.yaml for these folders (pure; YAML written by hand: the format is tiny)."""
+    lines = ["# Written at worker start by worker/volume.py: every model folder on the network volume.",
+             "runpod_volume:",
+             f"  base_path: {models_dir.as_posix()}",
+             "  is_default: true"]
+    lines += [f"  {name}: {name}/" for name in folders]
+    return "\n".join(lines) + "\n"
+
+
+def cache_env(layout: VolumeLayout) -> dict[str, str]:
+    """Environment for the packs' run-time caches, all on the volume."""
+    hf = layout.models / "hf"
+    return {
+        "HF_HOME": str(hf),
+        "HF_HUB_CACHE": str(hf / "hub"),
+        "CACHED_PATH_CACHE_ROOT": str(layout.models / "cached_path"),
+        "TORCH_HOME": str(layout.models / "torch"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    }
+
+
+def link_sonic(layout: VolumeLayout) -> Path:
+    """Make <comfyui>/models/sonic a symlink to <volume>/models/sonic; a real folder there is kept aside, not lost."""
+    target = layout.models / "sonic"
+    target.mkdir(parents=True, exist_ok=True)
+    link = layout.comfyui / "models" / "sonic"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        if Path(os.readlink(link)) == target:
+            return link
+        link.unlink()
+    elif link.exists():
+        if link.is_dir() and not any(link.iterdir()):
+            link.rmdir()
+        else:
+            aside = link.with_name("sonic.image")
+            if aside.exists():
+                shutil.rmtree(aside)
+            link.rename(aside)
+    link.symlink_to(target, target_is_directory=True)
+    return link
+
+
+def prepare(layout: VolumeLayout) -> dict[str, str]:
+    """Create the folders, write the yaml, link SONIC; return the cache environment to export."""
+    layout.models.mkdir(parents=True, exist_ok=True)
+    for name in (*STANDARD_FOLDERS, *CACHE_FOLDERS):
+        (layout.models / name).mkdir(exist_ok=True)
+    layout.comfyui.mkdir(parents=True, exist_ok=True)
+    yaml = extra_model_paths_yaml(layout.models, model_folders(layout.models))
+    (layout.comfyui / "extra_model_paths.yaml").write_text(yaml, encoding="utf-8")
+    link_sonic(layout)
+    return cache_env(layout)
+
+
+# ---- readiness: which manifest files are on the volume ------------------------------------------------
+
+def is_present(models_dir: Path, f: ModelFile) -> bool:
+    """A finished file: provision writes to a .part file and renames, so any file with the right size counts."""
+    p = models_dir / f.path
+    if not p.is_file():
+        return False
+    size = p.stat().st_size
+    return size == f.size if f.size_exact else size > 0
+
+
+def missing_models(action: str, models_dir: Path, values: dict[str, Any] | None = None) -> list[ModelFile]:
+    manifest = load_manifest()
+    spec = get_spec(action)
+    paths = spec.all_models() if values is None else spec.required_models(values)
+    return [manifest[p] for p in paths if not is_present(models_dir, manifest[p])]
+
+
+def job_readiness(models_dir: Path) -> dict[str, dict[str, Any]]:
+    """The debug action's "jobs" block: per job ready, or the missing files with their sizes."""
+    out = {}
+    for action in load_catalogue():
+        missing = missing_models(action, models_dir)
+        out[action] = {"ready": not missing, "missing": [{"path": f.path, "size": f.size} for f in missing]}
+    return out
+
+
+def not_provisioned_message(action: str, missing: list[ModelFile]) -> str:
+    """The sentence for a job whose files are not on the volume (error code model_missing)."""
+    total = sum(f.size for f in missing)
+    names = ", ".join(f.path for f in missing)
+    return (f"{action} is not provisioned: missing {names} ({total / 1e9:.1f} GB). "
+            f"Run the provision action with jobs [\"{action}\"] to download them onto the volume.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m worker.volume", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shell", action="store_true", help="print export lines for eval in a shell")
+    args = ap.parse_args(argv)
+    layout = VolumeLayout.from_env()
+    env = prepare(layout)
+    for k, v in env.items():
+        print(f"export {k}={shlex.quote(v)}" if args.shell else f"{k}={v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The job catalogue: declarations, ComfyUI templates and the model manifest (see catalogue.py)."""
