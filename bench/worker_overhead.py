@@ -1,0 +1,117 @@
+"""What the worker adds on top of ComfyUI's own execution, per job.
+
+For a portrait (≈1 MB PNG) and a talking head (≈20 MB MP4), with base64 and with bucket output, runs N jobs
+through the in-process handler against the ComfyUI double (tests/worker/fake_comfyui.py) and SeaweedFS on
+loopback, and prints medians of: total handler time, the engine's execution time (execution_start → done),
+overhead = total − execution, and overhead without output delivery (the /view fetch + base64 or bucket upload).
+Target: ≤ 50 ms overhead for the portrait excluding the upload itself.
+
+    python bench/worker_overhead.py [--jobs 20]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.procs import Proc, free_port, wait_http  # noqa: E402
+from worker import progress, runtime  # noqa: E402
+from worker.config import BucketSettings, WorkerSettings  # noqa: E402
+from worker.handler import handler  # noqa: E402
+
+FAKE = REPO / "tests" / "worker" / "fake_comfyui.py"
+KEY, SECRET, BUCKET = "bench-key", "bench-secret", "bench"
+
+
+def portrait(size: int) -> dict:
+    return {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "Deliberate_v5.safetensors"}},
+            "4": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 768, "batch_size": 1}},
+            "5": {"class_type": "KSampler", "inputs": {"steps": 1}},
+            "7": {"class_type": "SaveImage", "inputs": {"filename_prefix": "portrait", "size_bytes": size}}}
+
+
+def talking_head(size: int) -> dict:
+    return {"5": {"class_type": "KSampler", "inputs": {"steps": 1}},
+            "9": {"class_type": "SaveVideo", "inputs": {"filename_prefix": "talk", "size_bytes": size}}}
+
+
+def start_seaweed(data: Path) -> tuple[Proc, str]:
+    data.mkdir(parents=True, exist_ok=True)
+    ports = {n: free_port() for n in ("master", "master.port.grpc", "volume", "volume.port.grpc", "filer",
+                                      "filer.port.grpc", "s3", "s3.port.grpc", "admin")}
+    flags = [f"-{n}.port={p}" if "." not in n else f"-{n}={p}" for n, p in ports.items()]
+    proc = Proc(["weed", "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
+                 "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-bucket={BUCKET}", *flags],
+                data / "weed.log", env={"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET})
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    wait_http(endpoint, 60, proc.popen)
+    time.sleep(2.0)   # the bucket is created a moment after S3 answers
+    return proc, endpoint
+
+
+async def measure(settings: WorkerSettings, workflow: dict, jobs: int) -> dict | str:
+    runtime.configure(settings)
+    rows = []
+    for i in range(jobs + 2):
+        t = time.perf_counter()
+        result = await handler({"id": f"bench-{i}", "input": {"action": "workflow", "workflow": workflow}})
+        total = (time.perf_counter() - t) * 1000
+        if "error" in result:
+            return result["error"][:160]
+        if i >= 2:   # the first two warm up connections and caches
+            tm = result["timings"]
+            rows.append((total, tm["run_ms"], tm["upload_ms"]))
+    med = lambda k: statistics.median(r[k] for r in rows)  # noqa: E731
+    overhead = statistics.median(r[0] - r[1] for r in rows)
+    without = statistics.median(r[0] - r[1] - r[2] for r in rows)
+    return {"total": med(0), "engine": med(1), "overhead": overhead, "delivery": med(2), "overhead_excl": without}
+
+
+async def main(jobs: int) -> None:
+    progress.sink.set(lambda job, payload: None)
+    tmp = Path(tempfile.mkdtemp(prefix="worker-bench-"))
+    port = free_port()
+    fake = Proc([sys.executable, str(FAKE), "--port", str(port), "--step-delay", "0"], tmp / "fake.log")
+    weed = None
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/system_stats", 20, fake.popen)
+        weed, endpoint = start_seaweed(tmp / "weed") if shutil.which("weed") else (None, None)
+        base = WorkerSettings(comfyui_url=url, allow_raw_workflow=True, inline_max_bytes=9 * 1024 * 1024,
+                              volume=tmp / "volume")
+        bucket = BucketSettings(endpoint_url=endpoint or "", access_key_id=KEY, secret_access_key=SECRET,
+                                bucket=BUCKET, region="us-east-1")
+        cases = [("portrait 1 MB PNG", portrait(1_000_000)), ("talking head 20 MB MP4", talking_head(20_000_000))]
+        print(f"{jobs} jobs each; medians in ms (overhead = handler total - engine execution)")
+        print(f"{'case':<26}{'output':<8}{'total':>8}{'engine':>8}{'overhead':>10}{'delivery':>10}{'ovh excl':>10}")
+        for name, wf in cases:
+            for mode, settings in (("base64", base), ("bucket", dataclasses.replace(base, bucket=bucket))):
+                if mode == "bucket" and endpoint is None:
+                    print(f"{name:<26}{mode:<8}  skipped: weed not installed")
+                    continue
+                r = await measure(settings, wf, jobs)
+                if isinstance(r, str):
+                    print(f"{name:<26}{mode:<8}  refused: {r}")
+                    continue
+                print(f"{name:<26}{mode:<8}{r['total']:>8.1f}{r['engine']:>8.1f}{r['overhead']:>10.1f}"
+                      f"{r['delivery']:>10.1f}{r['overhead_excl']:>10.1f}")
+    finally:
+        fake.stop()
+        if weed is not None:
+            weed.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=20)
+    asyncio.run(main(ap.parse_args().jobs))

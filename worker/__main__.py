@@ -1,0 +1,48 @@
+"""`python -m worker`: the RunPod Serverless entry.  `python -m worker serve ...`: the local endpoint.
+
+On RunPod, the volume is prepared and ComfyUI launched *before* `runpod.serverless.start`, so ComfyUI's import
+time overlaps the SDK's start-up and the first job does not pay for it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+
+def _prepare_volume() -> None:
+    """Link the volume's model folders for ComfyUI and export the cache locations it inherits."""
+    log = logging.getLogger("worker")
+    try:
+        from worker import volume
+
+        env = volume.prepare(volume.VolumeLayout.from_env())
+        os.environ.update(env)
+    except Exception:  # a broken volume must not stop the worker: jobs then fail with model_missing, debug explains
+        log.exception("preparing the volume failed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        from worker.local_endpoint.cli import main as serve_main
+        return serve_main(argv[1:]) or 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from worker import runtime
+    from worker.config import WorkerSettings
+
+    settings = WorkerSettings.from_env()
+    logging.getLogger("worker").info("worker settings: %r", settings)
+    if settings.supervised:
+        _prepare_volume()
+    runtime.configure(settings, start_comfyui=True)
+
+    import runpod  # only in the worker image (.venv-worker); see requirements.txt
+
+    from worker.handler import handler
+    runpod.serverless.start({"handler": handler})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The five job actions: validate against the catalogue, fetch and check media, build the prompt, run it."""
+from __future__ import annotations
+
+from workflows.catalogue import ParamError
+
+from worker.errors import WorkerError
+from worker.inputs import load_media
+from worker.pipeline import JobContext, execute
+from worker.uploads import upload_all
+
+
+def _jobs() -> dict:
+    try:
+        from worker.jobs import JOBS
+    except ImportError as exc:
+        raise WorkerError("internal", f"the job modules could not be loaded ({exc})") from None
+    return JOBS
+
+
+def label_roles(action: str, prompt: dict, roles: dict[str, str]) -> dict[str, str]:
+    """Error sentences start with the job and the node's part in it: "portrait (loading the checkpoint)"."""
+    out = {}
+    for nid, node in prompt.items():
+        role = roles.get(nid)
+        out[nid] = f"{action} ({role})" if role else f"{action} (node {nid}, {node.get('class_type')})"
+    return out
+
+
+async def run(ctx: JobContext, action: str, inp: dict) -> dict:
+    job = _jobs().get(action)
+    if job is None:
+        raise WorkerError("unknown_action", f"action: {action} is not available in this worker build", field="action")
+    try:
+        values = job.spec.validate(inp)
+    except ParamError as exc:
+        raise WorkerError("invalid_input", exc.message, field=exc.field) from None
+    settings = ctx.runtime.settings
+    media = {}
+    for p in job.spec.media_params:
+        if p.name in values:
+            media[p.name] = await load_media(p.name, values[p.name], settings, expected=p.type)
+    warnings = list(job.preflight(values, media) or [])
+    built = None
+
+    async def prepare():
+        nonlocal built
+        uploaded = await upload_all(ctx.client, media)
+        built = job.build(values, uploaded)
+        return built.prompt, label_roles(action, built.prompt, built.roles)
+
+    files, facts = await execute(ctx, prepare)
+    return {"status": "success", "action": action, "preview": bool(facts.get("preview")), "files": files,
+            "seed": built.seed,
+            "licence": built.licence if built.licence is not None else job.spec.licence_for(values),
+            "warnings": warnings + list(built.warnings) + ctx.warnings, "timings": dict(ctx.timings)}

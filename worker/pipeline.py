@@ -1,0 +1,144 @@
+"""One ComfyUI run for a job: upload inputs → queue → follow → collect outputs → base64 or bucket.
+
+Shared by the job actions and the raw `workflow` action. Cancellation and the job's deadline both end in
+ComfyUI's /interrupt plus a queue delete, so the next job starts on an idle ComfyUI.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from worker import node_errors, outputs, progress
+from worker.bucket import from_s3_config, upload as bucket_upload
+from worker.comfy.client import ComfyClient, ComfyUnreachable, PromptRejected
+from worker.comfy.runner import RunFailed, run_prompt
+from worker.errors import WorkerError
+from worker.runtime import Runtime
+
+log = logging.getLogger("worker")
+
+
+@dataclass
+class JobContext:
+    job: dict
+    runtime: Runtime
+    session: aiohttp.ClientSession
+    client: ComfyClient
+    prompt_id: str | None = None           # set once queued: what to interrupt on cancel
+    timings: dict[str, int] = field(default_factory=dict)
+    last_stage: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def report(self, payload: dict, force: bool = False) -> None:
+        """Stage changes always go out; steps within a stage are throttled by worker.progress."""
+        force = force or payload.get("stage") != self.last_stage
+        self.last_stage = payload.get("stage")
+        body = {"stage": payload.get("stage"), "node": payload.get("node"), "step": payload.get("step", 0),
+                "steps": payload.get("steps", 0), "percent": payload.get("percent", 0)}
+        try:
+            progress.report(self.job, body, force=force)
+        except Exception as exc:           # progress is best effort; never fail a job over it
+            log.warning("progress report failed: %s", exc)
+
+
+async def stop_prompt(client: ComfyClient, prompt_id: str) -> None:
+    """Interrupt the prompt if it runs and drop it if it waits; each call is best effort."""
+    for call in (client.interrupt, client.delete_from_queue):
+        try:
+            await asyncio.wait_for(call(prompt_id), 5.0)
+        except Exception:
+            log.warning("could not %s prompt %s", call.__name__, prompt_id)
+
+
+Prepare = Callable[[], Awaitable[tuple[dict, dict[str, str]]]]
+
+
+async def execute(ctx: JobContext, prepare: Prepare) -> tuple[list[dict], dict]:
+    """Run a prompt; returns (files, facts about ComfyUI).
+
+    `prepare` runs once ComfyUI is ready: it uploads the inputs and returns (prompt, roles), because the
+    prompt names the files ComfyUI stored the inputs under."""
+    rt = ctx.runtime
+    await rt.ensure_comfyui(ctx.session)
+    try:
+        facts = await rt.learn(ctx.client)
+    except ComfyUnreachable:
+        raise WorkerError("comfyui_unavailable", f"ComfyUI at {ctx.client.base_url} does not answer") from None
+    ctx.report({"stage": "uploading_inputs"}, force=True)
+    t = time.monotonic()
+    try:
+        prompt, roles = await prepare()
+    except ComfyUnreachable as exc:
+        rt.watchdog()
+        raise WorkerError("comfyui_unavailable", f"uploading the inputs to ComfyUI failed ({exc})") from None
+    except aiohttp.ClientResponseError as exc:
+        raise WorkerError("invalid_input", f"ComfyUI refused an input file ({exc.status} {exc.message})") from None
+    ctx.timings["input_upload_ms"] = int((time.monotonic() - t) * 1000)
+
+    def on_queued(prompt_id: str) -> None:
+        ctx.prompt_id = prompt_id
+
+    try:
+        result = await run_prompt(ctx.client, prompt, on_progress=ctx.report,
+                                  watchdog=rt.watchdog, on_queued=on_queued)
+    except PromptRejected as exc:
+        available = {}
+        for name, folder in node_errors.missing_model_inputs(exc.body):
+            try:
+                available[name] = await ctx.client.models(folder)
+            except ComfyUnreachable:
+                pass
+        raise node_errors.from_validation(exc.body, roles, available) from None
+    except RunFailed as exc:
+        if exc.kind in ("execution_error", "interrupted"):
+            ctx.prompt_id = None           # ComfyUI is done with it: nothing to interrupt
+        if exc.kind == "execution_error":
+            raise node_errors.from_execution(exc.data, roles) from None
+        if exc.kind == "interrupted":
+            raise WorkerError("execution_failed", "ComfyUI interrupted the run (someone called /interrupt)") from None
+        rt.watchdog()
+        raise WorkerError("comfyui_crashed", f"ComfyUI stopped answering while running the job ({exc.data.get('message')})",
+                          details={"log_tail": rt.supervisor.log_tail() if rt.supervisor else []}) from None
+    except ComfyUnreachable as exc:
+        rt.watchdog()
+        raise WorkerError("comfyui_unavailable", f"ComfyUI at {ctx.client.base_url} does not answer ({exc})") from None
+    ctx.timings.update(queue_ms=result.queue_ms, run_ms=result.run_ms)
+    if result.dropped:
+        skipped = node_errors.from_validation({"node_errors": result.dropped}, roles)
+        ctx.warnings += [f"skipped by ComfyUI: {p}" for p in skipped.details["problems"]]
+    ctx.prompt_id = None                   # finished: nothing to interrupt any more
+    ctx.report({"stage": "uploading_outputs", "percent": 100}, force=True)
+    files = await deliver(ctx, outputs.collect(result.outputs, list(prompt)))
+    return files, facts
+
+
+async def deliver(ctx: JobContext, collected: list[outputs.Collected]) -> list[dict]:
+    t = time.monotonic()
+    datas = []
+    for c in collected:
+        try:
+            datas.append(await ctx.client.view(c.ref))
+        except (ComfyUnreachable, aiohttp.ClientResponseError) as exc:
+            raise WorkerError("execution_failed", f"could not fetch output {c.ref.filename} from ComfyUI ({exc})") from None
+    if not collected:
+        raise WorkerError("execution_failed", "the workflow finished but saved no files")
+    settings = ctx.runtime.settings
+    target = from_s3_config(ctx.job["s3Config"]) if ctx.job.get("s3Config") else settings.bucket
+    total = sum(len(d) for d in datas)
+    if target is None:
+        files = [outputs.inline_entry(c, d) for c, d in zip(collected, datas)]
+        # base64 grows 4/3; the JSON size is what RunPod counts.
+        if total > settings.inline_max_bytes or outputs.result_size({"files": files}) > outputs.RESULT_BUDGET:
+            raise outputs.too_large_error(total, settings.inline_max_bytes)
+    else:
+        prefix = str(ctx.job.get("id") or "job").replace("/", "_")
+        items = [(f"{prefix}/{c.ref.filename}", d, c.mime) for c, d in zip(collected, datas)]
+        uploaded = await bucket_upload(target, items)
+        files = [outputs.url_entry(c, len(d), u.url) for c, d, u in zip(collected, datas, uploaded)]
+    ctx.timings["upload_ms"] = int((time.monotonic() - t) * 1000)
+    return files

@@ -1,0 +1,81 @@
+"""What the handler keeps between jobs: the settings, the ComfyUI supervisor, and facts learned about ComfyUI.
+
+One Runtime per process, built from the environment on first use or installed by `configure()` (the RunPod
+entry and the local endpoint do that). aiohttp sessions are per job, because RunPod and the local endpoint
+may run jobs on different event loops.
+"""
+from __future__ import annotations
+
+import atexit
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from worker.comfy.client import ComfyClient
+from worker.comfy.supervisor import StartFailed, Supervisor
+from worker.config import WorkerSettings
+from worker.errors import WorkerError
+
+
+@dataclass
+class Runtime:
+    settings: WorkerSettings
+    supervisor: Supervisor | None = None
+    facts: dict = field(default_factory=dict)      # "preview", "version": from /system_stats, reset on restart
+
+    async def ensure_comfyui(self, session: aiohttp.ClientSession) -> None:
+        """Make sure ComfyUI is up before a job uses it; restarts a crashed supervised ComfyUI."""
+        if self.supervisor is None:
+            return
+        restarts = self.supervisor.restarts
+        try:
+            await self.supervisor.ensure_ready(session)
+        except StartFailed as exc:
+            raise WorkerError("comfyui_unavailable", f"{exc}; last lines of its log are in details.log_tail",
+                              details={"log_tail": exc.tail}) from None
+        if self.supervisor.restarts != restarts:
+            self.facts.clear()
+
+    def watchdog(self) -> None:
+        """Raise when the supervised ComfyUI has exited; called about once a second while a job runs."""
+        sup = self.supervisor
+        if sup is not None and not sup.alive():
+            raise WorkerError("comfyui_crashed", f"ComfyUI exited with code {sup.exit_code()} while running the job; "
+                              "it will be restarted before the next job",
+                              details={"log_tail": sup.log_tail()})
+
+    async def learn(self, client: ComfyClient) -> dict:
+        """ComfyUI's version and whether it is the preview engine (cached until a restart)."""
+        if "version" not in self.facts:
+            stats = await client.system_stats()
+            system = (stats or {}).get("system") or {}
+            argv = system.get("argv") or [""]
+            self.facts.update(version=system.get("comfyui_version"),
+                              preview=bool(argv) and argv[0] == "studio-preview-engine")
+        return self.facts
+
+
+_runtime: Runtime | None = None
+
+
+def configure(settings: WorkerSettings | None = None, *, start_comfyui: bool = False) -> Runtime:
+    """Install the process's runtime; with `start_comfyui`, launch the supervised ComfyUI now."""
+    global _runtime
+    settings = settings or WorkerSettings.from_env()
+    supervisor = None
+    if settings.supervised:
+        supervisor = Supervisor(settings.comfyui_command, settings.comfyui_port, settings.comfyui_log,
+                                settings.comfyui_start_timeout_s)
+        if start_comfyui:
+            supervisor.start()
+            # ComfyUI runs in its own session (so a signal to the worker does not hit it mid-write); stop it
+            # explicitly when the worker exits, e.g. after `--test_input`.
+            atexit.register(supervisor.stop)
+    if _runtime is not None and _runtime.supervisor is not None:
+        _runtime.supervisor.stop()
+    _runtime = Runtime(settings, supervisor)
+    return _runtime
+
+
+def get() -> Runtime:
+    return _runtime or configure()
