@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from worker import node_errors, outputs, progress
+from worker import convert, node_errors, outputs, progress
 from worker.bucket import from_s3_config, upload as bucket_upload
 from worker.comfy.client import ComfyClient, ComfyUnreachable, PromptRejected
 from worker.comfy.runner import RunFailed, run_prompt
@@ -58,11 +58,13 @@ async def stop_prompt(client: ComfyClient, prompt_id: str) -> None:
 Prepare = Callable[[], Awaitable[tuple[dict, dict[str, str]]]]
 
 
-async def execute(ctx: JobContext, prepare: Prepare) -> tuple[list[dict], dict]:
+async def execute(ctx: JobContext, prepare: Prepare,
+                  conversions: dict[str, str] | None = None) -> tuple[list[dict], dict]:
     """Run a prompt; returns (files, facts about ComfyUI).
 
     `prepare` runs once ComfyUI is ready: it uploads the inputs and returns (prompt, roles), because the
-    prompt names the files ComfyUI stored the inputs under."""
+    prompt names the files ComfyUI stored the inputs under. `conversions` (mime -> mime, see worker.convert)
+    are applied to the saved files before they are delivered."""
     rt = ctx.runtime
     await rt.ensure_comfyui(ctx.session)
     try:
@@ -87,6 +89,14 @@ async def execute(ctx: JobContext, prepare: Prepare) -> tuple[list[dict], dict]:
         result = await run_prompt(ctx.client, prompt, on_progress=ctx.report,
                                   watchdog=rt.watchdog, on_queued=on_queued)
     except PromptRejected as exc:
+        if exc.status >= 500:
+            # ComfyUI's catch-all answer ("Server got itself in trouble"): its own error, not a verdict on the prompt.
+            body = exc.body if isinstance(exc.body, dict) else {}
+            err = body.get("error") if isinstance(body.get("error"), dict) else {}
+            text = " ".join(str(err.get("message") or "").split())
+            raise WorkerError("execution_failed", f"ComfyUI failed while taking the workflow (HTTP {exc.status}"
+                              + (f": {text[:200]}" if text else "") + "); its log has the cause",
+                              details={"log_tail": rt.supervisor.log_tail() if rt.supervisor else []}) from None
         available = {}
         for name, folder in node_errors.missing_model_inputs(exc.body):
             try:
@@ -113,11 +123,12 @@ async def execute(ctx: JobContext, prepare: Prepare) -> tuple[list[dict], dict]:
         ctx.warnings += [f"skipped by ComfyUI: {p}" for p in skipped.details["problems"]]
     ctx.prompt_id = None                   # finished: nothing to interrupt any more
     ctx.report({"stage": "uploading_outputs", "percent": 100}, force=True)
-    files = await deliver(ctx, outputs.collect(result.outputs, list(prompt)))
+    files = await deliver(ctx, outputs.collect(result.outputs, list(prompt)), conversions)
     return files, facts
 
 
-async def deliver(ctx: JobContext, collected: list[outputs.Collected]) -> list[dict]:
+async def deliver(ctx: JobContext, collected: list[outputs.Collected],
+                  conversions: dict[str, str] | None = None) -> list[dict]:
     t = time.monotonic()
     datas = []
     for c in collected:
@@ -127,6 +138,10 @@ async def deliver(ctx: JobContext, collected: list[outputs.Collected]) -> list[d
             raise WorkerError("execution_failed", f"could not fetch output {c.ref.filename} from ComfyUI ({exc})") from None
     if not collected:
         raise WorkerError("execution_failed", "the workflow finished but saved no files")
+    if conversions:
+        # Converted before the size checks: a WAV is about twice its FLAC.
+        pairs = convert.apply(list(zip(collected, datas)), conversions)
+        collected, datas = [c for c, _ in pairs], [d for _, d in pairs]
     settings = ctx.runtime.settings
     target = from_s3_config(ctx.job["s3Config"]) if ctx.job.get("s3Config") else settings.bucket
     total = sum(len(d) for d in datas)

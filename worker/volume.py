@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import posixpath
 import shlex
 import shutil
 import sys
@@ -129,7 +130,22 @@ def missing_models(action: str, models_dir: Path, values: dict[str, Any] | None 
     manifest = load_manifest()
     spec = get_spec(action)
     paths = spec.all_models() if values is None else spec.required_models(values)
+    if values is not None:
+        paths = tuple(p for p in paths if not _replaced_by_choice(spec, p, values))
     return [manifest[p] for p in paths if not is_present(models_dir, manifest[p])]
+
+
+def _replaced_by_choice(spec, path: str, values: dict[str, Any]) -> bool:
+    """A job whose `model` field names another file does not need the default one (portrait's checkpoint).
+
+    The file it names instead need not be in the manifest; when it is absent ComfyUI rejects the prompt with
+    value_not_in_list, which the worker also reports as model_missing."""
+    try:
+        default = spec.param("model").default
+    except KeyError:
+        return False
+    chosen = values.get("model")
+    return bool(default) and chosen not in (None, default) and posixpath.basename(path) == default
 
 
 def job_readiness(models_dir: Path) -> dict[str, dict[str, Any]]:
@@ -141,12 +157,21 @@ def job_readiness(models_dir: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def human_size(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def provision_command(action: str) -> str:
+    return f"python -m deploy provision --jobs {action}"
+
+
 def not_provisioned_message(action: str, missing: list[ModelFile]) -> str:
     """The sentence for a job whose files are not on the volume (error code model_missing)."""
-    total = sum(f.size for f in missing)
-    names = ", ".join(f.path for f in missing)
-    return (f"{action} is not provisioned: missing {names} ({total / 1e9:.1f} GB). "
-            f"Run the provision action with jobs [\"{action}\"] to download them onto the volume.")
+    names = ", ".join(f"{f.path} ({human_size(f.size)})" for f in missing)
+    return f"{action}: not provisioned: {names} — run `{provision_command(action)}`"
 
 
 def main(argv: list[str] | None = None) -> int:

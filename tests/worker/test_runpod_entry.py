@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.procs import REPO, free_port
 from tests.worker.conftest import FAKE
+from workflows.catalogue import load_manifest
 
 WORKER_PY = REPO / ".venv-worker" / "bin" / "python"
 
@@ -31,6 +32,11 @@ def test_entry_supervises_comfyui_and_runs_the_compatibility_request(tmp_path):
     command = shlex.join([sys.executable, FAKE, "--port", "{port}"])
     job = {"input": {"action": "portrait", "description": "Viking warrior with braided beard, fierce expression",
                      "model": "Deliberate_v5.safetensors"}}
+    # The job's checkpoint is on the volume (sparse, at the manifest's size), else the worker stops at "not provisioned".
+    ckpt = tmp_path / "volume" / "models" / "checkpoints" / "Deliberate_v5.safetensors"
+    ckpt.parent.mkdir(parents=True)
+    with open(ckpt, "wb") as fh:
+        fh.truncate(load_manifest()["checkpoints/Deliberate_v5.safetensors"].size)
     done = run_entry(tmp_path, job, {"COMFYUI_COMMAND": command, "COMFYUI_PORT": str(port)})
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-3000:]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from workflows.catalogue import ParamError
 
+from worker import convert, volume
 from worker.errors import WorkerError
 from worker.inputs import load_media
 from worker.pipeline import JobContext, execute
@@ -26,6 +27,20 @@ def label_roles(action: str, prompt: dict, roles: dict[str, str]) -> dict[str, s
     return out
 
 
+def check_provisioned(action: str, values: dict, models_dir) -> None:
+    """Fail before any upload or queueing when the job's model files are not on the volume.
+
+    Only when a volume is in use (its models folder exists); without one (the preview engine, a hand-run
+    ComfyUI) ComfyUI's own checks decide."""
+    if not models_dir.is_dir():
+        return
+    missing = volume.missing_models(action, models_dir, values)
+    if missing:
+        raise WorkerError("model_missing", volume.not_provisioned_message(action, missing),
+                          details={"missing": [{"path": f.path, "size": f.size} for f in missing],
+                                   "provision": volume.provision_command(action)})
+
+
 async def run(ctx: JobContext, action: str, inp: dict) -> dict:
     job = _jobs().get(action)
     if job is None:
@@ -35,6 +50,7 @@ async def run(ctx: JobContext, action: str, inp: dict) -> dict:
     except ParamError as exc:
         raise WorkerError("invalid_input", exc.message, field=exc.field) from None
     settings = ctx.runtime.settings
+    check_provisioned(action, values, settings.volume / "models")
     media = {}
     for p in job.spec.media_params:
         if p.name in values:
@@ -48,7 +64,7 @@ async def run(ctx: JobContext, action: str, inp: dict) -> dict:
         built = job.build(values, uploaded)
         return built.prompt, label_roles(action, built.prompt, built.roles)
 
-    files, facts = await execute(ctx, prepare)
+    files, facts = await execute(ctx, prepare, convert.wanted(job.spec.output.get("convert"), values))
     return {"status": "success", "action": action, "preview": bool(facts.get("preview")), "files": files,
             "seed": built.seed,
             "licence": built.licence if built.licence is not None else job.spec.licence_for(values),

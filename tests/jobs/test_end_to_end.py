@@ -1,0 +1,259 @@
+"""The five jobs end to end: RunPod's queue API (`python -m worker serve --preview`, a real process) → the
+handler → the preview engine, checked the way a person would check the media they get back.
+
+One endpoint for the module. It runs with a network volume (RUNPOD_VOLUME) holding every manifest file as a
+sparse placeholder, so the worker's "not provisioned" check is live: a test removes one file and puts it back.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from tests.support.procs import Proc
+from workflows.catalogue import get_spec, load_manifest
+
+READY = "local endpoint ready:"
+ENGINE = "preview engine running at"
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+
+
+def place(models: Path, path: str) -> None:
+    f = models / path
+    f.parent.mkdir(parents=True, exist_ok=True)
+    with open(f, "wb") as fh:
+        fh.truncate(load_manifest()[path].size)      # sparse: the right size without the gigabytes
+
+
+@pytest.fixture(scope="module")
+def volume(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("runpod-volume")
+    for path in load_manifest():
+        place(root / "models", path)
+    return root
+
+
+@pytest.fixture(scope="module")
+def serve(tmp_path_factory, volume):
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    proc = Proc(["-m", "worker", "serve", "--preview", "--port", "0"], log, env={"RUNPOD_VOLUME": str(volume)})
+    try:
+        base = proc.wait_for_line(READY, timeout=60).split(READY, 1)[1].strip()
+        engine = proc.wait_for_line(ENGINE, timeout=5).split(ENGINE, 1)[1].strip()
+        yield {"base": base, "engine": engine}
+    finally:
+        proc.stop()
+
+
+def run(base: str, inp: dict, timeout: float = 30) -> dict:
+    r = httpx.post(f"{base}/run", json={"input": inp}, timeout=30)
+    assert r.status_code == 200, r.text
+    job_id = r.json()["id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{base}/status/{job_id}", timeout=30).json()
+        if job["status"] in TERMINAL:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
+
+
+def completed(base: str, inp: dict) -> dict:
+    job = run(base, inp)
+    assert job["status"] == "COMPLETED", job
+    out = job["output"]
+    assert out["status"] == "success" and out["action"] == inp["action"] and out["preview"] is True
+    return out
+
+
+def data(f: dict) -> bytes:
+    assert f["encoding"] == "base64"
+    raw = base64.b64decode(f["data"])
+    assert len(raw) == f["size"]
+    return raw
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def png_b64(w: int, h: int) -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (150, 110, 90)).save(buf, "PNG")
+    return b64(buf.getvalue())
+
+
+def speech_b64(seconds: float, rate: int = 16000) -> str:
+    t = np.arange(int(seconds * rate)) / rate
+    voice = 0.2 * np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+    buf = io.BytesIO()
+    sf.write(buf, voice.astype("float32"), rate, format="WAV")
+    return b64(buf.getvalue())
+
+
+def audio_seconds(raw: bytes) -> tuple[float, float]:
+    """(duration, RMS in full scale) after a full decode with PyAV: what a player would play."""
+    count, squares, values = 0, 0.0, 0
+    with av.open(io.BytesIO(raw)) as box:
+        stream = box.streams.audio[0]
+        for frame in box.decode(stream):
+            count += frame.samples
+            arr = frame.to_ndarray()
+            scale = float(np.iinfo(arr.dtype).max) if arr.dtype.kind == "i" else 1.0
+            squares += float(np.sum((arr.astype("float64") / scale) ** 2))
+            values += arr.size
+        rate = stream.codec_context.sample_rate
+    return count / rate, (squares / values) ** 0.5 if values else 0.0
+
+
+def video_facts(raw: bytes) -> dict:
+    """Frames, fps and the decoded length of each stream of an MP4."""
+    with av.open(io.BytesIO(raw)) as box:
+        facts = {"format": box.format.name, "has_audio": bool(box.streams.audio)}
+        v = box.streams.video[0]
+        facts["fps"] = float(v.average_rate or v.guessed_rate)
+        frames = list(box.decode(v))
+        facts["frames"] = len(frames)
+        facts["size"] = (frames[0].width, frames[0].height)
+        facts["video_s"] = len(frames) / facts["fps"]
+    if facts["has_audio"]:
+        facts["audio_s"], facts["audio_rms"] = audio_seconds(raw)
+    return facts
+
+
+def non_commercial_note(out: dict) -> None:
+    lic = out["licence"]
+    assert lic["commercial"] is False and "non-commercial" in lic["note"].lower()
+
+
+# ---- portrait -------------------------------------------------------------------------------------------
+
+def test_portrait_pngs_at_the_requested_size_and_the_random_seed_is_returned(serve):
+    out = completed(serve["base"], {"action": "portrait", "description": "Viking warrior, braided beard",
+                                    "width": 256, "height": 384, "steps": 2, "batch_size": 2, "seed": -1})
+    assert len(out["files"]) == 2
+    for f in out["files"]:
+        assert f["type"] == "image" and f["mime"] == "image/png" and f["filename"].endswith(".png")
+        with Image.open(io.BytesIO(data(f))) as im:
+            im.load()
+            assert im.format == "PNG" and im.size == (256, 384)
+    assert isinstance(out["seed"], int) and 0 <= out["seed"] <= get_spec("portrait").param("seed").max
+    again = completed(serve["base"], {"action": "portrait", "prompt": "Viking", "width": 256, "height": 256,
+                                      "steps": 2, "seed": 1234})
+    assert again["seed"] == 1234
+
+
+# ---- tts --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt,expected", [("wav", ["audio/wav"]), ("mp3", ["audio/mpeg"]),
+                                          ("wav+mp3", ["audio/wav", "audio/mpeg"])])
+def test_tts_speaks_in_the_requested_formats_with_the_licence(serve, fmt, expected):
+    out = completed(serve["base"], {"action": "tts", "text": "The storm is coming. Close the gates!",
+                                    "reference_audio": speech_b64(6), "reference_text": "a test voice",
+                                    "format": fmt, "seed": -1})
+    assert sorted(f["mime"] for f in out["files"]) == sorted(expected)
+    for f in out["files"]:
+        raw = data(f)
+        assert f["type"] == "audio"
+        if f["mime"] == "audio/wav":
+            # converted from ComfyUI's FLAC by the worker: a real RIFF file under a .wav name
+            assert f["filename"].endswith(".wav") and raw[:4] == b"RIFF" and raw[8:12] == b"WAVE"
+            assert sf.info(io.BytesIO(raw)).format == "WAV"
+        else:
+            assert f["filename"].endswith(".mp3")
+        seconds, rms = audio_seconds(raw)
+        assert seconds > 1.0 and rms > 0.01, (f["filename"], seconds, rms)     # speech, not silence
+    assert isinstance(out["seed"], int) and out["seed"] >= 0
+    non_commercial_note(out)
+
+
+# ---- lipsync ----------------------------------------------------------------------------------------------
+
+def test_lipsync_mp4_has_video_and_sound_of_the_same_length(serve):
+    out = completed(serve["base"], {"action": "lipsync", "image": png_b64(512, 512), "audio": speech_b64(5),
+                                    "steps": 5, "fps": 25, "max_duration": 3, "seed": -1})
+    [f] = out["files"]
+    assert f["type"] == "video" and f["mime"] == "video/mp4" and f["filename"].endswith(".mp4")
+    facts = video_facts(data(f))
+    assert "mp4" in facts["format"] and facts["has_audio"]
+    assert facts["fps"] == pytest.approx(25, abs=0.01)
+    assert facts["video_s"] == pytest.approx(3, rel=0.1)
+    assert facts["audio_s"] == pytest.approx(facts["video_s"], abs=0.15)
+    assert facts["audio_rms"] > 0.01
+    assert 0 <= out["seed"] <= 2**31 - 1
+    non_commercial_note(out)
+    assert any("max_duration" in w for w in out["warnings"])    # 5 s of speech, 3 s animated
+
+
+# ---- animate ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["animatelcm", "svd"])
+def test_animate_mp4_has_the_requested_frames_and_fps(serve, mode):
+    out = completed(serve["base"], {"action": "animate", "image": png_b64(512, 384), "prompt": "rain falls",
+                                    "frames": 12, "fps": 8, "mode": mode, "seed": -1})
+    videos = [f for f in out["files"] if f["mime"] == "video/mp4"]
+    assert len(videos) == 1 and videos[0]["type"] == "video"
+    facts = video_facts(data(videos[0]))
+    assert facts["frames"] == 12 and facts["fps"] == pytest.approx(8, abs=0.01)
+    assert facts["video_s"] == pytest.approx(12 / 8, rel=0.1)
+    assert isinstance(out["seed"], int) and out["seed"] >= 0
+    if mode == "svd":
+        assert "Stability" in out["licence"]["name"] and out["licence"]["note"]
+
+
+# ---- music --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt,mime,ext", [("mp3", "audio/mpeg", ".mp3"), ("wav", "audio/wav", ".wav")])
+def test_music_has_the_requested_duration(serve, fmt, mime, ext):
+    out = completed(serve["base"], {"action": "music", "tags": "ambient, piano, calm", "lyrics": "[instrumental]",
+                                    "duration": 8, "steps": 10, "format": fmt, "seed": -1})
+    [f] = out["files"]
+    assert f["type"] == "audio" and f["mime"] == mime and f["filename"].endswith(ext)
+    raw = data(f)
+    if fmt == "wav":
+        assert sf.info(io.BytesIO(raw)).format == "WAV"
+    seconds, rms = audio_seconds(raw)
+    assert seconds == pytest.approx(8, rel=0.1) and rms > 0.01
+    assert isinstance(out["seed"], int) and out["seed"] >= 0
+
+
+# ---- missing models ---------------------------------------------------------------------------------------------
+
+def error_of(job: dict) -> dict:
+    assert job["status"] == "FAILED", job
+    return json.loads(job["error"])
+
+
+def test_a_file_missing_from_the_volume_fails_before_anything_is_queued(serve, volume):
+    path = get_spec("tts").required_models({})[-1]
+    target = volume / "models" / path
+    before = len(httpx.get(serve["engine"] + "/history").json())
+    target.unlink()
+    try:
+        err = error_of(run(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6)}))
+    finally:
+        place(volume / "models", path)
+    assert err["code"] == "model_missing"
+    assert err["message"].startswith(f"tts: not provisioned: {path} (")
+    assert err["message"].endswith("— run `python -m deploy provision --jobs tts`")
+    assert err["details"]["missing"] == [{"path": path, "size": load_manifest()[path].size}]
+    assert len(httpx.get(serve["engine"] + "/history").json()) == before      # ComfyUI never saw it
+    # and once the file is back the same job runs
+    assert completed(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6)})["files"]
+
+
+def test_a_checkpoint_comfyui_does_not_have_is_model_missing(serve):
+    err = error_of(run(serve["base"], {"action": "portrait", "prompt": "Viking", "model": "Nope_v1.safetensors",
+                                       "width": 256, "height": 256, "steps": 2}))
+    assert err["code"] == "model_missing"
+    assert "Nope_v1.safetensors" in err["message"] and "not provisioned" in err["message"]
+    assert "Deliberate_v5.safetensors" in err["message"]       # what is available instead
