@@ -1,0 +1,114 @@
+"""Every job as a row in SQLite (stdlib, WAL). Media inputs live in the library; rows hold their paths only."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from backend.records import IN_FLIGHT, STATUSES, JobRecord
+
+_JSON = ("inputs", "outputs", "error", "progress", "licence", "warnings", "policy")
+_COLUMNS = ("id", "remote_id", "endpoint", "action", "inputs", "status", "created_at", "started_at", "finished_at",
+            "delay_ms", "execution_ms", "cost_usd", "outputs", "error", "progress", "seed", "licence", "preview",
+            "warnings", "policy")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, remote_id TEXT, endpoint TEXT NOT NULL, action TEXT NOT NULL, inputs TEXT NOT NULL,
+  status TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL, finished_at REAL, delay_ms INTEGER,
+  execution_ms INTEGER, cost_usd REAL, outputs TEXT NOT NULL, error TEXT, progress TEXT, seed INTEGER,
+  licence TEXT, preview INTEGER, warnings TEXT NOT NULL, policy TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
+CREATE TABLE IF NOT EXISTS voices (
+  name TEXT PRIMARY KEY, audio_path TEXT NOT NULL, transcript TEXT NOT NULL, created_at REAL NOT NULL);
+"""
+
+
+class History:
+    """Thread-safe (one connection behind a lock): the loop thread writes, Gradio threads read."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def save(self, rec: JobRecord) -> None:
+        if rec.status not in STATUSES:
+            raise ValueError(f"status {rec.status!r} is not one of {', '.join(STATUSES)}")
+        row = rec.to_dict()
+        values = [json.dumps(row[c]) if c in _JSON else (int(row[c]) if c == "preview" and row[c] is not None
+                                                        else row[c]) for c in _COLUMNS]
+        with self._lock:
+            self._db.execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) VALUES "
+                             f"({','.join('?' * len(_COLUMNS))})", values)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _record(row) if row else None
+
+    def list(self, *, action: str | None = None, status: str | None = None, limit: int = 200) -> list[JobRecord]:
+        where, args = [], []
+        if action:
+            where.append("action = ?"); args.append(action)
+        if status:
+            where.append("status = ?"); args.append(status)
+        sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*args, int(limit))).fetchall()
+        return [_record(r) for r in rows]
+
+    def in_flight(self) -> list[JobRecord]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM jobs WHERE status IN ({','.join('?' * len(IN_FLIGHT))}) "
+                                    "ORDER BY created_at", IN_FLIGHT).fetchall()
+        return [_record(r) for r in rows]
+
+    def typical_ms(self, action: str, column: str = "execution_ms", n: int = 20) -> float | None:
+        """Median of the last n completed jobs of this action, for predicting when a job will end."""
+        if column not in ("execution_ms", "delay_ms"):
+            raise ValueError(column)
+        with self._lock:
+            rows = self._db.execute(f"SELECT {column} FROM jobs WHERE action = ? AND status = 'completed' AND "
+                                    f"{column} IS NOT NULL ORDER BY finished_at DESC LIMIT ?", (action, n)).fetchall()
+        vals = sorted(r[0] for r in rows)
+        return float(vals[len(vals) // 2]) if vals else None
+
+    # -- voices (same database, one file to back up) -----------------------------------------------------------
+    def put_voice(self, name: str, audio_path: str, transcript: str, created_at: float) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO voices VALUES (?,?,?,?)", (name, audio_path, transcript,
+                                                                              created_at))
+
+    def voice_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._db.execute("SELECT * FROM voices ORDER BY name").fetchall()]
+
+    def delete_voice(self, name: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM voices WHERE name = ?", (name,)).rowcount > 0
+
+
+def _record(row: sqlite3.Row) -> JobRecord:
+    d = {k: row[k] for k in row.keys()}
+    for c in _JSON:
+        d[c] = json.loads(d[c]) if d[c] is not None else None
+    d["preview"] = None if d["preview"] is None else bool(d["preview"])
+    d["outputs"] = d["outputs"] or []
+    d["warnings"] = d["warnings"] or []
+    d["policy"] = d["policy"] or {}
+    return JobRecord(**d)

@@ -1,0 +1,219 @@
+"""The facade the studio calls (ARCHITECTURE.md §5).
+
+`Studio` owns one asyncio loop in a background thread where the client, the tracker and the preview endpoint
+live. Every public method is synchronous and thread-safe, so Gradio handlers (sync generators) call it directly.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any, Coroutine, TypeVar
+
+from backend.client import RunPodClient
+from backend.errors import BackendError, InputError
+from backend.history import History
+from backend.library import Library
+from backend.preview_endpoint import PreviewEndpoint
+from backend.readiness import Readiness, check_readiness
+from backend.records import TERMINAL, JobEvent, JobRecord, Policy
+from backend.settings import RedactingFilter, Settings
+from backend.tracker import JobTracker, describe
+from backend.voices import VoiceLibrary
+
+log = logging.getLogger("backend.studio")
+LOGGERS = ("backend", "backend.studio", "backend.client", "backend.tracker", "backend.library")
+T = TypeVar("T")
+
+
+class Studio:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self.mode: str = self.settings.mode
+        data = self.settings.data_dir
+        self.library = Library(data / "library", max_download_bytes=self.settings.max_download_bytes)
+        self.history_db = History(data / "studio.sqlite3")
+        self.voices = VoiceLibrary(self.history_db, self.library)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="studio-backend", daemon=True)
+        self._watchers: dict[str, list[queue.Queue[JobEvent]]] = {}
+        self._watch_lock = threading.Lock()
+        self._preview: PreviewEndpoint | None = None
+        self._client: RunPodClient | None = None
+        self._tracker: JobTracker | None = None
+        self._started = False
+        # Logger filters are not inherited by child loggers, so each backend logger gets its own.
+        self._redactor = RedactingFilter(self.settings.secrets())
+        for name in LOGGERS:
+            logging.getLogger(name).addFilter(self._redactor)
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+    def start(self) -> "Studio":
+        """Open the database, start the preview endpoint if needed, resume jobs in flight, start the tracker."""
+        if self._started:
+            return self
+        self._thread.start()
+        self._started = True
+        try:
+            self._call(self._astart())
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    async def _astart(self) -> None:
+        s = self.settings
+        if self.mode == "preview":
+            self._preview = PreviewEndpoint(s.data_dir / "preview-endpoint")
+            base, endpoint_id = await self._preview.start()
+            self._client = RunPodClient(base, endpoint_id, None)
+        else:
+            self._client = RunPodClient(s.api_base, s.endpoint_id or "", s.api_key)
+        self._tracker = JobTracker(self._client, self.history_db, self.library,
+                                   price_per_second=s.gpu_price_per_second, on_event=self._publish)
+        await self._tracker.start()
+
+    def close(self) -> None:
+        """Stop following jobs (they stay in flight in the database and resume on the next start)."""
+        if not self._started:
+            return
+        self._started = False
+        try:
+            self._call(self._aclose(), timeout=30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self.history_db.close()
+            for name in LOGGERS:
+                logging.getLogger(name).removeFilter(self._redactor)
+        with self._watch_lock:
+            for queues in self._watchers.values():
+                for q in queues:
+                    q.put_nowait(None)  # type: ignore[arg-type]
+
+    async def _aclose(self) -> None:
+        if self._tracker:
+            await self._tracker.stop()
+        if self._client:
+            await self._client.aclose()
+        if self._preview:
+            await self._preview.stop()
+
+    def __enter__(self) -> "Studio":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- jobs -------------------------------------------------------------------------------------------------
+    def submit(self, action: str, inputs: dict[str, Any], *, policy: Policy | None = None) -> JobRecord:
+        """Send a job. `inputs` are validated param values with media as local file paths.
+
+        Returns the record after /run answered (status "queued"), or with status "unknown" when the request
+        may have reached the endpoint but its answer was lost. Raises BackendError for refused requests."""
+        if not isinstance(action, str) or not action:
+            raise InputError("action", "must be a job name such as 'portrait'")
+        if not isinstance(inputs, dict):
+            raise InputError("inputs", "must be a mapping of parameter names to values")
+        pol = policy or Policy(self.settings.execution_timeout_ms, self.settings.ttl_ms)
+        return self._call(self._need_tracker().submit(action, inputs, pol))
+
+    def watch(self, job_id: str, timeout: float | None = None) -> Iterator[JobEvent]:
+        """Events for a job until a terminal one. The first event is the job's current state."""
+        q: queue.Queue[JobEvent] = queue.Queue()
+        with self._watch_lock:
+            self._watchers.setdefault(job_id, []).append(q)
+        self._mark_watched(job_id, True)
+        try:
+            rec = self.get(job_id)
+            if rec is None:
+                raise InputError("job_id", f"no job {job_id!r} in the history")
+            current = describe(rec)
+            yield current
+            if current.terminal:
+                return
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    ev = q.get(timeout=wait)
+                except queue.Empty:
+                    return
+                if ev is None:      # the studio closed
+                    return
+                yield ev
+                if ev.terminal:
+                    return
+        finally:
+            self._mark_watched(job_id, False)
+            with self._watch_lock:
+                lst = self._watchers.get(job_id, [])
+                if q in lst:
+                    lst.remove(q)
+                if not lst:
+                    self._watchers.pop(job_id, None)
+
+    def cancel(self, job_id: str) -> JobRecord:
+        return self._call(self._need_tracker().cancel(job_id))
+
+    def rerun(self, job_id: str) -> JobRecord:
+        """Submit a new job with the same action and inputs (media from the library)."""
+        rec = self.get(job_id)
+        if rec is None:
+            raise InputError("job_id", f"no job {job_id!r} in the history")
+        return self.submit(rec.action, dict(rec.inputs), policy=Policy(**_policy_args(rec.policy))
+                           if rec.policy else None)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        return self.history_db.get(job_id)
+
+    def history(self, action: str | None = None, status: str | None = None, limit: int = 200) -> list[JobRecord]:
+        return self.history_db.list(action=action, status=status, limit=limit)
+
+    # -- endpoint ---------------------------------------------------------------------------------------------
+    def readiness(self, timeout: float = 60.0) -> Readiness:
+        return self._call(check_readiness(self._need_client(), timeout=timeout), timeout=timeout + 10)
+
+    def warm_up(self) -> str:
+        """Ask the endpoint for a worker (a tiny `health` job), so the next real job skips most of a cold start."""
+        return self._call(self._need_tracker().warm_up())
+
+    def purge_queue(self) -> int:
+        out = self._call(self._need_client().purge_queue())
+        return int(out.get("removed") or 0)
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    def _publish(self, ev: JobEvent) -> None:
+        with self._watch_lock:
+            for q in self._watchers.get(ev.record.id, []):
+                q.put_nowait(ev)
+
+    def _mark_watched(self, job_id: str, watching: bool) -> None:
+        tracker = self._tracker
+        if self._started and tracker is not None:
+            self._loop.call_soon_threadsafe(tracker.set_watched, job_id, watching)
+
+    def _need_tracker(self) -> JobTracker:
+        if not self._started or self._tracker is None:
+            raise BackendError("The studio backend is not started (call Studio.start()).")
+        return self._tracker
+
+    def _need_client(self) -> RunPodClient:
+        if not self._started or self._client is None:
+            raise BackendError("The studio backend is not started (call Studio.start()).")
+        return self._client
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 120.0) -> T:
+        fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return fut.result(timeout)
+
+
+def _policy_args(p: dict[str, Any]) -> dict[str, int]:
+    return {"execution_timeout_ms": int(p.get("executionTimeout", 600_000)), "ttl_ms": int(p.get("ttl", 86_400_000))}
+
+
+__all__ = ["Studio", "Settings", "JobRecord", "JobEvent", "Policy", "Readiness", "BackendError", "TERMINAL"]
