@@ -1,0 +1,182 @@
+"""The studio in a real Chromium against `python app.py` in preview mode: one of each job, hand-offs, bad input."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.studio.conftest import App
+
+pytestmark = pytest.mark.browser
+JOB_TIMEOUT = 90_000
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    a = App(tmp_path_factory.mktemp("studio-preview")).start()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def page(browser, app) -> Page:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    pg = ctx.new_page()
+    pg.goto(app.url)
+    expect(pg.locator("#mode-banner")).to_contain_text("Preview mode")
+    yield pg
+    ctx.close()
+
+
+def tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def finished(page: Page, status_id: str) -> None:
+    expect(page.locator(f"#{status_id} [data-kind=completed]")).to_be_visible(timeout=JOB_TIMEOUT)
+
+
+def upload(page: Page, elem_id: str, path) -> None:
+    clear = page.locator(f"#{elem_id} button[aria-label=Clear]")
+    if clear.count():
+        clear.first.click()
+    page.locator(f"#{elem_id} input[type=file]").first.set_input_files(str(path))
+    expect(page.locator(f"#{elem_id} button[aria-label=Clear], #{elem_id} img").first).to_be_attached(timeout=15_000)
+
+
+def pick(page: Page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def save_voice(page: Page, media, name: str) -> None:
+    tab(page, "Voice")
+    upload(page, "voice-reference_audio", media["reference"])
+    page.locator("#voice-reference_text textarea").fill("Hello there. My name is Captain Mara.")
+    page.locator("#voice-name textarea, #voice-name input").first.fill(name)
+    page.locator("#voice-save").click()
+    expect(page.locator("#voice-save-status")).to_contain_text(f"Saved voice “{name}”", timeout=20_000)
+
+
+def test_portrait_makes_an_image_and_refuses_an_empty_prompt(page: Page, artifacts):
+    tab(page, "Portrait")
+    page.locator("#portrait-run").click()
+    expect(page.get_by_text("prompt: is required")).to_be_visible(timeout=10_000)
+    expect(page.locator("#portrait-status [data-kind]")).to_have_count(0)
+
+    page.locator("#portrait-prompt textarea").fill("a weathered sky pirate, front-facing, head and shoulders")
+    pick(page, "portrait-style", "Graphic novel ink")
+    page.locator("#portrait-run").click()
+    expect(page.locator("#portrait-status")).to_contain_text(re.compile("Submitted|Queued|Running|Done"))
+    finished(page, "portrait-status")
+    expect(page.locator("#portrait-gallery img").first).to_be_visible()
+    expect(page.locator("#portrait-status .licence-note")).to_contain_text("Licence")
+    seed = page.locator("#portrait-seed-used input").input_value()
+    assert seed.isdigit()
+    page.locator("#portrait-reuse-seed").click()
+    expect(page.locator("#portrait-seed input")).to_have_value(seed)
+    page.screenshot(path=str(artifacts / "portrait.png"), full_page=True)
+
+    # Hand-off: the portrait becomes the talking head's portrait, and the tab switches.
+    page.locator("#portrait-use").click()
+    expect(page.get_by_role("tab", name="Talking head", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#th-image img")).to_be_visible(timeout=15_000)
+
+
+def test_voice_saves_a_voice_and_speaks(page: Page, media, artifacts):
+    tab(page, "Voice")
+    upload(page, "voice-reference_audio", media["long"])
+    page.locator("#voice-name textarea, #voice-name input").first.fill("Too long")
+    page.locator("#voice-save").click()
+    expect(page.locator("#voice-save-status")).to_contain_text("180 s long", timeout=20_000)
+
+    save_voice(page, media, "Captain Mara")
+    page.locator("#voice-text textarea").fill("The harbour lights are out tonight. Keep your lantern low.")
+    page.locator("#voice-run").click()
+    finished(page, "voice-status")
+    expect(page.locator("#voice-status .licence-note")).to_contain_text("Non-commercial")
+    expect(page.locator("#voice-speech audio, #voice-speech [data-testid=waveform-controls]").first
+           ).to_be_attached(timeout=15_000)
+    page.screenshot(path=str(artifacts / "voice.png"), full_page=True)
+
+    # Hand-off: the speech goes to the talking-head tab.
+    page.locator("#voice-use").click()
+    expect(page.locator("#th-audio audio, #th-audio [data-testid=waveform-controls]").first
+           ).to_be_attached(timeout=15_000)
+
+
+def test_talking_head_pipeline_reports_three_stages_and_reuses_the_portrait(page: Page, media, artifacts):
+    save_voice(page, media, "Narrator")
+    tab(page, "Talking head")
+    page.get_by_role("tab", name="One click: prompt + voice + script").click()
+    page.locator("#pipe-prompt textarea").fill("an old lighthouse keeper, front-facing, head and shoulders")
+    pick(page, "pipe-voice", "Narrator")
+    page.locator("#pipe-script textarea").fill("Every night I climb the stairs.")
+    page.locator("#pipe-run").click()
+    for i, stage in enumerate(["portrait", "speech", "talking head"]):
+        expect(page.locator(f"#pipe-stage-{i}")).to_contain_text(f"{stage}: Done", timeout=JOB_TIMEOUT)
+    expect(page.locator("#pipe-video video")).to_be_visible(timeout=JOB_TIMEOUT)
+    finished(page, "pipe-status")
+    page.screenshot(path=str(artifacts / "talking_head.png"), full_page=True)
+
+    # Only the script changes: the portrait is reused, speech and lip-sync run again.
+    first_speech_job = page.locator("#pipe-stage-1 .job-id").inner_text()
+    page.locator("#pipe-script textarea").fill("Every night I climb the stairs, and every night the sea is waiting.")
+    page.locator("#pipe-run").click()
+    expect(page.locator("#pipe-stage-0")).to_contain_text("Reused", timeout=JOB_TIMEOUT)
+    expect(page.locator("#pipe-stage-2")).to_contain_text("talking head: Done", timeout=JOB_TIMEOUT)
+    assert page.locator("#pipe-stage-1 .job-id").inner_text() != first_speech_job
+
+
+def test_lipsync_refuses_a_tiny_portrait_at_the_field(page: Page, media):
+    tab(page, "Talking head")
+    upload(page, "th-image", media["tiny"])
+    upload(page, "th-audio", media["reference"])
+    page.locator("#th-run").click()
+    expect(page.get_by_text("at least 256 pixels")).to_be_visible(timeout=15_000)
+    expect(page.locator("#th-status [data-kind=submitted]")).to_have_count(0)
+
+
+def test_panel_animation_shows_video_beside_the_still(page: Page, media, artifacts):
+    tab(page, "Panel animation")
+    upload(page, "panel-image", media["face"])
+    page.locator("#panel-prompt textarea").fill("rain falling, neon sign flickering")
+    page.locator("#panel-run").click()
+    finished(page, "panel-status")
+    expect(page.locator("#panel-video video")).to_be_visible()
+    expect(page.locator("#panel-image img")).to_be_visible()
+    page.screenshot(path=str(artifacts / "panel.png"), full_page=True)
+
+
+def test_music_from_a_genre_preset(page: Page, artifacts):
+    tab(page, "Music")
+    pick(page, "music-preset", "Jazz")
+    expect(page.locator("#music-tags textarea, #music-tags input").first).to_have_value(re.compile("saxophone"))
+    page.locator("#music-run").click()
+    expect(page.locator("#music-status")).to_contain_text(re.compile("Running|Done"), timeout=JOB_TIMEOUT)
+    finished(page, "music-status")
+    expect(page.locator("#music-audio audio, #music-audio [data-testid=waveform-controls]").first
+           ).to_be_attached(timeout=15_000)
+    page.screenshot(path=str(artifacts / "music.png"), full_page=True)
+
+
+def test_jobs_and_endpoint_tabs_show_history_and_readiness(page: Page, artifacts):
+    tab(page, "Jobs")
+    expect(page.locator("#jobs-table")).to_contain_text("completed", timeout=15_000)
+    pick(page, "jobs-action", "music")
+    expect(page.locator("#jobs-table")).to_contain_text("music")
+    expect(page.locator("#jobs-table")).not_to_contain_text("portrait")
+    page.locator("#jobs-picked input").first.click()
+    page.get_by_role("option").first.click()
+    expect(page.locator("#jobs-details")).to_contain_text("saxophone")      # the job's own inputs
+    page.locator("#jobs-rerun").click()
+    expect(page.locator("#jobs-note")).to_contain_text("Re-run of")
+    page.screenshot(path=str(artifacts / "jobs.png"), full_page=True)
+
+    tab(page, "Endpoint")
+    page.locator("#endpoint-check").click()
+    expect(page.locator("#endpoint-readiness")).to_contain_text("portrait", timeout=60_000)
+    page.locator("#endpoint-estimate").click()
+    expect(page.locator("#endpoint-cost")).to_contain_text("per month")
+    page.screenshot(path=str(artifacts / "endpoint.png"), full_page=True)

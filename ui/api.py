@@ -1,0 +1,147 @@
+"""The stable named API (and MCP tools): `portrait`, `tts`, `lipsync`, `animate`, `music`, `talking_head`.
+
+Each endpoint takes the job's own field names as keyword arguments (media as files) and returns the first output
+file. Signatures and docstrings are generated from the catalogue's declarations, so they never drift from the
+worker's; `talking_head` is the pipeline and is written out by hand.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from backend.errors import BackendError
+from ui import media_checks
+from ui import params as P
+from ui.jobrun import outputs_of
+from workflows.catalogue import JobSpec, Param, ParamError, load_catalogue
+
+# What each job's endpoint returns, by the kind of its main output.
+OUTPUT_KIND = {"portrait": "image", "tts": "audio", "music": "audio", "lipsync": "video", "animate": "video"}
+
+
+def _describe(p: Param) -> str:
+    text = f"{p.label}. {p.help}".strip() if p.help else p.label + "."
+    if p.is_media:
+        text += f" A{'n' if p.type == 'image' else 'n'} {p.type} file."
+    else:
+        text += f" Allowed: {p.allowed()}."
+    if not p.required and p.default is not None:
+        text += f" Default: {p.default!r}."
+    elif p.required:
+        text += " Required."
+    return text
+
+
+def docstring(spec: JobSpec) -> str:
+    """A Google-style docstring (Gradio's MCP server reads its Args section) for one job."""
+    out_kind = OUTPUT_KIND[spec.action]
+    lines = [f"{spec.summary}", "", "Args:"]
+    lines += [f"    {p.name}: {_describe(p)}" for p in spec.params]
+    lines += ["", "Returns:", f"    The {out_kind} file the job made."]
+    if spec.licence:
+        lines.append(f"    Licence of the weights: {spec.licence.get('name')}. {spec.licence.get('note', '')}")
+    return "\n".join(lines)
+
+
+def run_to_end(studio: Any, action: str, inputs: dict[str, Any]) -> Any:
+    """Submit and wait for the terminal record; errors become gr.Error with the job's own message."""
+    try:
+        rec = studio.submit(action, inputs)
+    except BackendError as err:
+        raise gr.Error(err.message) from None
+    for ev in studio.watch(rec.id):
+        rec = ev.record
+    if rec.status != "completed":
+        err = rec.error or {}
+        raise gr.Error(f"{action} job {rec.id} {rec.status}: {err.get('code', '')} {err.get('message', '')}".strip())
+    return rec
+
+
+def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
+    names = [p.name for p in spec.params]
+    kind = OUTPUT_KIND[spec.action]
+
+    def call(*values: Any) -> str:
+        raw = P.clean(spec, dict(zip(names, values)))
+        try:
+            inputs = spec.validate(raw)
+        except ParamError as err:
+            raise gr.Error(err.message) from None
+        for p in spec.media_params:
+            check = media_checks.check_image if p.type == "image" else media_checks.check_audio
+            problem = check(p.name, inputs.get(p.name))
+            if problem:
+                raise gr.Error(problem)
+        outs = outputs_of(run_to_end(studio, spec.action, inputs), kind)
+        if not outs:
+            raise gr.Error(f"{spec.action}: the job finished without a {kind} file")
+        return outs[0]
+
+    call.__name__ = spec.action
+    call.__doc__ = docstring(spec)
+    call.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=inspect.Parameter.empty if p.required else p.default)
+        for p in spec.params])
+    return call
+
+
+def talking_head_endpoint(studio: Any) -> Callable[..., str]:
+    cat = load_catalogue()
+
+    def talking_head(prompt: str, reference_audio: str, text: str, reference_text: str = "") -> str:
+        """One click: a portrait from a description, speech in a cloned voice, then the lip-synced video.
+
+        Args:
+            prompt: Description of the character's portrait (front-facing head and shoulders works best).
+            reference_audio: An audio file of 5–12 seconds of clean speech by the voice to clone.
+            text: The script the character speaks.
+            reference_text: Exactly what is said in the reference audio; empty means transcribe it automatically.
+
+        Returns:
+            The MP4 talking-head video file.
+        """
+        try:
+            p_in = cat["portrait"].validate({"prompt": prompt})
+            t_in = cat["tts"].validate({"text": text, "reference_audio": reference_audio,
+                                        "reference_text": reference_text or ""})
+        except ParamError as err:
+            raise gr.Error(err.message) from None
+        problem = media_checks.check_reference("reference_audio", reference_audio)
+        if problem:
+            raise gr.Error(problem)
+        image = outputs_of(run_to_end(studio, "portrait", p_in), "image")[0]
+        speech = outputs_of(run_to_end(studio, "tts", t_in), "audio")[0]
+        lip = cat["lipsync"].validate({"image": image, "audio": speech})
+        return outputs_of(run_to_end(studio, "lipsync", lip), "video")[0]
+
+    return talking_head
+
+
+def _output_component(kind: str) -> gr.components.Component:
+    if kind == "image":
+        return gr.Image(type="filepath", format="png", visible=False)
+    if kind == "audio":
+        return gr.Audio(type="filepath", visible=False)
+    return gr.Video(visible=False, format=None)
+
+
+def build(studio: Any) -> None:
+    """Hidden components and events that carry the six named endpoints (must be called inside the Blocks)."""
+    cat = load_catalogue()
+    with gr.Column(visible=False):
+        for action in ("portrait", "tts", "lipsync", "animate", "music"):
+            spec = cat[action]
+            inputs = [P.component(p, visible=False) for p in spec.params]
+            out = _output_component(OUTPUT_KIND[action])
+            trigger = gr.Button(visible=False)
+            trigger.click(job_endpoint(studio, spec), inputs=inputs, outputs=[out], api_name=action,
+                          concurrency_limit=None)
+        th_in = [gr.Textbox(visible=False), gr.Audio(type="filepath", visible=False), gr.Textbox(visible=False),
+                 gr.Textbox(visible=False, value="")]
+        th_out = gr.Video(visible=False, format=None)
+        gr.Button(visible=False).click(talking_head_endpoint(studio), inputs=th_in, outputs=[th_out],
+                                       api_name="talking_head", concurrency_limit=None)

@@ -1,0 +1,25 @@
+"""Every hand-off between tabs, in one place: what a "Use in …" button sends where."""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ui.jobrun import PRIVATE
+from ui.portrait import PortraitTab
+from ui.talking_head import TalkingHeadTab
+from ui.voice import VoiceTab, voice_names
+
+TALKING_HEAD_TAB = "talking_head"
+
+
+def wire(studio: Any, tabs: gr.Tabs, portrait: PortraitTab, voice: VoiceTab, talking_head: TalkingHeadTab) -> None:
+    # Portrait → Talking head: the picked gallery image (the first one when none was picked) becomes the portrait.
+    portrait.use.click(lambda path: (path or gr.update(), gr.Tabs(selected=TALKING_HEAD_TAB)),
+                       inputs=[portrait.selected], outputs=[talking_head.image, tabs], queue=False, **PRIVATE)
+    # Voice → Talking head: the generated speech becomes the speech to lip-sync.
+    voice.use.click(lambda path: (path or gr.update(), gr.Tabs(selected=TALKING_HEAD_TAB)),
+                    inputs=[voice.speech], outputs=[talking_head.audio, tabs], queue=False, **PRIVATE)
+    # A voice saved in the Voice tab is offered by the pipeline at once.
+    voice.voices.change(lambda _v: gr.update(choices=voice_names(studio)), inputs=[voice.voices],
+                        outputs=[talking_head.voices], queue=False, **PRIVATE)

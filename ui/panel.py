@@ -1,0 +1,34 @@
+"""Panel animation tab: a panel image + motion prompt and the animate job's params → a clip beside the still."""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ui import jobrun, media_checks
+from ui import params as P
+from workflows.catalogue import load_catalogue
+
+
+def build(studio: Any) -> None:
+    spec = load_catalogue()["animate"]
+    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    with gr.Row():
+        with gr.Column():
+            fields = P.build(spec, prefix="panel", overrides={"image": {"sources": ["upload", "clipboard"]}})
+            rc = jobrun.controls("panel", "Animate panel")
+        with gr.Column():
+            video = gr.Video(label="Animated panel", interactive=False, autoplay=True, loop=True,
+                             elem_id="panel-video")
+            extra = gr.File(label="Other formats", interactive=False, elem_id="panel-files")
+
+    def extra_check(values: dict[str, Any]) -> dict[str, str]:
+        problem = media_checks.check_image("image", values.get("image"))
+        return {"image": problem} if problem else {}
+
+    def result(rec: Any) -> dict:
+        videos = jobrun.outputs_of(rec, "video")
+        images = jobrun.outputs_of(rec, "image")  # animated WebP comes back as an image
+        return {video: videos[0] if videos else None, extra: (videos[1:] + images) or None}
+
+    jobrun.wire_job(studio, spec, rc, fields, result, [video, extra], extra_check=extra_check)

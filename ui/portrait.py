@@ -1,0 +1,83 @@
+"""Portrait tab: prompt + style preset + the portrait job's params → a gallery of 1–4 images."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from ui import jobrun
+from ui import params as P
+from workflows.catalogue import load_catalogue
+
+# Style presets are phrases appended to the prompt (presentation, not job parameters).
+STYLES: dict[str, str] = {
+    "None": "",
+    "Graphic novel ink": "graphic novel style, bold ink lines, flat colours, dramatic lighting",
+    "Manga": "manga style, clean line art, screentone shading",
+    "Painterly": "digital painting, painterly brush strokes, soft light",
+    "Photographic": "photograph, 85mm lens, natural light, detailed skin",
+    "Noir": "film noir, high contrast, black and white, hard shadows",
+}
+
+
+@dataclass
+class PortraitTab:
+    gallery: gr.Gallery
+    selected: gr.State          # path of the image the user picked in the gallery
+    use: gr.Button              # "Use in talking head"
+
+
+def styled_prompt(prompt: str, style: str) -> str:
+    suffix = STYLES.get(style or "None", "")
+    if not suffix or not (prompt or "").strip():
+        return prompt
+    return f"{prompt.rstrip().rstrip(',')}, {suffix}"
+
+
+def build(studio: Any) -> PortraitTab:
+    spec = load_catalogue()["portrait"]
+    prompt_name = next(p.name for p in spec.params if p.type == "text" and p.required)
+    seed_name = next((p.name for p in spec.params if p.type == "seed"), None)
+    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    with gr.Row():
+        with gr.Column(scale=1):
+            style = gr.Dropdown(list(STYLES), value="None", label="Style preset", elem_id="portrait-style",
+                                info="Appended to the prompt")
+            fields = P.build(spec)
+            if seed_name:
+                reuse = gr.Button("Reuse last seed", size="sm", elem_id="portrait-reuse-seed")
+            rc = jobrun.controls("portrait", "Make portrait")
+        with gr.Column(scale=1):
+            gallery = gr.Gallery(label="Portraits", elem_id="portrait-gallery", columns=2, format="png",
+                                 allow_preview=True, interactive=False)
+            seed_used = gr.Number(label="Seed used", interactive=False, precision=0, elem_id="portrait-seed-used")
+            use = gr.Button("Use in talking head", elem_id="portrait-use")
+    selected = gr.State(None)
+
+    def prepare(values: dict[str, Any]) -> dict[str, Any]:
+        raw = {k: values[k] for k in fields}
+        raw[prompt_name] = styled_prompt(raw.get(prompt_name) or "", values.get("style") or "None")
+        return raw
+
+    def result(rec: Any) -> dict:
+        images = jobrun.outputs_of(rec, "image")
+        return {gallery: images, seed_used: rec.seed, selected: images[0] if images else None}
+
+    jobrun.wire_job(studio, spec, rc, fields, result, [gallery, seed_used, selected],
+                    extra_inputs={"style": style}, prepare=prepare)
+
+    if seed_name:
+        reuse.click(lambda s: s if s is not None else -1, inputs=[seed_used], outputs=[fields[seed_name]],
+                    queue=False, **jobrun.PRIVATE)
+
+    def pick(evt: gr.SelectData, images: list) -> str | None:
+        item = images[evt.index] if images and evt.index is not None else None
+        if isinstance(item, (list, tuple)):
+            item = item[0]
+        if isinstance(item, dict):
+            item = (item.get("image") or {}).get("path") or item.get("path")
+        return getattr(item, "path", item)
+
+    gallery.select(pick, inputs=[gallery], outputs=[selected], queue=False, **jobrun.PRIVATE)
+    return PortraitTab(gallery=gallery, selected=selected, use=use)

@@ -1,0 +1,173 @@
+"""Talking-head tab: portrait + speech → lip-synced MP4, and the one-click pipeline
+prompt + voice + script → portrait → speech → talking head, with each stage's result cached per session."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from backend.errors import BackendError
+from ui import jobrun, media_checks, progress
+from ui import params as P
+from ui.voice import voice_names, voice_parts
+from workflows.catalogue import ParamError, load_catalogue
+
+STAGES = ("portrait", "speech", "talking head")
+
+
+@dataclass
+class TalkingHeadTab:
+    image: gr.Image             # the portrait input (hand-off target)
+    audio: gr.Audio             # the speech input (hand-off target)
+    voices: gr.Dropdown         # pipeline voice picker (refreshed with the library)
+
+
+def library_outputs(studio: Any, action: str, kind: str) -> list[str]:
+    """Paths of finished outputs of one job, newest first (the studio's library of past results)."""
+    out: list[str] = []
+    for rec in studio.history(action=action, status="completed"):
+        out.extend(jobrun.outputs_of(rec, kind))
+    return out
+
+
+def cache_key(action: str, inputs: dict[str, Any]) -> str:
+    return action + ":" + json.dumps(inputs, sort_keys=True, default=str)
+
+
+def run_stage(studio: Any, action: str, inputs: dict[str, Any], kind: str, cache: dict[str, str], stage: str
+              ) -> Iterator[tuple[str, str | None, str | None, bool]]:
+    """Yield (status_html, job_id, output_path, finished) for one pipeline stage; a cached result is reused."""
+    key = cache_key(action, inputs)
+    if key in cache:
+        yield progress.render_event("completed", "Reused the result from the last run (inputs unchanged).",
+                                    stage=stage), None, cache[key], True
+        return
+    validated = load_catalogue()[action].validate(inputs)
+    for html, rec, done in jobrun.stream(studio, load_catalogue()[action], validated, stage=stage):
+        path = None
+        if done and rec is not None and rec.status == "completed":
+            outs = jobrun.outputs_of(rec, kind)
+            path = outs[0] if outs else None
+            if path:
+                cache[key] = path
+        yield html, getattr(rec, "id", None), path, done
+
+
+def build(studio: Any) -> TalkingHeadTab:
+    cat = load_catalogue()
+    spec = cat["lipsync"]
+    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    with gr.Tab("From a portrait and speech"):
+        with gr.Row():
+            with gr.Column():
+                fields = P.build(spec, prefix="th",
+                                 overrides={"image": {"sources": ["upload", "clipboard"]}})
+                with gr.Row():
+                    lib_images = gr.Dropdown(choices=[], label="Portrait from the library", elem_id="th-lib-image")
+                    lib_audio = gr.Dropdown(choices=[], label="Speech from the library", elem_id="th-lib-audio")
+                refresh = gr.Button("Refresh library", size="sm", elem_id="th-refresh")
+                rc = jobrun.controls("th", "Make talking head")
+            with gr.Column():
+                video = gr.Video(label="Talking head", interactive=False, elem_id="th-video")
+
+    def extra_check(values: dict[str, Any]) -> dict[str, str]:
+        probs = {}
+        img = media_checks.check_image("image", values.get("image"), min_side=media_checks.MIN_LIPSYNC_SIDE)
+        aud = media_checks.check_audio("audio", values.get("audio"))
+        if img:
+            probs["image"] = img
+        if aud:
+            probs["audio"] = aud
+        return probs
+
+    jobrun.wire_job(studio, spec, rc, fields, lambda rec: {video: (jobrun.outputs_of(rec, "video") or [None])[0]},
+                    [video], extra_check=extra_check)
+
+    def do_refresh():
+        return (gr.update(choices=library_outputs(studio, "portrait", "image")),
+                gr.update(choices=library_outputs(studio, "tts", "audio")))
+
+    refresh.click(do_refresh, outputs=[lib_images, lib_audio], **jobrun.PRIVATE)
+    lib_images.change(lambda p: p or gr.update(), inputs=[lib_images], outputs=[fields["image"]], **jobrun.PRIVATE)
+    lib_audio.change(lambda p: p or gr.update(), inputs=[lib_audio], outputs=[fields["audio"]], **jobrun.PRIVATE)
+
+    # ---- the one-click pipeline ----
+    with gr.Tab("One click: prompt + voice + script"):
+        with gr.Row():
+            with gr.Column():
+                p_prompt = P.component(cat["portrait"].param("prompt"), elem_id="pipe-prompt")
+                p_voice = gr.Dropdown(choices=[], label="Voice (from the library)", elem_id="pipe-voice",
+                                      info="Save a voice in the Voice tab first")
+                p_script = P.component(cat["tts"].param("text"), elem_id="pipe-script")
+                prc = jobrun.controls("pipe", "Run pipeline")
+                stage_html = [gr.HTML("", elem_id=f"pipe-stage-{i}") for i in range(len(STAGES))]
+            with gr.Column():
+                p_image = gr.Image(label="Portrait", type="filepath", interactive=False, elem_id="pipe-image")
+                p_audio = gr.Audio(label="Speech", type="filepath", interactive=False, elem_id="pipe-audio")
+                p_video = gr.Video(label="Talking head", interactive=False, elem_id="pipe-video")
+    cache = gr.State({})
+
+    def validator(prompt: str, voice: str | None, script: str, _cache: Any) -> list[dict]:
+        probs = pipeline_problems(prompt, voice, script)
+        return P.field_messages(["prompt", "voice", "text", "cache"], None, probs)
+
+    def pipeline_problems(prompt: str, voice: str | None, script: str) -> dict[str, str]:
+        probs: dict[str, str] = {}
+        try:
+            cat["portrait"].param("prompt").coerce(prompt or "")
+        except ParamError as err:
+            probs["prompt"] = err.message
+        if not voice:
+            probs["voice"] = "voice: pick a saved voice (save one in the Voice tab)"
+        try:
+            cat["tts"].param("text").coerce(script or "")
+        except ParamError as err:
+            probs["text"] = err.message
+        return probs
+
+    def run_pipeline(prompt: str, voice: str | None, script: str, cache_in: dict) -> Iterator[dict]:
+        cache_now = dict(cache_in or {})
+        probs = pipeline_problems(prompt, voice, script)
+        if probs:
+            yield {prc.status: progress.render_problem("; ".join(probs.values()))}
+            return
+        _, ref_path, ref_text = voice_parts(studio.voices.get(voice))
+        plan = [
+            ("portrait", {"prompt": prompt}, "image", p_image),
+            ("tts", {"text": script, "reference_audio": ref_path, "reference_text": ref_text}, "audio", p_audio),
+            ("lipsync", None, "video", p_video),
+        ]
+        results: list[str] = []
+        for i, (action, inputs, kind, out) in enumerate(plan):
+            if inputs is None:
+                inputs = {"image": results[0], "audio": results[1]}
+            path = None
+            try:
+                for html, job_id, path, done in run_stage(studio, action, inputs, kind, cache_now, STAGES[i]):
+                    upd = {stage_html[i]: html, prc.job_id: job_id, cache: cache_now}
+                    if path:
+                        upd[out] = path
+                    yield upd
+            except (ParamError, BackendError) as err:
+                yield {stage_html[i]: progress.render_problem(getattr(err, "message", str(err)))}
+                return
+            if not path:
+                yield {prc.status: progress.render_problem(f"Stopped: the {STAGES[i]} stage did not finish.")}
+                return
+            results.append(path)
+        yield {prc.status: progress.render_event("completed", "All three stages are done.",
+                                                 licence=cat["lipsync"].licence)}
+
+    prc.run.click(run_pipeline, inputs=[p_prompt, p_voice, p_script, cache],
+                  outputs=[prc.status, prc.job_id, cache, p_image, p_audio, p_video, *stage_html],
+                  validator=validator, concurrency_limit=None, **jobrun.PRIVATE)
+    jobrun.wire_cancel(studio, prc)
+
+    def refresh_voices():
+        return gr.update(choices=voice_names(studio))
+
+    p_voice.focus(refresh_voices, outputs=[p_voice], queue=False, **jobrun.PRIVATE)
+    return TalkingHeadTab(image=fields["image"], audio=fields["audio"], voices=p_voice)

@@ -1,0 +1,126 @@
+"""Voice tab: record or upload a reference, trim it, save it as a named voice; script → cloned speech → player."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import soundfile as sf
+
+from backend.errors import BackendError
+from ui import jobrun, media_checks
+from ui import params as P
+from workflows.catalogue import load_catalogue
+
+
+@dataclass
+class VoiceTab:
+    speech: gr.Audio            # the generated speech
+    use: gr.Button              # "Use in talking head"
+    voices: gr.Dropdown         # the voice library picker (refreshed after a save)
+
+
+def voice_parts(v: Any) -> tuple[str, str, str]:
+    """(name, audio path, transcript) of a library voice, whatever shape the library returns."""
+    get = (lambda k: v.get(k)) if isinstance(v, dict) else (lambda k: getattr(v, k, None))
+    path = get("audio_path") or get("path") or ""
+    return str(get("name") or ""), str(path), str(get("transcript") or "")
+
+
+def voice_names(studio: Any) -> list[str]:
+    return [voice_parts(v)[0] for v in studio.voices.list()]
+
+
+def trim(path: str, start: float | None, end: float | None) -> str:
+    """A WAV copy of `path` cut to [start, end] seconds (end 0/empty = to the end); the original when untrimmed."""
+    start, end = float(start or 0), float(end or 0)
+    if start <= 0 and end <= 0:
+        return path
+    data, rate = sf.read(path, always_2d=True)
+    a = int(start * rate)
+    b = int(end * rate) if end > 0 else len(data)
+    if b <= a:
+        raise ValueError(f"trim: the end ({end:g} s) must be after the start ({start:g} s)")
+    out = Path(tempfile.mkdtemp(prefix="voice-trim-")) / "reference.wav"
+    sf.write(out, data[a:b], rate)
+    return str(out)
+
+
+def build(studio: Any) -> VoiceTab:
+    spec = load_catalogue()["tts"]
+    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown("### Reference voice")
+            ref_fields = P.build(spec, names=["reference_audio", "reference_text"], prefix="voice")
+            with gr.Row():
+                trim_start = gr.Number(label="Trim start (s)", value=0, minimum=0, elem_id="voice-trim-start")
+                trim_end = gr.Number(label="Trim end (s, 0 = to the end)", value=0, minimum=0,
+                                     elem_id="voice-trim-end")
+            with gr.Row():
+                name = gr.Textbox(label="Voice name", elem_id="voice-name", placeholder="e.g. Captain Mara")
+                save = gr.Button("Save voice", elem_id="voice-save")
+            save_status = gr.Markdown("", elem_id="voice-save-status")
+            voices = gr.Dropdown(choices=[], value=None, label="Voice library", allow_custom_value=False,
+                                 elem_id="voice-library", info="Pick a saved voice, or leave empty to use the "
+                                                                "reference above")
+        with gr.Column():
+            gr.Markdown("### Speech")
+            fields = P.build(spec, skip=["reference_audio", "reference_text"], prefix="voice")
+            rc = jobrun.controls("voice", "Make speech")
+            speech = gr.Audio(label="Speech", type="filepath", interactive=False, elem_id="voice-speech")
+            use = gr.Button("Use in talking head", elem_id="voice-use")
+
+    ref_audio, ref_text = ref_fields["reference_audio"], ref_fields["reference_text"]
+
+    def do_save(voice_name: str, audio: str | None, transcript: str, start: float, end: float):
+        voice_name = (voice_name or "").strip()
+        if not voice_name:
+            return gr.update(), "⚠ Voice name: give the voice a name."
+        if not audio:
+            return gr.update(), "⚠ Reference voice: upload or record a reference first."
+        problem = media_checks.check_audio("reference_audio", audio)
+        if problem:
+            return gr.update(), f"⚠ {problem}"
+        try:
+            path = trim(audio, start, end)
+            problem = media_checks.check_reference("reference_audio", path)
+            if problem:
+                return gr.update(), f"⚠ {problem}"
+            studio.voices.save(voice_name, path, transcript or "")
+        except (ValueError, BackendError) as err:
+            return gr.update(), f"⚠ {getattr(err, 'message', err)}"
+        return gr.update(choices=voice_names(studio), value=voice_name), f"Saved voice “{voice_name}”."
+
+    save.click(do_save, inputs=[name, ref_audio, ref_text, trim_start, trim_end], outputs=[voices, save_status],
+               **jobrun.PRIVATE)
+
+    def prepare(values: dict[str, Any]) -> dict[str, Any]:
+        raw = {k: values[k] for k in fields}
+        chosen = values.get("voice")
+        if chosen:
+            _, path, transcript = voice_parts(studio.voices.get(chosen))
+            raw["reference_audio"], raw["reference_text"] = path, transcript
+        else:
+            audio = values.get("reference_audio")
+            raw["reference_audio"] = trim(audio, values.get("trim_start"), values.get("trim_end")) if audio else None
+            raw["reference_text"] = values.get("reference_text") or ""
+        return raw
+
+    def extra_check(values: dict[str, Any]) -> dict[str, str]:
+        if values.get("voice"):
+            return {}
+        problem = media_checks.check_reference("reference_audio", values.get("reference_audio"))
+        return {"reference_audio": problem} if problem else {}
+
+    def result(rec: Any) -> dict:
+        audio = jobrun.outputs_of(rec, "audio")
+        return {speech: audio[0] if audio else None}
+
+    jobrun.wire_job(studio, spec, rc, fields, result, [speech],
+                    extra_inputs={"voice": voices, "reference_audio": ref_audio, "reference_text": ref_text,
+                                  "trim_start": trim_start, "trim_end": trim_end},
+                    prepare=prepare, extra_check=extra_check)
+    return VoiceTab(speech=speech, use=use, voices=voices)
