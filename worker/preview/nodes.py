@@ -1,0 +1,385 @@
+"""Small evaluators, one per node class, that turn input values into abstract output values and UI outputs."""
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import soundfile as sf
+from PIL import Image
+
+from . import render
+from .datadir import DataDir
+from .schemas import NodeSchema
+from .values import Audio, Cond, Img, Latent, Thing, Video, source_of
+
+
+class NodeError(Exception):
+    """An error a real node would raise; carries the Python exception type name ComfyUI reports."""
+
+    def __init__(self, exception_type: str, message: str):
+        super().__init__(message)
+        self.exception_type = exception_type
+
+
+@dataclass
+class Ctx:
+    node_id: str
+    class_type: str
+    inputs: dict[str, Any]
+    schema: NodeSchema
+    data: DataDir
+    steps: Callable[[int], Awaitable[None]]   # report a progress bar of n steps (sleeps --step-delay per step)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.inputs.get(name, default)
+
+
+Result = tuple[tuple, dict | None]
+Evaluator = Callable[[Ctx], Awaitable[Result]]
+EVALUATORS: dict[str, Evaluator] = {}
+
+
+def node(*names: str):
+    def deco(fn: Evaluator) -> Evaluator:
+        for n in names:
+            EVALUATORS[n] = fn
+        return fn
+    return deco
+
+
+async def passthrough(ctx: Ctx) -> Result:
+    """Unknown-but-valid classes: the first input (linked or not) goes to every output."""
+    first = next(iter(ctx.inputs.values()), None)
+    src = source_of(*ctx.inputs.values())
+    outs = []
+    for typ in ctx.schema.output:
+        if first is not None and _fits(first, typ):
+            outs.append(first)
+        else:
+            outs.append(Thing(typ, src))
+    return tuple(outs), None
+
+
+def _fits(value: Any, typ: str) -> bool:
+    want = {"IMAGE": Img, "LATENT": Latent, "AUDIO": Audio, "VIDEO": Video, "CONDITIONING": Cond}.get(typ)
+    return isinstance(value, want) if want else isinstance(value, Thing)
+
+
+# ---- loaders -----------------------------------------------------------------------------------------
+@node("CheckpointLoaderSimple", "CheckpointLoader", "ImageOnlyCheckpointLoader", "unCLIPCheckpointLoader")
+async def load_checkpoint(ctx: Ctx) -> Result:
+    return tuple(Thing(t, info={"file": ctx.get("ckpt_name")}) for t in ctx.schema.output), None
+
+
+@node("CLIPTextEncode")
+async def clip_text(ctx: Ctx) -> Result:
+    return (Cond(str(ctx.get("text", ""))),), None
+
+
+@node("TextEncodeAceStepAudio")
+async def ace_text(ctx: Ctx) -> Result:
+    return (Cond(f"{ctx.get('tags', '')} {ctx.get('lyrics', '')}".strip()),), None
+
+
+@node("ConditioningZeroOut")
+async def zero_out(ctx: Ctx) -> Result:
+    return (Cond(""),), None
+
+
+@node("EmptyImage")
+async def empty_image(ctx: Ctx) -> Result:
+    return (Img(ctx.get("width"), ctx.get("height"), ctx.get("batch_size", 1), color=ctx.get("color", 0)),), None
+
+
+@node("EmptyLatentImage", "EmptySD3LatentImage", "EmptyHunyuanLatentVideo")
+async def empty_latent(ctx: Ctx) -> Result:
+    return (Latent(ctx.get("width", 512), ctx.get("height", 512), ctx.get("batch_size", 1)),), None
+
+
+@node("EmptyAceStepLatentAudio", "EmptyLatentAudio")
+async def empty_audio_latent(ctx: Ctx) -> Result:
+    return (Latent(batch=ctx.get("batch_size", 1), seconds=float(ctx.get("seconds", 47.6))),), None
+
+
+@node("LoadImage", "LoadImageMask")
+async def load_image(ctx: Ctx) -> Result:
+    path = ctx.data.resolve_annotated(str(ctx.get("image")))
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            channels = len(im.getbands())
+    except (OSError, TypeError) as exc:
+        raise NodeError("PIL.UnidentifiedImageError", f"cannot identify image file '{path}'") from exc
+    img = Img(w, h, 1, source=path, channels=3)
+    mask = Img(w, h, 1, channels=1)
+    if ctx.class_type == "LoadImageMask":
+        return (mask,), None
+    return (img, mask), None
+
+
+def read_audio(path: Path) -> Audio:
+    try:
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        return Audio(data, rate)
+    except Exception:
+        pass
+    try:
+        with av.open(str(path)) as box:
+            stream = box.streams.audio[0]
+            chunks = [f.to_ndarray() for f in box.decode(stream)]
+            rate = stream.rate
+        data = np.concatenate([c if c.ndim == 2 else c[None, :] for c in chunks], axis=1)
+        return Audio(data.T.astype(np.float32), rate)
+    except Exception as exc:
+        raise NodeError("RuntimeError", f"Failed to decode audio file {path.name}: Invalid data found when processing "
+                        "input") from exc
+
+
+@node("LoadAudio", "VHS_LoadAudioUpload")
+async def load_audio(ctx: Ctx) -> Result:
+    path = ctx.data.resolve_annotated(str(ctx.get("audio")))
+    if path is None or not path.is_file():
+        raise NodeError("FileNotFoundError", f"No such file: {ctx.get('audio')}")
+    return (read_audio(path),), None
+
+
+@node("TrimAudioDuration")
+async def trim_audio(ctx: Ctx) -> Result:
+    a: Audio = ctx.get("audio")
+    start = int(float(ctx.get("start_index", 0.0)) * a.rate)
+    if start < 0:
+        start = max(0, len(a.samples) + start)
+    end = start + int(float(ctx.get("duration", 60.0)) * a.rate)
+    return (Audio(a.samples[start:end], a.rate),), None
+
+
+# ---- images ------------------------------------------------------------------------------------------
+@node("ImageScale")
+async def image_scale(ctx: Ctx) -> Result:
+    img: Img = ctx.get("image")
+    w, h = ctx.get("width", 0) or img.width, ctx.get("height", 0) or img.height
+    return (img.with_(width=w, height=h),), None
+
+
+@node("ImageUpscaleWithModel")
+async def upscale_with_model(ctx: Ctx) -> Result:
+    img: Img = ctx.get("image")
+    model: Thing = ctx.get("upscale_model")
+    name = str((model.info if isinstance(model, Thing) else {}).get("file", "")).lower()
+    scale = 4 if ("4x" in name or "x4" in name) else 2
+    # Tiled like ComfyUI: 512-pixel tiles with 32 pixels of overlap, one progress step per tile.
+    tiles = -(-img.height // 480) * -(-img.width // 480)
+    await ctx.steps(tiles * img.count)
+    return (img.with_(width=img.width * scale, height=img.height * scale),), None
+
+
+@node("UpscaleModelLoader")
+async def upscale_loader(ctx: Ctx) -> Result:
+    return (Thing("UPSCALE_MODEL", info={"file": ctx.get("model_name")}),), None
+
+
+@node("ImageToMask")
+async def image_to_mask(ctx: Ctx) -> Result:
+    img: Img = ctx.get("image")
+    index = ["red", "green", "blue", "alpha"].index(ctx.get("channel", "red"))
+    if index >= img.channels:
+        raise NodeError("IndexError", f"index {index} is out of bounds for dimension 3 with size {img.channels}")
+    return (img.with_(channels=1),), None
+
+
+@node("MaskToImage")
+async def mask_to_image(ctx: Ctx) -> Result:
+    return (ctx.get("mask").with_(channels=3),), None
+
+
+@node("VAEEncode", "ADE_UpscaleAndVAEEncode")
+async def vae_encode(ctx: Ctx) -> Result:
+    img: Img = ctx.get("pixels") or ctx.get("image")
+    size: Latent | None = ctx.get("latent_size")
+    if size is not None:
+        return (Latent(size.width, size.height, size.batch, source=img.source),), None
+    return (Latent(img.width, img.height, img.count, source=img.source),), None
+
+
+@node("RepeatLatentBatch")
+async def repeat_latent(ctx: Ctx) -> Result:
+    lat: Latent = ctx.get("samples")
+    return (Latent(lat.width, lat.height, lat.batch * int(ctx.get("amount", 1)), lat.caption, lat.seed, lat.seconds,
+                   lat.source),), None
+
+
+@node("SVD_img2vid_Conditioning")
+async def svd_cond(ctx: Ctx) -> Result:
+    img: Img = ctx.get("init_image")
+    frames = int(ctx.get("video_frames", 14))
+    cond = Cond("", img.source, frames)
+    return (cond, Cond("", img.source, frames), Latent(ctx.get("width"), ctx.get("height"), frames,
+                                                       source=img.source)), None
+
+
+@node("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
+async def ksampler(ctx: Ctx) -> Result:
+    await ctx.steps(int(ctx.get("steps", 20)))
+    lat: Latent = ctx.get("latent_image") or Latent()
+    pos = ctx.get("positive")
+    caption = pos.text if isinstance(pos, Cond) else ""
+    seed = ctx.get("seed", ctx.get("noise_seed"))
+    src = lat.source or source_of(ctx.get("model"), pos)
+    return (Latent(lat.width, lat.height, lat.batch, caption, seed, lat.seconds, src),), None
+
+
+@node("VAEDecode", "VAEDecodeTiled")
+async def vae_decode(ctx: Ctx) -> Result:
+    lat: Latent = ctx.get("samples")
+    motion = "panzoom" if lat.batch > 1 else None
+    return (Img(lat.width, lat.height, lat.batch, lat.caption, lat.seed, None, lat.source, motion),), None
+
+
+@node("VAEDecodeAudio")
+async def vae_decode_audio(ctx: Ctx) -> Result:
+    lat: Latent = ctx.get("samples")
+    seconds = lat.seconds or 10.0
+    return (Audio(render.music(seconds, lat.seed or 0), render.MUSIC_RATE),), None
+
+
+# ---- custom packs ------------------------------------------------------------------------------------
+@node("F5TTSAudioInputs", "F5TTSAudio", "F5TTSAudioAdvanced")
+async def f5tts(ctx: Ctx) -> Result:
+    text = str(ctx.get("speech", ""))
+    await ctx.steps(max(4, min(32, len(text) // 8)))
+    speed = float(ctx.get("speed", 1.0) or 1.0)
+    return (Audio(render.speech(text, speed), render.SPEECH_RATE),), None
+
+
+@node("SONICTLoader")
+async def sonic_loader(ctx: Ctx) -> Result:
+    return (Thing("MODEL_SONIC"), Thing("DTYPE", info={"dtype": ctx.get("dtype")})), None
+
+
+@node("SONIC_PreData")
+async def sonic_predata(ctx: Ctx) -> Result:
+    img: Img = ctx.get("image")
+    audio: Audio = ctx.get("audio")
+    seconds = min(float(ctx.get("duration", 10.0)), audio.seconds)
+    return (Thing("SONIC_PREDATA", img.source, {"image": img, "seconds": seconds}),), None
+
+
+@node("SONICSampler")
+async def sonic_sampler(ctx: Ctx) -> Result:
+    data: Thing = ctx.get("data_dict")
+    await ctx.steps(int(ctx.get("inference_steps", 25)))
+    fps = float(ctx.get("fps", 25.0))
+    img: Img = data.info["image"]
+    frames = max(1, int(round(data.info["seconds"] * fps)))
+    return (img.with_(count=frames, motion="marker", seed=ctx.get("seed")), fps), None
+
+
+@node("CreateVideo")
+async def create_video(ctx: Ctx) -> Result:
+    return (Video(ctx.get("images"), float(ctx.get("fps", 30.0)), ctx.get("audio")),), None
+
+
+# ---- output nodes ------------------------------------------------------------------------------------
+def frames_of(img: Img) -> list[Image.Image]:
+    still = render.mark(render.base_image(img.width, img.height, img.color, img.source), img.caption, img.seed)
+    if img.motion is None:
+        return [still] * img.count
+    return [render.moving_frame(still, i, img.count, img.motion) for i in range(img.count)]
+
+
+def _entry(path: Path, sub: str, kind: str) -> dict:
+    return {"filename": path.name, "subfolder": sub, "type": kind}
+
+
+def _temp_prefix() -> str:
+    return "ComfyUI_temp_" + "".join(random.choice(string.ascii_lowercase) for _ in range(5))
+
+
+@node("SaveImage", "PreviewImage")
+async def save_image(ctx: Ctx) -> Result:
+    img: Img = ctx.get("images")
+    kind = "output" if ctx.class_type == "SaveImage" else "temp"
+    prefix = ctx.get("filename_prefix", "ComfyUI") if kind == "output" else _temp_prefix()
+    folder, fname, sub, counter = ctx.data.save_path(prefix, kind)
+    out = []
+    for i, frame in enumerate(frames_of(img)):
+        path = folder / f"{fname}_{counter + i:05}_.png"
+        frame.save(path, "PNG")
+        out.append(_entry(path, sub, kind))
+    return (), {"images": out}
+
+
+@node("SaveImageWebsocket")
+async def save_image_ws(ctx: Ctx) -> Result:
+    img: Img = ctx.get("images")
+    return (), {"__binary_images__": [render.png_bytes(f) for f in frames_of(img)]}
+
+
+@node("SaveAudio", "SaveAudioMP3", "SaveAudioOpus", "PreviewAudio")
+async def save_audio(ctx: Ctx) -> Result:
+    audio: Audio = ctx.get("audio")
+    fmt = {"SaveAudio": "flac", "SaveAudioMP3": "mp3", "SaveAudioOpus": "opus", "PreviewAudio": "flac"}[ctx.class_type]
+    kind = "temp" if ctx.class_type == "PreviewAudio" else "output"
+    prefix = _temp_prefix() if kind == "temp" else ctx.get("filename_prefix", "audio/ComfyUI")
+    folder, fname, sub, counter = ctx.data.save_path(prefix, kind)
+    path = folder / f"{fname}_{counter:05}_.{fmt}"
+    render.write_audio(audio.samples, audio.rate, path, fmt)
+    return (), {"audio": [_entry(path, sub, kind)]}
+
+
+@node("SaveVideo", "SaveWEBM")
+async def save_video(ctx: Ctx) -> Result:
+    if ctx.class_type == "SaveWEBM":
+        video = Video(ctx.get("images"), float(ctx.get("fps", 24.0)))
+        ext = "webm"
+    else:
+        video = ctx.get("video")
+        ext = "webm" if ctx.get("format") == "webm" else "mp4"
+    folder, fname, sub, counter = ctx.data.save_path(ctx.get("filename_prefix", "video/ComfyUI"))
+    path = folder / f"{fname}_{counter:05}_.{ext}"
+    audio = (video.audio.samples, video.audio.rate) if video.audio is not None else None
+    render.write_video(frames_of(video.images), video.fps, path, audio)
+    return (), {"images": [_entry(path, sub, "output")], "animated": [True]}
+
+
+@node("SaveAnimatedWEBP", "SaveAnimatedPNG")
+async def save_animated(ctx: Ctx) -> Result:
+    img: Img = ctx.get("images")
+    ext = "webp" if ctx.class_type == "SaveAnimatedWEBP" else "png"
+    folder, fname, sub, counter = ctx.data.save_path(ctx.get("filename_prefix", "ComfyUI"))
+    path = folder / f"{fname}_{counter:05}_.{ext}"
+    render.write_animation(frames_of(img.with_(motion=img.motion or ("panzoom" if img.count > 1 else None))),
+                           float(ctx.get("fps", 6.0)), path, ext)
+    return (), {"images": [_entry(path, sub, "output")], "animated": [True]}
+
+
+@node("VHS_VideoCombine")
+async def vhs_combine(ctx: Ctx) -> Result:
+    img: Img = ctx.get("images")
+    await ctx.steps(img.count)
+    fps = float(ctx.get("frame_rate", 8))
+    fmt = str(ctx.get("format", "image/gif"))
+    kind = "output" if ctx.get("save_output", True) else "temp"
+    folder, fname, sub, counter = ctx.data.save_path(ctx.get("filename_prefix", "AnimateDiff"), kind)
+    frames = frames_of(img.with_(motion=img.motion or "panzoom"))
+    png = folder / f"{fname}_{counter:05}.png"
+    frames[0].save(png, "PNG")
+    audio: Audio | None = ctx.get("audio")
+    if fmt.startswith("image/"):
+        ext = fmt.split("/")[1]
+        path = folder / f"{fname}_{counter:05}.{ext}"
+        render.write_animation(frames, fps, path, ext, int(ctx.get("loop_count", 0)))
+    else:
+        ext = "webm" if "webm" in fmt else "mp4"
+        suffix = "-audio" if audio is not None else ""
+        path = folder / f"{fname}_{counter:05}{suffix}.{ext}"
+        render.write_video(frames, fps, path, (audio.samples, audio.rate) if audio is not None else None)
+    entry = {**_entry(path, sub, kind), "format": fmt, "frame_rate": fps, "workflow": png.name,
+             "fullpath": str(path)}
+    return (), {"gifs": [entry]}

@@ -1,0 +1,209 @@
+"""Clearly marked preview media, made fast on a CPU: PNG frames, speech/tones/music, MP4/WEBM/GIF/WEBP files."""
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+from PIL import Image, ImageDraw, ImageFont
+
+SPEECH_RATE = 24000
+MUSIC_RATE = 44100
+
+
+# ---- images ------------------------------------------------------------------------------------------
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # older Pillow without sized default font
+        return ImageFont.load_default()
+
+
+def base_image(width: int, height: int, color: int | None = None, source: Path | None = None) -> Image.Image:
+    if source is not None:
+        try:
+            with Image.open(source) as im:
+                return im.convert("RGB").resize((width, height))
+        except (OSError, ValueError):
+            pass
+    if color is None:
+        # A calm gradient so that frames are not a flat colour.
+        x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+        y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+        arr = np.stack([60 + 80 * x + 0 * y, 70 + 60 * y + 0 * x, 110 + 60 * (1 - x) * y], axis=-1)
+        return Image.fromarray(arr.astype(np.uint8), "RGB")
+    return Image.new("RGB", (width, height), ((color >> 16) & 255, (color >> 8) & 255, color & 255))
+
+
+def mark(img: Image.Image, caption: str = "", seed: int | None = None, label: str = "PREVIEW") -> Image.Image:
+    """Draw the PREVIEW banner, the prompt text and the seed, so nobody mistakes it for a real result."""
+    img = img.copy()
+    w, h = img.size
+    draw = ImageDraw.Draw(img)
+    banner = max(10, h // 10)
+    draw.rectangle([0, 0, w, banner], fill=(200, 30, 30))
+    draw.text((4, 1), label, fill=(255, 255, 255), font=_font(max(8, banner - 3)))
+    size = max(8, min(w, h) // 24)
+    lines = textwrap.wrap(caption, width=max(8, w // max(1, size // 2 + 1)))[: max(1, (h - banner) // (size + 2) - 2)]
+    if seed is not None:
+        lines.append(f"seed {seed}")
+    y = banner + 4
+    for line in lines:
+        draw.text((4, y), line, fill=(255, 255, 255), font=_font(size), stroke_width=1, stroke_fill=(0, 0, 0))
+        y += size + 2
+    return img
+
+
+def moving_frame(still: Image.Image, index: int, total: int, mode: str = "marker") -> Image.Image:
+    """One frame of a clip: 'marker' moves a dot along the bottom edge; 'panzoom' slowly zooms and pans."""
+    w, h = still.size
+    t = index / max(1, total - 1)
+    if mode == "panzoom":
+        zoom = 1.0 + 0.15 * t
+        cw, ch = int(w / zoom), int(h / zoom)
+        x0, y0 = int((w - cw) * t), int((h - ch) * 0.5)
+        frame = still.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h))
+    else:
+        frame = still.copy()
+    draw = ImageDraw.Draw(frame)
+    r = max(3, min(w, h) // 20)
+    cx = int(r + (w - 2 * r) * t)
+    cy = h - 2 * r
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, 220, 0), outline=(0, 0, 0))
+    return frame
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+# ---- audio -------------------------------------------------------------------------------------------
+def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    if src == dst or len(x) == 0:
+        return x
+    n = int(round(len(x) * dst / src))
+    return np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
+
+
+def speech(text: str, speed: float = 1.0, rate: int = SPEECH_RATE) -> np.ndarray:
+    """Mono float32 speech of `text` by espeak-ng when installed, else a syllable-like tone pattern."""
+    text = text.strip() or "preview"
+    exe = shutil.which("espeak-ng")
+    if exe:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "s.wav"
+            words_per_min = int(max(80, min(400, 175 / max(0.25, speed))))
+            proc = subprocess.run([exe, "-s", str(words_per_min), "-w", str(out), "--", text[:4000]],
+                                  capture_output=True, timeout=60)
+            if proc.returncode == 0 and out.is_file():
+                data, sr = sf.read(out, dtype="float32", always_2d=True)
+                return _resample(data.mean(axis=1), sr, rate)
+    seconds = max(0.5, len(text) * 0.06 / max(0.25, speed))
+    return tones(seconds, rate, seed=len(text))
+
+
+def tones(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
+    n = max(1, int(seconds * rate))
+    t = np.arange(n, dtype=np.float32) / rate
+    freq = 180 + 60 * np.sin(2 * math.pi * 0.7 * t + seed)
+    env = 0.5 + 0.5 * np.sin(2 * math.pi * 3.0 * t) ** 2
+    return (0.3 * env * np.sin(2 * math.pi * freq * t)).astype(np.float32)
+
+
+def music(seconds: float, seed: int = 0, rate: int = MUSIC_RATE) -> np.ndarray:
+    """Stereo (n, 2) arpeggio pattern of exactly `seconds`, different per seed."""
+    n = max(1, int(round(seconds * rate)))
+    t = np.arange(n, dtype=np.float32) / rate
+    rng = np.random.default_rng(seed & 0xFFFFFFFF)
+    scale = np.array([220.0, 246.9, 277.2, 329.6, 370.0, 440.0])
+    notes = rng.choice(scale, size=int(seconds * 4) + 2)
+    idx = np.minimum((t * 4).astype(int), len(notes) - 1)
+    phase = (t * 4) % 1.0
+    tone = np.sin(2 * math.pi * notes[idx] * t) * np.exp(-3 * phase)
+    bass = 0.5 * np.sin(2 * math.pi * 110 * t)
+    left = 0.25 * (tone + bass)
+    right = 0.25 * (0.8 * tone + bass)
+    return np.stack([left, right], axis=1).astype(np.float32)
+
+
+def write_audio(samples: np.ndarray, rate: int, path: Path, fmt: str, quality: str | None = None) -> None:
+    """fmt: wav | flac | mp3 | opus."""
+    data = samples if samples.ndim == 2 else samples[:, None]
+    if fmt in ("wav", "flac"):
+        sf.write(path, data, rate, format=fmt.upper())
+        return
+    codec, container = ("libmp3lame", "mp3") if fmt == "mp3" else ("libopus", "ogg")
+    out_rate = rate if fmt == "mp3" else 48000
+    data = np.stack([_resample(data[:, c], rate, out_rate) for c in range(data.shape[1])], axis=1)
+    with av.open(str(path), "w", format=container) as box:
+        layout = "stereo" if data.shape[1] == 2 else "mono"
+        stream = box.add_stream(codec, rate=out_rate, layout=layout)
+        _encode_audio(box, stream, data, out_rate, layout)
+
+
+def _encode_audio(box, stream, data: np.ndarray, rate: int, layout: str) -> None:
+    chunk = 1024
+    planar = np.ascontiguousarray(data.T.astype(np.float32))
+    pts = 0
+    for start in range(0, planar.shape[1], chunk):
+        part = np.ascontiguousarray(planar[:, start:start + chunk])
+        frame = av.AudioFrame.from_ndarray(part, format="fltp", layout=layout)
+        frame.sample_rate = rate
+        frame.pts = pts
+        pts += part.shape[1]
+        for pkt in stream.encode(frame):
+            box.mux(pkt)
+    for pkt in stream.encode(None):
+        box.mux(pkt)
+
+
+# ---- video -------------------------------------------------------------------------------------------
+def write_video(frames: list[Image.Image], fps: float, path: Path, audio: tuple[np.ndarray, int] | None = None,
+                codec: str = "libx264") -> None:
+    """MP4 (h264 + aac) or WEBM (vp9 + opus) of the frames, with the audio cut to the video length."""
+    container = "webm" if path.suffix == ".webm" else "mp4"
+    w, h = frames[0].size
+    w, h = w - w % 2, h - h % 2
+    rate = Fraction(fps).limit_denominator(1000)
+    with av.open(str(path), "w", format=container) as box:
+        vs = box.add_stream("libvpx-vp9" if container == "webm" else codec, rate=rate)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        a_stream = None
+        if audio is not None:
+            a_rate = 48000 if container == "webm" else audio[1]
+            a_stream = box.add_stream("libopus" if container == "webm" else "aac", rate=a_rate, layout="stereo")
+        for i, img in enumerate(frames):
+            vf = av.VideoFrame.from_image(img.convert("RGB").crop((0, 0, w, h)))
+            vf.pts = i
+            for pkt in vs.encode(vf):
+                box.mux(pkt)
+        for pkt in vs.encode(None):
+            box.mux(pkt)
+        if a_stream is not None:
+            samples, srate = audio
+            data = samples if samples.ndim == 2 else np.stack([samples, samples], axis=1)
+            if data.shape[1] == 1:
+                data = np.repeat(data, 2, axis=1)
+            data = np.stack([_resample(data[:, c], srate, a_stream.rate) for c in range(2)], axis=1)
+            data = data[: int(len(frames) / fps * a_stream.rate)]
+            _encode_audio(box, a_stream, data, a_stream.rate, "stereo")
+
+
+def write_animation(frames: list[Image.Image], fps: float, path: Path, fmt: str, loop: int = 0) -> None:
+    """Animated WEBP / PNG / GIF with Pillow."""
+    duration = int(round(1000 / max(0.01, fps)))
+    first, rest = frames[0], frames[1:]
+    kwargs = {"save_all": True, "append_images": rest, "duration": duration, "loop": loop}
+    if fmt == "webp":
+        kwargs["lossless"] = False
+    first.save(path, fmt.upper(), **kwargs)

@@ -1,0 +1,83 @@
+"""The abstract values that flow along the graph's links while the engine "runs" a prompt."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Img:
+    """A batch of `count` images (or video frames) to be drawn only when saved."""
+    width: int
+    height: int
+    count: int = 1
+    caption: str = ""
+    seed: int | None = None
+    color: int | None = None
+    source: Path | None = None
+    motion: str | None = None      # None (stills) | "marker" (talking head) | "panzoom" (animated panel)
+    channels: int = 3
+
+    def with_(self, **kw: Any) -> "Img":
+        return replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class Latent:
+    width: int = 512
+    height: int = 512
+    batch: int = 1
+    caption: str = ""
+    seed: int | None = None
+    seconds: float | None = None   # set for audio latents (ACE-Step)
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Audio:
+    samples: np.ndarray = field(repr=False)   # float32, (n,) or (n, channels)
+    rate: int = 24000
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
+
+
+@dataclass(frozen=True)
+class Video:
+    images: Img
+    fps: float
+    audio: Audio | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.images.count / self.fps if self.fps else 0.0
+
+
+@dataclass(frozen=True)
+class Cond:
+    """Conditioning: what the sampler is asked for."""
+    text: str = ""
+    source: Path | None = None
+    frames: int | None = None
+
+
+@dataclass(frozen=True)
+class Thing:
+    """Models, VAEs, CLIPs, options: opaque, but may carry the reference image along the graph."""
+    kind: str
+    source: Path | None = None
+    info: dict = field(default_factory=dict)
+
+
+def source_of(*values: Any) -> Path | None:
+    for v in values:
+        src = getattr(v, "source", None)
+        if src is not None:
+            return src
+        if isinstance(v, Video):
+            return v.images.source
+    return None
