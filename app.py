@@ -39,8 +39,11 @@ CSS = """
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="The graphic-novel media studio (Gradio).")
-    ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    ap.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    # A Hugging Face Space sets GRADIO_SERVER_NAME=0.0.0.0; everywhere else the studio stays on loopback.
+    ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                    help="address to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                    help="port (default 7860, or GRADIO_SERVER_PORT)")
     ap.add_argument("--share", action="store_true", help="make a public gradio.live link (login required)")
     ap.add_argument("--auth", default=None, help="user:pass for the login page (or env STUDIO_AUTH)")
     ap.add_argument("--mcp", action="store_true", help="also serve the MCP tools (or env STUDIO_MCP=1)")

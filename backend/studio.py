@@ -31,8 +31,10 @@ T = TypeVar("T")
 
 
 class Studio:
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, *, preview_args: tuple[str, ...] = ()):
+        """`preview_args`: extra `python -m worker serve --preview` flags for the preview endpoint (tests)."""
         self.settings = settings or Settings.from_env()
+        self._preview_args = tuple(preview_args)
         self.mode: str = self.settings.mode
         data = self.settings.data_dir
         self.library = Library(data / "library", max_download_bytes=self.settings.max_download_bytes)
@@ -68,7 +70,7 @@ class Studio:
     async def _astart(self) -> None:
         s = self.settings
         if self.mode == "preview":
-            self._preview = PreviewEndpoint(s.data_dir / "preview-endpoint")
+            self._preview = PreviewEndpoint(s.data_dir / "preview-endpoint", extra_args=self._preview_args)
             base, endpoint_id = await self._preview.start()
             self._client = RunPodClient(base, endpoint_id, None)
         else:
@@ -96,12 +98,14 @@ class Studio:
                     q.put_nowait(None)  # type: ignore[arg-type]
 
     async def _aclose(self) -> None:
+        in_flight = bool(self._tracker and self._tracker.in_flight)
         if self._tracker:
             await self._tracker.stop()
         if self._client:
             await self._client.aclose()
         if self._preview:
-            await self._preview.stop()
+            # A job in flight keeps the (detached) preview endpoint running for the next start to follow it.
+            await self._preview.stop(studio_in_flight=in_flight)
 
     def __enter__(self) -> "Studio":
         return self.start()

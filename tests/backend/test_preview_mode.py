@@ -1,6 +1,7 @@
 """With no credentials the Studio starts `python -m worker serve --preview` itself and runs real jobs on it."""
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -11,18 +12,23 @@ from PIL import Image
 from backend.errors import InputError
 from backend.settings import Settings
 from backend.studio import Studio
+from tests.support.procs import stop_detached_endpoint
 
 
 @pytest.fixture(scope="module")
 def preview_studio(tmp_path_factory):
     data = tmp_path_factory.mktemp("preview-data")
-    st = Studio(Settings.from_env(env={"STUDIO_DATA_DIR": str(data)}, dotenv=None)).start()
-    yield st
-    pid = st._preview._proc.pid if st._preview and st._preview._proc else None
-    st.close()
-    if pid:
+    state = data / "preview-endpoint" / "endpoint.json"
+    try:
+        st = Studio(Settings.from_env(env={"STUDIO_DATA_DIR": str(data)}, dotenv=None)).start()
+        yield st
+        pid = json.loads(state.read_text())["pid"]
+        st.close()          # nothing in flight: the detached endpoint is stopped and its record removed
+        assert not state.exists()
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    finally:
+        stop_detached_endpoint(state)
 
 
 def test_preview_mode_runs_a_portrait(preview_studio):

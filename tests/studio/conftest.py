@@ -90,7 +90,9 @@ def media(tmp_path_factory) -> dict[str, Path]:
     return {"reference": ref, "long": long_clip, "not_audio": not_audio, "face": face, "tiny": tiny}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, and pytest-asyncio tests collected after tests/studio (tests/backend) cannot start theirs under it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.studio.conftest import App
+from tests.support.procs import stop_detached_endpoint
 
 pytestmark = pytest.mark.browser
 JOB_TIMEOUT = 90_000
@@ -14,9 +15,13 @@ JOB_TIMEOUT = 90_000
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    a = App(tmp_path_factory.mktemp("studio-preview")).start()
-    yield a
-    a.stop()
+    a = App(tmp_path_factory.mktemp("studio-preview"))
+    try:
+        yield a.start()
+    finally:
+        a.stop()
+        # The app stops its detached preview endpoint on a clean exit when idle; make sure in every case.
+        stop_detached_endpoint(a.root / "data" / "preview-endpoint" / "endpoint.json")
 
 
 @pytest.fixture

@@ -82,3 +82,37 @@ class Proc:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def stop_detached_endpoint(state_file: Path, timeout: float = 10.0) -> int | None:
+    """Kill the detached preview endpoint a studio recorded in `state_file` (<data>/preview-endpoint/endpoint.json),
+    so a test leaves no process behind. Returns the pid it stopped, or None."""
+    import json
+    import signal
+    try:
+        pid = int(json.loads(state_file.read_text())["pid"])
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, KeyError):
+        return None
+    if b"serve" not in argv:           # the pid was recycled by something else
+        return None
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return pid
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return pid
+            time.sleep(0.1)
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (a process a test started in-process stays one until it is reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

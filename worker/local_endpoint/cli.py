@@ -14,6 +14,7 @@ from aiohttp import web
 
 from worker.local_endpoint import webhook
 from worker.local_endpoint.app import AppConfig, build_app
+from worker.local_endpoint.idle import IdleClock
 from worker.local_endpoint.queue import JobQueue
 from worker.local_endpoint.runner import Handler, load_handler
 
@@ -36,6 +37,8 @@ class ServeOptions:
     handler: str
     cold_start_s: float
     test_hooks: bool
+    idle_exit_s: float = 0.0
+    step_delay_s: float | None = None
 
     def __repr__(self) -> str:  # keep the key out of any accidental log line
         return f"ServeOptions(host={self.host!r}, port={self.port}, endpoint_id={self.endpoint_id!r}, " \
@@ -67,6 +70,10 @@ def parse_args(argv: list[str]) -> ServeOptions:
     p.add_argument("--cold-start", type=float, default=0.0,
                    help="seconds the workers show as initializing after start, taking no jobs")
     p.add_argument("--test-hooks", action="store_true", help="add /_test/faults and /_test/jobs (tests only)")
+    p.add_argument("--idle-exit", type=float, default=0.0, metavar="SECONDS",
+                   help="exit after this many seconds with no job queued or running and no request (default 0: never)")
+    p.add_argument("--step-delay", type=float, default=None, metavar="SECONDS",
+                   help="with --preview: the preview engine's seconds per sampler step (default the engine's 0.02)")
     a = p.parse_args(argv)
     api_key = a.api_key or os.environ.get(API_KEY_ENV) or None
     if a.concurrency < 1:
@@ -77,6 +84,10 @@ def parse_args(argv: list[str]) -> ServeOptions:
         p.error(f"--retention: must be a positive number of seconds, got {a.retention}")
     if a.cold_start < 0:
         p.error(f"--cold-start: must be 0 or more seconds, got {a.cold_start}")
+    if a.idle_exit < 0:
+        p.error(f"--idle-exit: must be 0 (never) or more seconds, got {a.idle_exit}")
+    if a.step_delay is not None and (a.step_delay < 0 or not a.preview):
+        p.error(f"--step-delay: needs --preview and 0 or more seconds, got {a.step_delay}")
     if not _is_loopback(a.host) and not api_key:
         p.error(f"--host: {a.host} is not a loopback address; serving beyond this machine needs --api-key "
                 f"(or {API_KEY_ENV})")
@@ -85,7 +96,7 @@ def parse_args(argv: list[str]) -> ServeOptions:
     return ServeOptions(host=a.host, port=a.port, endpoint_id=a.endpoint_id, api_key=api_key,
                         concurrency=a.concurrency, comfyui_url=a.comfyui_url, preview=a.preview,
                         retention_s=a.retention, handler=a.handler, cold_start_s=a.cold_start,
-                        test_hooks=a.test_hooks)
+                        test_hooks=a.test_hooks, idle_exit_s=a.idle_exit, step_delay_s=a.step_delay)
 
 
 async def serve(options: ServeOptions, handler: Handler) -> None:
@@ -93,6 +104,10 @@ async def serve(options: ServeOptions, handler: Handler) -> None:
                      cold_start_s=options.cold_start_s, on_terminal=webhook.deliver)
     app = build_app(queue, AppConfig(endpoint_id=options.endpoint_id, api_key=options.api_key,
                                      test_hooks=options.test_hooks))
+    idle = None
+    if options.idle_exit_s > 0:
+        idle = IdleClock(options.idle_exit_s, lambda: _busy(queue))
+        idle.install(app)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, options.host, options.port)
@@ -105,12 +120,22 @@ async def serve(options: ServeOptions, handler: Handler) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    waits = [asyncio.create_task(stop.wait())]
+    if idle is not None:
+        waits.append(asyncio.create_task(idle.wait()))
     try:
-        await stop.wait()
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for t in waits:
+            t.cancel()
         log.info("shutting down: cancelling running jobs")
         await queue.close()
         await runner.cleanup()
+
+
+def _busy(queue: JobQueue) -> bool:
+    jobs = queue.health()["jobs"]
+    return bool(jobs["inQueue"] or jobs["inProgress"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,9 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.preview:
             from worker.local_endpoint.preview import PreviewEngine
-            engine = PreviewEngine()
+            engine = PreviewEngine(step_delay=options.step_delay_s)
             os.environ["COMFYUI_URL"] = engine.start()
-            log.info("preview engine running at %s", os.environ["COMFYUI_URL"])
+            # The handler reads its settings (worker.config.WorkerSettings, via worker.runtime) on its first job,
+            # from this environment: its volume is the engine's data folder, whose models/ holds the manifest's
+            # placeholders, so `debug` and the "not provisioned" pre-check see what the engine serves. With
+            # COMFYUI_URL set the runtime supervises no ComfyUI and never prepares (writes into) a ComfyUI install.
+            os.environ["RUNPOD_VOLUME"] = str(engine.data_dir)
+            log.info("preview engine running at %s (volume %s)", os.environ["COMFYUI_URL"], engine.data_dir)
         elif options.comfyui_url:
             os.environ["COMFYUI_URL"] = options.comfyui_url
         # Imported only now: the handler may read COMFYUI_URL when its module loads.

@@ -1,4 +1,9 @@
-"""Running the preview engine (worker.preview, a ComfyUI stand-in) as a child process for `serve --preview`."""
+"""Running the preview engine (worker.preview, a ComfyUI stand-in) as a child process for `serve --preview`.
+
+Its data folder doubles as the handler's volume (RUNPOD_VOLUME): `<data>/models` holds every manifest file as a
+sparse placeholder of the manifest's size, so the worker's readiness check (`debug`, the "not provisioned"
+pre-check) sees a provisioned volume without a byte of model data on disk.
+"""
 from __future__ import annotations
 
 import socket
@@ -10,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from workflows.catalogue import load_manifest
+
 START_TIMEOUT_S = 60.0
 
 
@@ -19,23 +26,41 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
+def write_placeholders(models_dir: Path) -> list[str]:
+    """Every manifest file as a sparse file of its manifest size (so it counts as present; takes no disk space).
+
+    The preview engine's own `--models-from-manifest` leaves an existing file alone, so these are what it lists."""
+    made = []
+    for rel, f in load_manifest().items():
+        target = models_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as fh:
+            fh.truncate(f.size)
+        made.append(rel)
+    return made
+
+
 class PreviewEngine:
     """Starts `python -m worker.preview` on a free loopback port with its data in a temp folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, step_delay: float | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="preview-engine-")
         self.port = _free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(self._tmp.name) / "preview.log"
+        self.data_dir = Path(self._tmp.name) / "data"      # also the handler's volume: models/ under it
+        self.step_delay = step_delay
         self._proc: subprocess.Popen | None = None
 
     def start(self) -> str:
-        data = Path(self._tmp.name) / "data"
+        data = self.data_dir
         data.mkdir()
+        write_placeholders(data / "models")
         self._log = open(self.log_path, "wb")
+        extra = ["--step-delay", str(self.step_delay)] if self.step_delay is not None else []
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "worker.preview", "--host", "127.0.0.1", "--port", str(self.port),
-             "--data", str(data), "--models-from-manifest"],
+             "--data", str(data), "--models-from-manifest", *extra],
             stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
