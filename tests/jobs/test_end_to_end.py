@@ -1,14 +1,16 @@
 """The five jobs end to end: RunPod's queue API (`python -m worker serve --preview`, a real process) → the
 handler → the preview engine, checked the way a person would check the media they get back.
 
-One endpoint for the module. It runs with a network volume (RUNPOD_VOLUME) holding every manifest file as a
-sparse placeholder, so the worker's "not provisioned" check is live: a test removes one file and puts it back.
+One endpoint for the module. In preview mode its network volume is the preview engine's data folder, which holds
+every manifest file as a sparse placeholder, so the worker's "not provisioned" check is live: a test removes one
+file and puts it back.
 """
 from __future__ import annotations
 
 import base64
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from tests.support.procs import Proc
 from workflows.catalogue import get_spec, load_manifest
 
 READY = "local endpoint ready:"
-ENGINE = "preview engine running at"
+ENGINE = re.compile(r"preview engine running at (\S+) \(volume (.+)\)")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 
 
@@ -35,23 +37,20 @@ def place(models: Path, path: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def volume(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("runpod-volume")
-    for path in load_manifest():
-        place(root / "models", path)
-    return root
-
-
-@pytest.fixture(scope="module")
-def serve(tmp_path_factory, volume):
+def serve(tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    proc = Proc(["-m", "worker", "serve", "--preview", "--port", "0"], log, env={"RUNPOD_VOLUME": str(volume)})
+    proc = Proc(["-m", "worker", "serve", "--preview", "--port", "0"], log)
     try:
         base = proc.wait_for_line(READY, timeout=60).split(READY, 1)[1].strip()
-        engine = proc.wait_for_line(ENGINE, timeout=5).split(ENGINE, 1)[1].strip()
-        yield {"base": base, "engine": engine}
+        engine, volume = ENGINE.search(proc.wait_for_line("preview engine running at", timeout=5)).groups()
+        yield {"base": base, "engine": engine, "volume": Path(volume)}
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def volume(serve) -> Path:
+    return serve["volume"]
 
 
 def run(base: str, inp: dict, timeout: float = 30) -> dict:
