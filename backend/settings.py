@@ -13,6 +13,9 @@ from backend.errors import SettingsError
 
 DEFAULT_API_BASE = "https://api.runpod.ai/v2"
 REDACTED = "***"
+# RunPod Serverless flex price of a 24 GB Ada GPU (RTX 4090), US$ per second: the cost figures' default when
+# GPU_PRICE_PER_SECOND is unset, so estimates are never a misleading $0.00.
+DEFAULT_GPU_PRICE_PER_SECOND = 0.00031
 
 
 class Secret:
@@ -71,7 +74,7 @@ class Settings:
     endpoint_id: str | None = None
     api_base: str = DEFAULT_API_BASE
     data_dir: Path = Path("studio-data")
-    gpu_price_per_second: float = 0.0
+    gpu_price_per_second: float = DEFAULT_GPU_PRICE_PER_SECOND
     execution_timeout_ms: int = 600_000
     ttl_ms: int = 86_400_000
     max_download_bytes: int = 2_000_000_000
@@ -133,7 +136,7 @@ class Settings:
             endpoint_id=get("RUNPOD_ENDPOINT_ID"),
             api_base=(get("RUNPOD_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
             data_dir=Path(get("STUDIO_DATA_DIR") or "studio-data"),
-            gpu_price_per_second=number("GPU_PRICE_PER_SECOND", 0.0),
+            gpu_price_per_second=number("GPU_PRICE_PER_SECOND", DEFAULT_GPU_PRICE_PER_SECOND),
             execution_timeout_ms=int(number("STUDIO_EXECUTION_TIMEOUT_MS", 600_000, int)),
             ttl_ms=int(number("STUDIO_TTL_MS", 86_400_000, int)),
             extra_secrets=(Secret(hf),) if hf else (),

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from backend.errors import InputError
 from backend.history import History

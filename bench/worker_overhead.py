@@ -23,7 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.procs import Proc, free_port, wait_http  # noqa: E402
+from tests.support.procs import Proc, free_port, installed_tool, wait_http  # noqa: E402
+from tests.support.seaweed import start_seaweed  # noqa: E402
 from worker import progress, runtime  # noqa: E402
 from worker.config import BucketSettings, WorkerSettings  # noqa: E402
 from worker.handler import handler  # noqa: E402
@@ -43,19 +44,6 @@ def talking_head(size: int) -> dict:
     return {"5": {"class_type": "KSampler", "inputs": {"steps": 1}},
             "9": {"class_type": "SaveVideo", "inputs": {"filename_prefix": "talk", "size_bytes": size}}}
 
-
-def start_seaweed(data: Path) -> tuple[Proc, str]:
-    data.mkdir(parents=True, exist_ok=True)
-    ports = {n: free_port() for n in ("master", "master.port.grpc", "volume", "volume.port.grpc", "filer",
-                                      "filer.port.grpc", "s3", "s3.port.grpc", "admin")}
-    flags = [f"-{n}.port={p}" if "." not in n else f"-{n}={p}" for n, p in ports.items()]
-    proc = Proc(["weed", "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
-                 "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-bucket={BUCKET}", *flags],
-                data / "weed.log", env={"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET})
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
-    wait_http(endpoint, 60, proc.popen)
-    time.sleep(2.0)   # the bucket is created a moment after S3 answers
-    return proc, endpoint
 
 
 async def measure(settings: WorkerSettings, workflow: dict, jobs: int) -> dict | str:
@@ -85,7 +73,7 @@ async def main(jobs: int) -> None:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/system_stats", 20, fake.popen)
-        weed, endpoint = start_seaweed(tmp / "weed") if shutil.which("weed") else (None, None)
+        weed, endpoint = start_seaweed(tmp / "weed", BUCKET, KEY, SECRET) if installed_tool("weed") else (None, None)
         base = WorkerSettings(comfyui_url=url, allow_raw_workflow=True, inline_max_bytes=9 * 1024 * 1024,
                               volume=tmp / "volume")
         bucket = BucketSettings(endpoint_url=endpoint or "", access_key_id=KEY, secret_access_key=SECRET,

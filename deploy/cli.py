@@ -257,7 +257,7 @@ def _endpoint_create(args, con, api, runner, path, st) -> int:
     state.save(path, st)  # saved before the volume check so `endpoint update`/`delete` can fix or remove it
     ep_mod.require_volume(ep, spec.volume_id)
     con.say(f"Created endpoint {ep.id} (template {template_id}); volume {spec.volume_id} attached; saved to {path}.")
-    con.say(f"Next: python -m deploy provision --jobs portrait,tts --yes")
+    con.say("Next: python -m deploy provision --jobs portrait,tts --yes")
     return 0
 
 

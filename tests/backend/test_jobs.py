@@ -1,7 +1,6 @@
 """The Studio facade against the real local endpoint: lifecycle, failures, cancel, timeout, restart, secrets."""
 from __future__ import annotations
 
-import io
 import logging
 import sqlite3
 import time

@@ -3,7 +3,6 @@ on the same data folder reuses it and finishes the job; an endpoint with other f
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from PIL import Image

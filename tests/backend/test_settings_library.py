@@ -1,7 +1,6 @@
 """Settings parsing and redaction; the library's sniffing, hashing and capped streaming downloads over HTTP."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 

@@ -5,7 +5,6 @@ import hashlib
 import json
 import logging
 import os
-from pathlib import Path
 
 import httpx
 import pytest

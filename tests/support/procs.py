@@ -116,3 +116,15 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def installed_tool(name: str) -> str | None:
+    """A console script installed by pip into this Python's environment, found even where PATH has only pyenv shims
+    that were not regenerated after `python -m pip install`."""
+    import shutil
+    import sysconfig
+
+    scripts = Path(sysconfig.get_path("scripts")) / name
+    if scripts.is_file() and os.access(scripts, os.X_OK):
+        return str(scripts)
+    return shutil.which(name)

@@ -244,7 +244,7 @@ class Fake:
         if ct in ("SaveImage", "PreviewImage"):
             lat = next((n["inputs"] for n in prompt.values() if n["class_type"] == "EmptyLatentImage"), {})
             w, h = int(lat.get("width", 64)) // 8, int(lat.get("height", 64)) // 8
-            name, data, key, kind = f"{prefix}_00001_.png", png(w, h, pad), "images", "output"
+            name, data, kind = f"{prefix}_00001_.png", png(w, h, pad), "output"
             if ct == "PreviewImage":
                 kind = "temp"
             self.files[(name, "", kind)] = data

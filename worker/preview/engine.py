@@ -279,8 +279,8 @@ class Engine:
                 return
             except Exception as exc:
                 exc_type = exc.exception_type if isinstance(exc, NodeError) else type(exc).__name__
-                tb = [f'  File "/comfyui/execution.py", line 496, in execute\n',
-                      f'  File "/comfyui/execution.py", line 315, in get_output_data\n',
+                tb = ['  File "/comfyui/execution.py", line 496, in execute\n',
+                      '  File "/comfyui/execution.py", line 315, in get_output_data\n',
                       *[f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
                         for f in traceback.extract_tb(exc.__traceback__)[-2:]]]
                 current_inputs = {k: [v if isinstance(v, (str, int, float, bool)) else str(v)]

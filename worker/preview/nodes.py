@@ -113,7 +113,6 @@ async def load_image(ctx: Ctx) -> Result:
     try:
         with Image.open(path) as im:
             w, h = im.size
-            channels = len(im.getbands())
     except (OSError, TypeError) as exc:
         raise NodeError("PIL.UnidentifiedImageError", f"cannot identify image file '{path}'") from exc
     img = Img(w, h, 1, source=path, channels=3)

@@ -16,6 +16,8 @@ import soundfile as sf
 from PIL import Image, ImageDraw, ImageFont
 
 SPEECH_RATE = 24000
+FROM_SOURCE = "studio_preview_from_source"      # Image.info key: the frame was made from an input picture
+FOOTER_TOP = "studio_preview_footer_top"        # Image.info key: y where the caption footer strip starts
 MUSIC_RATE = 44100
 
 
@@ -31,7 +33,11 @@ def base_image(width: int, height: int, color: int | None = None, source: Path |
     if source is not None:
         try:
             with Image.open(source) as im:
-                return im.convert("RGB").resize((width, height))
+                img = im.convert("RGB").resize((width, height))
+            # An input picture (a portrait, a panel) may carry its own preview caption at the top; `mark` then
+            # writes its text in a footer strip instead, so the two never overlap.
+            img.info[FROM_SOURCE] = True
+            return img
         except (OSError, ValueError):
             pass
     if color is None:
@@ -44,7 +50,10 @@ def base_image(width: int, height: int, color: int | None = None, source: Path |
 
 
 def mark(img: Image.Image, caption: str = "", seed: int | None = None, label: str = "PREVIEW") -> Image.Image:
-    """Draw the PREVIEW banner, the prompt text and the seed, so nobody mistakes it for a real result."""
+    """Draw the PREVIEW banner, the prompt text and the seed, so nobody mistakes it for a real result.
+
+    On a frame made from an input picture the text goes into an opaque footer strip (the picture's own caption
+    sits under its banner, and writing over it would garble both)."""
     img = img.copy()
     w, h = img.size
     draw = ImageDraw.Draw(img)
@@ -55,7 +64,18 @@ def mark(img: Image.Image, caption: str = "", seed: int | None = None, label: st
     lines = textwrap.wrap(caption, width=max(8, w // max(1, size // 2 + 1)))[: max(1, (h - banner) // (size + 2) - 2)]
     if seed is not None:
         lines.append(f"seed {seed}")
-    y = banner + 4
+    if img.info.get(FROM_SOURCE):
+        lines = lines[-3:]
+        if not lines:
+            return img
+        strip = len(lines) * (size + 2) + 8
+        top = h - strip
+        draw.rectangle([0, top, w, h], fill=(20, 20, 28))
+        draw.line([0, top, w, top], fill=(200, 30, 30), width=2)
+        img.info[FOOTER_TOP] = top
+        y = top + 4
+    else:
+        y = banner + 4
     for line in lines:
         draw.text((4, y), line, fill=(255, 255, 255), font=_font(size), stroke_width=1, stroke_fill=(0, 0, 0))
         y += size + 2
@@ -76,7 +96,7 @@ def moving_frame(still: Image.Image, index: int, total: int, mode: str = "marker
     draw = ImageDraw.Draw(frame)
     r = max(3, min(w, h) // 20)
     cx = int(r + (w - 2 * r) * t)
-    cy = h - 2 * r
+    cy = min(h - 2 * r, int(still.info.get(FOOTER_TOP, h)) - r - 2)   # ride above a caption footer
     draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, 220, 0), outline=(0, 0, 0))
     return frame
 
