@@ -1,22 +1,32 @@
-"""Endpoint tab: mode, workers by state, queue, per-job readiness (missing models with sizes), warm-up, and a
-monthly cost estimate from the history's real run times."""
+"""Endpoint tab: a plain-words summary (mode, workers, queue, which jobs are ready), the per-job readiness table,
+warm-up, the raw answer in a closed accordion, and a monthly cost estimate (GPU time + the network volume)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import gradio as gr
 
 from backend.errors import BackendError
+from backend.settings import DEFAULT_GPU_PRICE_PER_SECOND
 from ui import jobrun
-from workflows.catalogue import ACTIONS
+from workflows.catalogue import ACTIONS, load_manifest
 
 MODE_TEXT = {
-    "preview": "Preview: no RunPod credentials, so jobs run on a local endpoint with the preview engine, which "
-               "renders marked placeholder media (no GPU, no models).",
-    "local": "Local: RUNPOD_API_BASE points at a local endpoint (python -m worker serve).",
-    "runpod": "RunPod: jobs run on your RunPod Serverless endpoint.",
+    "preview": "**Preview** — no RunPod credentials, so jobs run on a local endpoint with the preview engine, "
+               "which renders marked placeholder media (no GPU, no models, no cost).",
+    "local": "**Local** — RUNPOD_API_BASE points at a local endpoint (python -m worker serve).",
+    "runpod": "**RunPod** — jobs run on your RunPod Serverless endpoint.",
 }
+NOT_CHECKED = ("Workers, queue and models: **not checked yet**. Press *Check endpoint* — it runs a tiny "
+               "diagnostic job on a worker (on RunPod this may start a worker).")
+WORKER_STATES = ("ready", "running", "idle", "initializing", "throttled", "unhealthy")
+
+# RunPod network volume: US$ per GB per month, and the size we recommend (the models plus room for outputs,
+# custom nodes and updates).
+VOLUME_PRICE_PER_GB_MONTH = 0.07
+VOLUME_GB = 50
 
 
 def as_dict(obj: Any) -> Any:
@@ -27,24 +37,72 @@ def as_dict(obj: Any) -> Any:
     return obj
 
 
-def _gb(size: int | None) -> str:
+def _gb(size: int | float | None) -> str:
     return f"{(size or 0) / 1e9:.2f} GB"
 
 
+def models_total_bytes() -> int:
+    """Every model file the five jobs need, from workflows/models.json."""
+    return sum(int(m.size or 0) for m in load_manifest().values())
+
+
 def readiness_rows(ready: dict) -> list[list]:
-    """One row per job: ready or the missing model files with their sizes."""
+    """One row per job: ready, or the missing model files with their sizes."""
     rows = []
     for action, info in (ready.get("jobs") or {}).items():
         missing = info.get("missing") or []
         what = "; ".join(f"{m.get('path')} ({_gb(m.get('size'))})" for m in missing)
-        rows.append([action, "ready" if info.get("ready") else "missing models", what])
+        state = "ready" if info.get("ready") else (f"missing {len(missing)} file(s), "
+                                                   f"{_gb(sum(int(m.get('size') or 0) for m in missing))}")
+        rows.append([action, state, what or "–"])
     return rows
 
 
+def summary(mode: str, ready: dict) -> str:
+    """The endpoint in plain words: mode, workers by state, queue, and whether all five jobs can run."""
+    workers = ready.get("workers") or {}
+    queue = ready.get("queue") or {}
+    jobs = ready.get("jobs") or {}
+    lines = [f"**Mode:** {MODE_TEXT.get(mode, mode)}"]
+    if workers:
+        counts = ", ".join(f"{workers.get(s, 0)} {s}" for s in WORKER_STATES if workers.get(s))
+        lines.append(f"**Workers:** {counts or 'none running (the endpoint scales from zero on the next job)'}.")
+    else:
+        lines.append("**Workers:** unknown (the endpoint's /health did not answer).")
+    if queue:
+        lines.append(f"**Queue:** {queue.get('inQueue', 0)} waiting, {queue.get('inProgress', 0)} in progress.")
+    if jobs:
+        missing = {a: j for a, j in jobs.items() if not j.get("ready")}
+        if not missing:
+            lines.append(f"**Jobs:** all {len(jobs)} jobs ready ({', '.join(jobs)}).")
+        else:
+            parts = []
+            for action, j in missing.items():
+                files = j.get("missing") or []
+                size = sum(int(m.get("size") or 0) for m in files)
+                parts.append(f"{action} is missing {len(files)} model file(s) ({_gb(size)})")
+            ready_ones = [a for a in jobs if a not in missing]
+            lines.append(f"**Jobs:** {'; '.join(parts)}. Ready: {', '.join(ready_ones) or 'none'}. "
+                         "Provision the volume (see docs/deploy.md) to fetch the missing files.")
+    else:
+        lines.append("**Jobs:** the model check did not answer.")
+    for problem in ready.get("problems") or []:
+        lines.append(f"⚠ {problem}")
+    return "\n\n".join(lines)
+
+
+def price_text(price: float) -> str:
+    if math.isclose(price, DEFAULT_GPU_PRICE_PER_SECOND):
+        return (f"${price:.5f}/s — the default: RunPod's 24 GB Ada (RTX 4090) flex price. "
+                "Set GPU_PRICE_PER_SECOND for your GPU.")
+    return f"${price:.5f}/s (from GPU_PRICE_PER_SECOND)"
+
+
 def monthly_estimate(studio: Any, jobs_per_month: float) -> str:
-    """US$ per month if each job type runs `jobs_per_month` times at its average measured run time."""
+    """US$ per month: each job type run `jobs_per_month` times at its measured average run time, plus the
+    network volume that holds the models."""
     price = studio.settings.gpu_price_per_second
-    lines, total = [], 0.0
+    lines, gpu_total = [], 0.0
     for action in ACTIONS:
         runs = [r.execution_ms for r in studio.history(action=action, status="completed") if r.execution_ms]
         if not runs:
@@ -52,35 +110,50 @@ def monthly_estimate(studio: Any, jobs_per_month: float) -> str:
             continue
         avg_s = sum(runs) / len(runs) / 1000
         cost = avg_s * price * jobs_per_month
-        total += cost
+        gpu_total += cost
         lines.append(f"| {action} | {avg_s:.1f} s | ${cost:.2f} |")
-    head = (f"GPU price: ${price:.5f}/s (GPU_PRICE_PER_SECOND). Active/idle worker time is billed separately.\n\n"
-            "| job | average run | per month |\n|---|---|---|\n")
-    return head + "\n".join(lines) + f"\n\n**Estimated total: ${total:.2f} / month**"
+    volume = VOLUME_GB * VOLUME_PRICE_PER_GB_MONTH
+    models = models_total_bytes()
+    measured_note = (" Run times are measured in preview mode, so GPU time here is far below a real GPU's."
+                     if studio.mode == "preview" else "")
+    return "\n".join([
+        f"**GPU price:** {price_text(price)}",
+        "",
+        "| job | average run | GPU per month |", "|---|---|---|", *lines,
+        f"| **network volume** | {VOLUME_GB} GB × ${VOLUME_PRICE_PER_GB_MONTH:.2f}/GB | ${volume:.2f} |",
+        "",
+        f"The volume holds the models of all five jobs: {_gb(models)} (workflows/models.json); {VOLUME_GB} GB "
+        f"leaves room for outputs and updates, and is billed whether or not jobs run.{measured_note} "
+        "Idle time of active (always-on) workers is billed separately.",
+        "",
+        f"**Estimated total: ${gpu_total + volume:.2f} / month** (GPU ${gpu_total:.2f} + volume ${volume:.2f})",
+    ])
 
 
 def build(studio: Any) -> None:
-    gr.Markdown(f"**Mode:** {MODE_TEXT.get(studio.mode, studio.mode)}", elem_id="endpoint-mode")
+    status = gr.Markdown(f"**Mode:** {MODE_TEXT.get(studio.mode, studio.mode)}\n\n{NOT_CHECKED}",
+                         elem_id="endpoint-summary")
     with gr.Row():
-        check = gr.Button("Check endpoint", elem_id="endpoint-check")
+        check = gr.Button("Check endpoint", variant="primary", elem_id="endpoint-check")
         warm = gr.Button("Warm up a worker", elem_id="endpoint-warm")
     note = gr.Markdown("", elem_id="endpoint-note")
-    workers = gr.JSON(label="Workers and queue", elem_id="endpoint-workers")
-    table = gr.Dataframe(headers=["job", "readiness", "missing models"], value=[], interactive=False,
-                         elem_id="endpoint-readiness")
-    with gr.Row():
+    table = gr.Dataframe(headers=["job", "readiness", "missing models"], value=[], interactive=False, wrap=True,
+                         label="Readiness per job", show_label=True, elem_id="endpoint-readiness")
+    with gr.Accordion("Raw answer (/health + the worker's debug check)", open=False, elem_id="endpoint-raw"):
+        raw = gr.JSON(label="Raw answer", elem_id="endpoint-workers")
+    gr.Markdown("### Monthly cost estimate")
+    with gr.Row(equal_height=True):
         per_month = gr.Number(label="Jobs of each kind per month", value=100, minimum=0, elem_id="endpoint-jobs")
         estimate_btn = gr.Button("Estimate monthly cost", elem_id="endpoint-estimate")
-    estimate = gr.Markdown("", elem_id="endpoint-cost")
+    estimate = gr.Markdown(monthly_estimate(studio, 100), elem_id="endpoint-cost")
 
     def do_check():
         try:
             result = studio.readiness()
         except BackendError as err:
-            return f"⚠ {err.message}", None, []
+            return f"**Mode:** {MODE_TEXT.get(studio.mode, studio.mode)}\n\n⚠ {err.message}", "", None, []
         ready = as_dict(result)
-        summary = {k: v for k, v in ready.items() if k != "jobs"}
-        return getattr(result, "summary", "Endpoint checked."), summary, readiness_rows(ready)
+        return summary(studio.mode, ready), "", ready, readiness_rows(ready)
 
     def do_warm():
         try:
@@ -89,7 +162,8 @@ def build(studio: Any) -> None:
             return f"⚠ {err.message}"
         return str(msg or "Warm-up requested.")
 
-    check.click(do_check, outputs=[note, workers, table], **jobrun.PRIVATE)
+    check.click(do_check, outputs=[status, note, raw, table], **jobrun.PRIVATE)
     warm.click(do_warm, outputs=[note], **jobrun.PRIVATE)
-    estimate_btn.click(lambda n: monthly_estimate(studio, float(n or 0)), inputs=[per_month], outputs=[estimate],
-                       **jobrun.PRIVATE)
+    gr.on([estimate_btn.click, per_month.submit],
+          lambda n: monthly_estimate(studio, float(n or 0)), inputs=[per_month], outputs=[estimate],
+          **jobrun.PRIVATE)

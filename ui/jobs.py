@@ -1,26 +1,33 @@
-"""Jobs tab: the backend's history (it lives in SQLite, so it survives restarts and page reloads) with filters,
-each job's inputs, status, times, cost, outputs and error; re-run and cancel."""
+"""Jobs tab: the backend's history (it lives in SQLite, so it survives restarts and page reloads) as a table,
+newest first; clicking a row shows that job's settings, times, cost and outputs; re-run and cancel act on it."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from backend.errors import BackendError
 from backend.records import IN_FLIGHT, STATUSES
 from ui import jobrun, progress
-from workflows.catalogue import ACTIONS
+from workflows.catalogue import ACTIONS, load_catalogue
 
 ALL = "all"
-COLUMNS = ["id", "job", "status", "created", "queue s", "run s", "cost $", "outputs", "error"]
+COLUMNS = ["when", "job", "status", "queue s", "run s", "cost", "error"]
+EMPTY_TEXT = ("No jobs yet. Everything you make in the other tabs (and through the API) appears here, newest "
+              "first, and stays after a restart.")
+NO_MATCH_TEXT = "No job matches these filters."
+NOTHING_PICKED = "*No job selected — click a row in the table above to see its settings and outputs.*"
+ERROR_CHARS = 60
 
 
 @dataclass
 class JobsTab:
-    refresh: Any                 # callable(action, status) -> updates for `outputs`
-    inputs: list                 # [action filter, status filter]
+    refresh: Any                 # callable(*inputs) -> updates for `outputs`
+    inputs: list                 # [job filter, status filter, selected job id (kept in the browser)]
     outputs: list
 
 
@@ -28,83 +35,214 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
+def _short_when(ts: float | None, today: dt.date | None = None) -> str:
+    """Time only for today's jobs, date and time for older ones."""
+    if not ts:
+        return ""
+    t = dt.datetime.fromtimestamp(ts)
+    return t.strftime("%H:%M:%S") if t.date() == (today or dt.date.today()) else t.strftime("%d %b %H:%M")
+
+
 def _secs(ms: int | None) -> float | None:
     return round(ms / 1000, 1) if ms is not None else None
 
 
-def row(rec: Any) -> list:
-    err = rec.error or {}
-    return [rec.id, rec.action, rec.status, _when(rec.created_at), _secs(rec.delay_ms), _secs(rec.execution_ms),
-            round(rec.cost_usd, 4) if rec.cost_usd is not None else None, len(rec.outputs or []),
-            f"{err.get('code', '')}: {err.get('message', '')}" if err else ""]
+def _secs_text(ms: int | None) -> str:
+    return f"{ms / 1000:.1f}" if ms is not None else ""
 
 
-def details(rec: Any) -> dict:
-    """What a person checks about one job (no secrets exist in a record to begin with)."""
-    return {"id": rec.id, "job": rec.action, "status": rec.status, "inputs": rec.inputs,
-            "created": _when(rec.created_at), "started": _when(rec.started_at), "finished": _when(rec.finished_at),
-            "queue_s": _secs(rec.delay_ms), "run_s": _secs(rec.execution_ms), "cost_usd": rec.cost_usd,
-            "seed": rec.seed, "outputs": rec.outputs, "error": rec.error, "warnings": rec.warnings,
-            "licence": rec.licence, "preview": rec.preview}
+def _cost(usd: float | None) -> str:
+    if usd is None:
+        return ""
+    return f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
+
+
+def short_error(err: dict | None, limit: int = ERROR_CHARS) -> str:
+    """The error's sentence, cut to fit a table cell."""
+    if not err:
+        return ""
+    text = str(err.get("message") or err.get("code") or "error")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def row(rec: Any, today: dt.date | None = None) -> list:
+    return [_short_when(rec.created_at, today), rec.action, rec.status, _secs_text(rec.delay_ms),
+            _secs_text(rec.execution_ms),
+            _cost(rec.cost_usd), short_error(rec.error)]
+
+
+def table_value(rows: list[list]) -> pd.DataFrame:
+    # A DataFrame (not a bare list) so the headers show even when there are no rows yet.
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _cell(value: Any) -> str:
+    """A value as one Markdown table cell: media paths as their file name, no pipes or line breaks."""
+    if isinstance(value, str) and ("/" in value or "\\" in value) and Path(value).suffix:
+        value = Path(value).name
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    text = str(value).replace("\n", " ").replace("|", "\\|")
+    return text if len(text) <= 400 else text[:399] + "…"
+
+
+def _label(action: str, name: str) -> str:
+    try:
+        return load_catalogue()[action].param(name).label
+    except (KeyError, ValueError, AttributeError):
+        return name
+
+
+def describe(rec: Any) -> str:
+    """One job in readable form: what, when, how long, how much, seed, licence, error, then its inputs."""
+    facts = [("Status", rec.status), ("Created", _when(rec.created_at)), ("Started", _when(rec.started_at)),
+             ("Finished", _when(rec.finished_at)),
+             ("Waited in queue", f"{_secs(rec.delay_ms)} s" if rec.delay_ms is not None else ""),
+             ("Ran for", f"{_secs(rec.execution_ms)} s" if rec.execution_ms is not None else ""),
+             ("Cost", _cost(rec.cost_usd)), ("Seed", "" if rec.seed is None else rec.seed)]
+    lic = rec.licence or {}
+    if lic:
+        flag = " (non-commercial)" if lic.get("commercial") is False else ""
+        facts.append(("Licence", f"{lic.get('name') or 'see model card'}{flag}"))
+    if rec.preview:
+        facts.append(("Made by", "the preview engine (marked placeholder, no GPU)"))
+    shown = [(k, v) for k, v in facts if v not in ("", None)]
+    # The first fact doubles as the table's header row (Markdown tables need one).
+    lines = [f"### {rec.action} · {rec.status}", f"job `{rec.id}`", "",
+             f"| {shown[0][0]} | {_cell(shown[0][1])} |", "|---|---|"]
+    lines += [f"| {k} | {_cell(v)} |" for k, v in shown[1:]]
+    if rec.error:
+        code = rec.error.get("code")
+        lines += ["", f"**Error:** {rec.error.get('message') or code}" + (f" (`{code}`)" if code else "")]
+    if rec.warnings:
+        lines += ["", "**Warnings:** " + "; ".join(str(w) for w in rec.warnings)]
+    lines += ["", "**Settings**", "", "| setting | value |", "|---|---|"]
+    lines += [f"| {_cell(_label(rec.action, k))} | {_cell(v)} |" for k, v in (rec.inputs or {}).items()]
+    return "\n".join(lines)
+
+
+def output_updates(rec: Any | None) -> tuple:
+    """(images, audio, video, downloads) updates: each output previewed by its type, all of them downloadable."""
+    if rec is None:
+        hidden = gr.update(value=None, visible=False)
+        return hidden, hidden, hidden, hidden
+    images = jobrun.outputs_of(rec, "image")
+    audio = jobrun.outputs_of(rec, "audio")
+    video = jobrun.outputs_of(rec, "video")
+    files = [o["path"] for o in rec.outputs or [] if o.get("path") and Path(o["path"]).is_file()]
+    return (gr.update(value=images or None, visible=bool(images)),
+            gr.update(value=audio[0] if audio else None, visible=bool(audio)),
+            gr.update(value=video[0] if video else None, visible=bool(video)),
+            gr.update(value=files or None, visible=bool(files)))
 
 
 def build(studio: Any) -> JobsTab:
+    gr.Markdown("Every job from every tab, newest first. **Click a row** to see its settings and outputs; "
+                "the table updates by itself while jobs run.")
     with gr.Row():
-        action = gr.Dropdown([ALL, *ACTIONS], value=ALL, label="Job", elem_id="jobs-action")
-        status = gr.Dropdown([ALL, *STATUSES], value=ALL, label="Status", elem_id="jobs-status")
-        refresh = gr.Button("Refresh", elem_id="jobs-refresh")
-    table = gr.Dataframe(headers=COLUMNS, value=[], interactive=False, wrap=True, elem_id="jobs-table")
+        action = gr.Dropdown([ALL, *ACTIONS], value=ALL, label="Show jobs of kind", elem_id="jobs-action", scale=3)
+        status = gr.Dropdown([ALL, *STATUSES], value=ALL, label="Status", elem_id="jobs-status", scale=3)
+        with gr.Column(scale=1, min_width=120):
+            refresh = gr.Button("Refresh now", elem_id="jobs-refresh", size="sm")
+    empty = gr.Markdown(EMPTY_TEXT, elem_id="jobs-empty")
+    table = gr.Dataframe(value=table_value([]), headers=COLUMNS, interactive=False, wrap=True, max_height=360,
+                         elem_id="jobs-table", column_widths=["13%", "10%", "10%", "8%", "8%", "9%", "42%"])
+    ids = gr.State([])                       # the job id of each table row, in order
+    shown = gr.State(None)                   # (rows, selected record's state) last sent, to skip no-op refreshes
+    # The picked job is kept in the browser, so a page reload shows the same job again.
+    selected = gr.BrowserState(None, storage_key="studio-jobs-selected")
+
+    heading = gr.Markdown(NOTHING_PICKED, elem_id="jobs-selected")
     with gr.Row():
-        picked = gr.Dropdown(choices=[], label="Job", elem_id="jobs-picked", info="Pick a job to see its details")
-        rerun = gr.Button("Re-run with the same settings", elem_id="jobs-rerun")
-        cancel = gr.Button("Cancel", variant="stop", elem_id="jobs-cancel")
+        rerun = gr.Button("Re-run with the same settings", elem_id="jobs-rerun", interactive=False)
+        cancel = gr.Button("Cancel this job", variant="stop", elem_id="jobs-cancel", interactive=False)
     note = gr.HTML("", elem_id="jobs-note")
     with gr.Row():
-        info = gr.JSON(label="Details", elem_id="jobs-details")
-        files = gr.File(label="Outputs", file_count="multiple", interactive=False, elem_id="jobs-files")
+        with gr.Column(scale=1):
+            info = gr.Markdown("", elem_id="jobs-details")
+        with gr.Column(scale=1):
+            images = gr.Gallery(label="Images", visible=False, columns=2, height=420, object_fit="contain",
+                                interactive=False, elem_id="jobs-images")
+            audio = gr.Audio(label="Audio", visible=False, interactive=False, type="filepath", elem_id="jobs-audio")
+            video = gr.Video(label="Video", visible=False, interactive=False, elem_id="jobs-video")
+            files = gr.File(label="Downloads", visible=False, file_count="multiple", interactive=False,
+                            elem_id="jobs-files")
+    detail_outputs = [heading, info, images, audio, video, files, rerun, cancel]
 
-    def do_refresh(a: str, s: str):
-        recs = studio.history(action=None if a == ALL else a, status=None if s == ALL else s)
-        ids = [r.id for r in recs]
-        return [row(r) for r in recs], gr.update(choices=ids)
-
-    def show(job_id: str | None):
+    def details(job_id: str | None) -> tuple:
         rec = studio.get(job_id) if job_id else None
         if rec is None:
-            return None, None, ""
-        paths = [o["path"] for o in rec.outputs if o.get("path")]
-        return details(rec), paths or None, progress.licence_note(rec.licence) if rec.status == "completed" else ""
+            return (NOTHING_PICKED, "", *output_updates(None), gr.update(interactive=False),
+                    gr.update(interactive=False))
+        head = f"**Selected:** {rec.action} job from {_when(rec.created_at)} — {rec.status}"
+        body = describe(rec)
+        if rec.status == "completed" and rec.licence:
+            body += "\n\n" + progress.licence_note(rec.licence)
+        return (head, body, *output_updates(rec), gr.update(interactive=True),
+                gr.update(interactive=rec.status in IN_FLIGHT))
+
+    def snapshot(a: str, s: str, job_id: str | None) -> tuple[list, list, Any]:
+        recs = studio.history(action=None if a == ALL else a, status=None if s == ALL else s)
+        picked = studio.get(job_id) if job_id else None
+        key = (picked.id, picked.status, picked.finished_at, len(picked.outputs or [])) if picked else None
+        return [row(r) for r in recs], [r.id for r in recs], key
+
+    def empty_text(rows: list, a: str, s: str) -> str:
+        if rows:
+            return ""
+        return EMPTY_TEXT if (a, s) == (ALL, ALL) else NO_MATCH_TEXT
+
+    def do_refresh(a: str, s: str, job_id: str | None = None):
+        rows, row_ids, key = snapshot(a, s, job_id)
+        return (table_value(rows), row_ids, (rows, key), empty_text(rows, a, s), *details(job_id))
+
+    def tick(a: str, s: str, job_id: str | None, last: Any):
+        """Timer: send only what changed, so a person reading the details is not interrupted."""
+        rows, row_ids, key = snapshot(a, s, job_id)
+        last_rows, last_key = last if last else (None, None)
+        table_part = ((table_value(rows), row_ids, empty_text(rows, a, s)) if rows != last_rows
+                      else (gr.skip(), gr.skip(), gr.skip()))
+        detail_part = details(job_id) if key != last_key else tuple(gr.skip() for _ in detail_outputs)
+        return (table_part[0], table_part[1], (rows, key), table_part[2], *detail_part)
+
+    def on_select(evt: gr.SelectData, row_ids: list[str]):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        job_id = row_ids[index] if row_ids and index is not None and 0 <= index < len(row_ids) else None
+        return (job_id, "", *details(job_id))
 
     def do_rerun(job_id: str | None):
         if not job_id:
-            return progress.render_problem("Pick a job first.")
+            return progress.render_problem("Click a job in the table first.")
         try:
             rec = studio.rerun(job_id)
         except BackendError as err:
             return progress.render_problem(err.message)
-        return progress.render_event(rec.status, f"Re-run of {job_id} sent as a new job.", job_id=rec.id)
+        return progress.render_event(rec.status, "Re-run sent as a new job (it is at the top of the table).",
+                                     job_id=rec.id)
 
     def do_cancel(job_id: str | None):
         rec = studio.get(job_id) if job_id else None
         if rec is None:
-            return progress.render_problem("Pick a job first.")
+            return progress.render_problem("Click a job in the table first.")
         if rec.status not in IN_FLIGHT:
-            return progress.render_problem(f"Job {job_id} is already {rec.status}; only running jobs can be cancelled.")
+            return progress.render_problem(f"This job is already {rec.status}; only queued or running jobs can "
+                                           "be cancelled.")
         try:
             rec = studio.cancel(job_id)
         except BackendError as err:
             return progress.render_problem(err.message)
         return progress.render_event(rec.status, "Cancel sent to the endpoint.", job_id=rec.id)
 
-    # Jobs in flight change state on their own: refresh the table every few seconds while the page is open.
+    inputs = [action, status, selected]
+    outputs = [table, ids, shown, empty, *detail_outputs]
+    # Jobs in flight change state on their own: look every few seconds while the page is open.
     timer = gr.Timer(3.0)
-    timer.tick(lambda a, s: do_refresh(a, s)[0], inputs=[action, status], outputs=[table], show_progress="hidden",
-               **jobrun.PRIVATE)
-    gr.on([refresh.click, action.change, status.change], do_refresh, inputs=[action, status],
-          outputs=[table, picked], **jobrun.PRIVATE)
-    picked.change(show, inputs=[picked], outputs=[info, files, note], **jobrun.PRIVATE)
-    rerun.click(do_rerun, inputs=[picked], outputs=[note], **jobrun.PRIVATE).then(
-        do_refresh, inputs=[action, status], outputs=[table, picked], **jobrun.PRIVATE)
-    cancel.click(do_cancel, inputs=[picked], outputs=[note], **jobrun.PRIVATE).then(
-        do_refresh, inputs=[action, status], outputs=[table, picked], **jobrun.PRIVATE)
-    return JobsTab(refresh=do_refresh, inputs=[action, status], outputs=[table, picked])
+    timer.tick(tick, inputs=[*inputs, shown], outputs=outputs, show_progress="hidden", **jobrun.PRIVATE)
+    gr.on([refresh.click, action.change, status.change], do_refresh, inputs=inputs, outputs=outputs,
+          show_progress="hidden", **jobrun.PRIVATE)
+    table.select(on_select, inputs=[ids], outputs=[selected, note, *detail_outputs], **jobrun.PRIVATE)
+    rerun.click(do_rerun, inputs=[selected], outputs=[note], **jobrun.PRIVATE).then(
+        do_refresh, inputs=inputs, outputs=outputs, **jobrun.PRIVATE)
+    cancel.click(do_cancel, inputs=[selected], outputs=[note], **jobrun.PRIVATE).then(
+        do_refresh, inputs=inputs, outputs=outputs, **jobrun.PRIVATE)
+    return JobsTab(refresh=do_refresh, inputs=inputs, outputs=outputs)

@@ -49,10 +49,18 @@ def build(studio: Any) -> PortraitTab:
                 reuse = gr.Button("Reuse last seed", size="sm", elem_id="portrait-reuse-seed")
             rc = jobrun.controls("portrait", "Make portrait")
         with gr.Column(scale=1):
-            gallery = gr.Gallery(label="Portraits", elem_id="portrait-gallery", columns=2, format="png",
-                                 allow_preview=True, interactive=False)
-            seed_used = gr.Number(label="Seed used", interactive=False, precision=0, elem_id="portrait-seed-used")
-            use = gr.Button("Use in talking head", elem_id="portrait-use")
+            # Whole images (object-fit contain): a portrait's head is at the top, a cover crop would cut it off.
+            gallery = gr.Gallery(label="Portraits — click one to choose it", elem_id="portrait-gallery",
+                                 columns=2, format="png", height=560, object_fit="contain", allow_preview=True,
+                                 interactive=False)
+            with gr.Row():
+                chosen = gr.Image(label="Chosen for the talking head", interactive=False, height=200,
+                                  elem_id="portrait-chosen", scale=1, min_width=220)
+                with gr.Column(scale=1):
+                    seed_used = gr.Number(label="Seed used", interactive=False, precision=0,
+                                          elem_id="portrait-seed-used")
+                    use = gr.Button("Use chosen portrait in talking head", variant="primary",
+                                    elem_id="portrait-use")
     selected = gr.State(None)
 
     def prepare(values: dict[str, Any]) -> dict[str, Any]:
@@ -62,9 +70,10 @@ def build(studio: Any) -> PortraitTab:
 
     def result(rec: Any) -> dict:
         images = jobrun.outputs_of(rec, "image")
-        return {gallery: images, seed_used: rec.seed, selected: images[0] if images else None}
+        first = images[0] if images else None
+        return {gallery: images, seed_used: rec.seed, selected: first, chosen: first}
 
-    jobrun.wire_job(studio, spec, rc, fields, result, [gallery, seed_used, selected],
+    jobrun.wire_job(studio, spec, rc, fields, result, [gallery, seed_used, selected, chosen],
                     extra_inputs={"style": style}, prepare=prepare)
 
     if seed_name:
@@ -79,5 +88,9 @@ def build(studio: Any) -> PortraitTab:
             item = (item.get("image") or {}).get("path") or item.get("path")
         return getattr(item, "path", item)
 
-    gallery.select(pick, inputs=[gallery], outputs=[selected], queue=False, **jobrun.PRIVATE)
+    def choose(evt: gr.SelectData, images: list) -> tuple[str | None, str | None]:
+        path = pick(evt, images)
+        return path, path
+
+    gallery.select(choose, inputs=[gallery], outputs=[selected, chosen], queue=False, **jobrun.PRIVATE)
     return PortraitTab(gallery=gallery, selected=selected, use=use)

@@ -66,9 +66,11 @@ def build(studio: Any) -> TalkingHeadTab:
                 fields = P.build(spec, prefix="th",
                                  overrides={"image": {"sources": ["upload", "clipboard"]}})
                 with gr.Row():
-                    lib_images = gr.Dropdown(choices=[], label="Portrait from the library", elem_id="th-lib-image")
-                    lib_audio = gr.Dropdown(choices=[], label="Speech from the library", elem_id="th-lib-audio")
-                refresh = gr.Button("Refresh library", size="sm", elem_id="th-refresh")
+                    lib_images = gr.Dropdown(choices=[], label="…or a portrait made earlier", elem_id="th-lib-image",
+                                             info="Portraits from the Portrait tab and the pipeline")
+                    lib_audio = gr.Dropdown(choices=[], label="…or speech made earlier", elem_id="th-lib-audio",
+                                            info="Speech from the Voice tab and the pipeline")
+                refresh = gr.Button("Refresh these lists", size="sm", elem_id="th-refresh")
                 rc = jobrun.controls("th", "Make talking head")
             with gr.Column():
                 video = gr.Video(label="Talking head", interactive=False, elem_id="th-video")
@@ -91,6 +93,9 @@ def build(studio: Any) -> TalkingHeadTab:
                 gr.update(choices=library_outputs(studio, "tts", "audio")))
 
     refresh.click(do_refresh, outputs=[lib_images, lib_audio], **jobrun.PRIVATE)
+    # Opening a picker lists what exists now, so nobody has to know about the refresh button.
+    gr.on([lib_images.focus, lib_audio.focus], do_refresh, outputs=[lib_images, lib_audio], queue=False,
+          show_progress="hidden", **jobrun.PRIVATE)
     lib_images.change(lambda p: p or gr.update(), inputs=[lib_images], outputs=[fields["image"]], **jobrun.PRIVATE)
     lib_audio.change(lambda p: p or gr.update(), inputs=[lib_audio], outputs=[fields["audio"]], **jobrun.PRIVATE)
 
@@ -134,6 +139,9 @@ def build(studio: Any) -> TalkingHeadTab:
         if probs:
             yield {prc.status: progress.render_problem("; ".join(probs.values()))}
             return
+        # A new run starts from a clean slate: the last run's "Done" lines would read as this run's results.
+        yield {prc.status: "", **{h: progress.render_event("waiting", "not started yet", stage=STAGES[i])
+                                   for i, h in enumerate(stage_html)}}
         _, ref_path, ref_text = voice_parts(studio.voices.get(voice))
         plan = [
             ("portrait", {"prompt": prompt}, "image", p_image),

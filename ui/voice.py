@@ -64,8 +64,9 @@ def build(studio: Any) -> VoiceTab:
                 save = gr.Button("Save voice", elem_id="voice-save")
             save_status = gr.Markdown("", elem_id="voice-save-status")
             voices = gr.Dropdown(choices=[], value=None, label="Voice library", allow_custom_value=False,
-                                 elem_id="voice-library", info="Pick a saved voice, or leave empty to use the "
-                                                                "reference above")
+                                 elem_id="voice-library",
+                                 info="Saved voices (none until you save one above). Pick one to speak with it, or "
+                                      "leave empty to use the reference above.")
         with gr.Column():
             gr.Markdown("### Speech")
             fields = P.build(spec, skip=["reference_audio", "reference_text"], prefix="voice")

@@ -1,7 +1,6 @@
 """Shared fixtures: the studio started as a real process (`python app.py`), Chromium via Playwright, sample media."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -88,6 +87,25 @@ def media(tmp_path_factory) -> dict[str, Path]:
     tiny = d / "tiny.png"
     Image.new("RGB", (64, 64), (10, 10, 10)).save(tiny)
     return {"reference": ref, "long": long_clip, "not_audio": not_audio, "face": face, "tiny": tiny}
+
+
+def open_job(page, job_id: str, timeout: float = 60.0) -> None:
+    """In the Jobs tab, click table rows (newest first) until the details show `job_id`, as a person would."""
+    import time
+    from playwright.sync_api import expect
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = page.locator("#jobs-table [data-testid^='cell-'][data-testid$='-1']")
+        for i in range(min(rows.count(), 5)):
+            page.locator(f"#jobs-table [data-testid=cell-{i}-1]").click()
+            try:
+                expect(page.locator("#jobs-details")).to_contain_text(job_id, timeout=2_000)
+                return
+            except AssertionError:
+                pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} never showed up in the Jobs table")
+        page.wait_for_timeout(1_000)
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is

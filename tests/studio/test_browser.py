@@ -1,13 +1,14 @@
 """The studio in a real Chromium against `python app.py` in preview mode: one of each job, hand-offs, bad input."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.studio.conftest import App
-from tests.support.procs import stop_detached_endpoint
+from tests.support.procs import REPO, stop_detached_endpoint
 
 pytestmark = pytest.mark.browser
 JOB_TIMEOUT = 90_000
@@ -166,22 +167,67 @@ def test_music_from_a_genre_preset(page: Page, artifacts):
     page.screenshot(path=str(artifacts / "music.png"), full_page=True)
 
 
-def test_jobs_and_endpoint_tabs_show_history_and_readiness(page: Page, artifacts):
+def test_jobs_tab_row_click_shows_that_jobs_output_and_survives_a_reload(page: Page, artifacts):
     tab(page, "Jobs")
-    expect(page.locator("#jobs-table")).to_contain_text("completed", timeout=15_000)
+    table = page.locator("#jobs-table")
+    expect(table).to_contain_text("completed", timeout=15_000)
+    expect(page.locator("#jobs-selected")).to_contain_text("No job selected")
     pick(page, "jobs-action", "music")
-    expect(page.locator("#jobs-table")).to_contain_text("music")
-    expect(page.locator("#jobs-table")).not_to_contain_text("portrait")
-    page.locator("#jobs-picked input").first.click()
-    page.get_by_role("option").first.click()
-    expect(page.locator("#jobs-details")).to_contain_text("saxophone")      # the job's own inputs
-    page.locator("#jobs-rerun").click()
-    expect(page.locator("#jobs-note")).to_contain_text("Re-run of")
+    expect(table).to_contain_text("music")
+    expect(table).not_to_contain_text("portrait")
+
+    # Clicking the (newest) music row shows its settings in words and its audio in a player, with a download.
+    page.locator("#jobs-table [data-testid=cell-0-1]").click()
+    details = page.locator("#jobs-details")
+    expect(details).to_contain_text("music · completed")
+    expect(details).to_contain_text("saxophone")                     # the job's own inputs
+    expect(details).to_contain_text("Ran for")
+    expect(details).to_contain_text("Licence")
+    expect(page.locator("#jobs-audio audio, #jobs-audio [data-testid=waveform-controls]").first
+           ).to_be_attached(timeout=15_000)
+    expect(page.locator("#jobs-files")).to_contain_text(re.compile(r"\.(wav|mp3|flac|ogg)"))
+    expect(page.locator("#jobs-images")).to_be_hidden()
+    expect(page.locator("#jobs-cancel")).to_be_disabled()               # a finished job cannot be cancelled
     page.screenshot(path=str(artifacts / "jobs.png"), full_page=True)
 
+    # A portrait row shows images instead.
+    pick(page, "jobs-action", "portrait")
+    expect(table).not_to_contain_text("music")
+    page.locator("#jobs-table [data-testid=cell-0-1]").click()
+    expect(details).to_contain_text("portrait · completed")
+    expect(page.locator("#jobs-images img").first).to_be_visible(timeout=15_000)
+    expect(page.locator("#jobs-audio")).to_be_hidden()
+    job_line = page.locator("#jobs-details code").first.inner_text()
+
+    # A browser refresh keeps the history and the selected job.
+    page.reload()
+    tab(page, "Jobs")
+    expect(page.locator("#jobs-details")).to_contain_text(job_line, timeout=15_000)
+    expect(page.locator("#jobs-images img").first).to_be_visible(timeout=15_000)
+
+    # Re-run acts on the selected job: a new portrait appears at the top and finishes.
+    rows_before = page.locator("#jobs-table [data-testid^='cell-'][data-testid$='-1']").count()
+    page.locator("#jobs-rerun").click()
+    expect(page.locator("#jobs-note")).to_contain_text("Re-run sent")
+    expect(page.locator(f"#jobs-table [data-testid=cell-{rows_before}-1]")).to_be_attached(timeout=15_000)
+
+
+def test_endpoint_tab_summarises_readiness_and_estimates_a_real_monthly_cost(page: Page, artifacts):
     tab(page, "Endpoint")
+    summary = page.locator("#endpoint-summary")
+    expect(summary).to_contain_text("not checked yet")
     page.locator("#endpoint-check").click()
-    expect(page.locator("#endpoint-readiness")).to_contain_text("portrait", timeout=60_000)
+    expect(summary).to_contain_text("all 5 jobs ready", timeout=60_000)
+    expect(summary).to_contain_text("Workers:")
+    expect(summary).to_contain_text("Queue:")
+    expect(page.locator("#endpoint-readiness")).to_contain_text("portrait")
+    expect(page.locator("#endpoint-workers")).to_be_hidden()            # raw JSON stays in a closed accordion
     page.locator("#endpoint-estimate").click()
-    expect(page.locator("#endpoint-cost")).to_contain_text("per month")
+    cost = page.locator("#endpoint-cost")
+    expect(cost).to_contain_text("per month")
+    expect(cost).to_contain_text("0.00031")                            # the default GPU price, said so
+    models = json.loads((REPO / "workflows" / "models.json").read_text())["files"]
+    expect(cost).to_contain_text(f"{sum(f['size'] for f in models) / 1e9:.2f} GB")   # the models' total
+    total = re.search(r"Estimated total: \$([0-9.]+)", cost.inner_text())
+    assert total and float(total.group(1)) >= 3.50, cost.inner_text()   # at least the 50 GB volume floor
     page.screenshot(path=str(artifacts / "endpoint.png"), full_page=True)

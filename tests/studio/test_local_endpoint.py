@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backend.mediatypes import sniff
-from tests.studio.conftest import App
+from tests.studio.conftest import App, open_job
 from tests.support.procs import Proc, free_port, wait_http
 
 FAKE_KEY = "rpa_FAKEKEY0123456789studiotest"
@@ -163,7 +163,7 @@ def test_restart_mid_job_then_find_it_completed_in_jobs(browser, app):
     page.locator("#jobs-status input").first.click()
     page.get_by_role("option", name="completed", exact=True).click()
     # The table refreshes itself every few seconds; the resumed job turns up among the completed ones.
-    expect(page.locator("#jobs-table")).to_contain_text(job_id, timeout=60_000)
+    open_job(page, job_id, timeout=60)
     ctx.close()
 
 

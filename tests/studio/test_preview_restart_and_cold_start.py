@@ -4,14 +4,13 @@ its cold start shows the cold-start status before the job runs."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio.conftest import App
+from tests.studio.conftest import App, open_job
 from tests.support.procs import Proc, free_port, stop_detached_endpoint
 
 pytestmark = pytest.mark.browser
@@ -53,7 +52,8 @@ def test_kill_the_app_mid_job_in_preview_mode_then_find_it_completed(browser, tm
         page.get_by_role("tab", name="Jobs", exact=True).click()
         page.locator("#jobs-status input").first.click()
         page.get_by_role("option", name="completed", exact=True).click()
-        expect(page.locator("#jobs-table")).to_contain_text(job_id, timeout=90_000)
+        open_job(page, job_id, timeout=90)
+        expect(page.locator("#jobs-details")).to_contain_text("music · completed")
         assert json.loads(state_file.read_text())["pid"] == state["pid"]     # the same endpoint, reused
         ctx.close()
     finally:

@@ -72,3 +72,52 @@ def test_check_names_the_field_and_what_is_allowed():
     assert err.field == "width" and "multiple of 8" in err.message
     ok, err = P.check(spec, {"prompt": "x", "width": 512.0, "seed": -1.0})
     assert err is None and ok["width"] == 512 and isinstance(ok["width"], int)
+
+
+def test_monthly_estimate_includes_the_volume_and_the_default_price():
+    from types import SimpleNamespace
+
+    from backend.records import JobRecord
+    from backend.settings import Settings
+    from ui import endpoint
+
+    done = JobRecord(id="a", endpoint="e", action="portrait", inputs={}, status="completed", execution_ms=20_000)
+    studio = SimpleNamespace(settings=Settings(), mode="runpod",
+                             history=lambda action=None, status=None: [done] if action == "portrait" else [])
+    text = endpoint.monthly_estimate(studio, 100)
+    assert "$0.00031/s — the default" in text
+    # 100 portraits × 20 s × $0.00031 = $0.62, plus 50 GB × $0.07 = $3.50.
+    assert "| portrait | 20.0 s | $0.62 |" in text
+    assert "**Estimated total: $4.12 / month**" in text
+
+
+def test_jobs_rows_are_readable_and_errors_short():
+    from backend.records import JobRecord
+    from ui import jobs
+
+    rec = JobRecord(id="j1", endpoint="e", action="tts", inputs={"text": "a | b", "reference_audio": "/lib/x/ref.wav"},
+                    status="failed", created_at=1.0, delay_ms=1500, execution_ms=None, cost_usd=0.00012,
+                    error={"code": "execution_failed", "message": "The sampler ran out of GPU memory " * 4})
+    row = jobs.row(rec)
+    assert row[1:6] == ["tts", "failed", "1.5", "", "$0.0001"]
+    assert len(row[6]) <= jobs.ERROR_CHARS and row[6].endswith("…")
+    text = jobs.describe(rec)
+    assert "a \\| b" in text and "ref.wav" in text and "/lib/x" not in text
+    assert "**Error:** The sampler ran out" in text and "execution_failed" in text
+
+
+def test_lipsync_preview_caption_does_not_overwrite_the_portraits_own(tmp_path):
+    import numpy as np
+
+    from worker.preview import render
+
+    portrait = render.mark(render.base_image(512, 512), "an old lighthouse keeper", 123)
+    src = tmp_path / "portrait.png"
+    portrait.save(src)
+    frame = render.mark(render.base_image(512, 512, source=src), "", 836799212)
+    a, b = np.asarray(portrait), np.asarray(frame)
+    banner = 512 // 10
+    assert (b[: banner // 2, :, 0] > 150).all(), "the PREVIEW banner stays at the top"
+    # The band under the banner (where the portrait's caption is) is untouched; the new text is in a footer.
+    assert np.array_equal(a[banner + 1: banner + 80], b[banner + 1: banner + 80])
+    assert not np.array_equal(a[-30:], b[-30:])
