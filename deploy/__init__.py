@@ -1,1 +1,1 @@
-"""Deploy the worker to RunPod Serverless: `python -m deploy …` (see docs/deploy.md)."""
+"""Deploy the worker to RunPod Serverless: `python -m deploy …` (README: Deploy to RunPod)."""
