@@ -48,6 +48,16 @@ def deadline_s(job: dict, default: float) -> float:
 
 
 async def handler(job: dict) -> dict:
+    try:
+        result = await _run(job)
+    except BaseException:
+        progress.forget(job)
+        raise
+    await progress.settle(job)
+    return result
+
+
+async def _run(job: dict) -> dict:
     rt = runtime_mod.get()
     started = time.monotonic()
     inp = job.get("input")
@@ -84,8 +94,6 @@ async def handler(job: dict) -> dict:
             if ctx.prompt_id:
                 await stop_prompt(ctx.client, ctx.prompt_id)
             return WorkerError("internal", f"the worker hit an unexpected error ({exc.__class__.__name__}: {exc})").to_result()
-        finally:
-            progress.forget(job)
     if isinstance(result.get("timings"), dict):
         result["timings"]["total_ms"] = int((time.monotonic() - started) * 1000)
     return result

@@ -7,6 +7,7 @@ updates are fire-and-forget and may arrive out of order.
 """
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import itertools
 import time
@@ -18,6 +19,9 @@ Sink = Callable[[dict, dict], None]
 sink: contextvars.ContextVar[Sink | None] = contextvars.ContextVar("progress_sink", default=None)
 
 MIN_INTERVAL_S = 0.5
+# RunPod posts each update from a thread of its own; one that lands after the result leaves the job showing
+# IN_PROGRESS (runpod-python #250). The handler keeps this long a quiet gap before it returns.
+QUIET_BEFORE_RESULT_S = 1.0
 _seq = itertools.count(1)
 _last_sent: dict[str, float] = {}
 
@@ -44,3 +48,15 @@ def report(job: dict, payload: dict[str, Any], *, force: bool = False) -> bool:
 
 def forget(job: dict) -> None:
     _last_sent.pop(str(job.get("id", "")), None)
+
+
+async def settle(job: dict) -> None:
+    """Wait out the quiet gap after the job's last RunPod update, then forget the job.
+
+    Only RunPod's sink needs it: a sink installed by the local endpoint records updates in order, at once."""
+    last = _last_sent.pop(str(job.get("id", "")), None)
+    if last is None or sink.get() is not None:
+        return
+    remaining = QUIET_BEFORE_RESULT_S - (time.monotonic() - last)
+    if remaining > 0:
+        await asyncio.sleep(remaining)
