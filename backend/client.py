@@ -13,12 +13,14 @@ import logging
 import random
 from collections import Counter
 from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from backend.errors import (AuthError, BackendError, BadRequestError, FateUnknownError, NotFoundError,
-                            PayloadTooLargeError, RateLimitedError, ServerError, UnreachableError)
+                            NotRetriableError, PayloadTooLargeError, RateLimitedError, ServerError,
+                            UnreachableError)
 from backend.records import Policy
 from backend.settings import Secret
 
@@ -27,6 +29,7 @@ log = logging.getLogger("backend.client")
 RUN_BODY_LIMIT = 10 * 1000 * 1000     # RunPod: 10 MB for the whole /run body
 WORKER_STATES = ("idle", "initializing", "ready", "running", "throttled", "unhealthy")
 JOB_COUNTS = ("completed", "failed", "inProgress", "inQueue", "retried")
+TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,35 @@ class RunPodClient:
     async def status(self, job_id: str) -> dict[str, Any]:
         return await self._call("status", "GET", f"/status/{job_id}", job_id=job_id)
 
-    async def stream(self, job_id: str) -> dict[str, Any]:
+    async def stream_once(self, job_id: str) -> dict[str, Any]:
+        """One /stream read: `{status, stream: [{output}, ...]}` with the chunks produced since the last read."""
         return await self._call("stream", "GET", f"/stream/{job_id}", job_id=job_id)
+
+    async def stream(self, job_id: str, *, poll_s: float = 0.2, max_poll_s: float = 1.0) -> AsyncIterator[Any]:
+        """Yield each chunk's `output` of a generator handler, in order, until the job ends.
+
+        Any terminal status ends it, CANCELLED and TIMED_OUT included (the runpod SDK's stream keeps polling a
+        cancelled job forever). Chunks that arrive with the terminal status are yielded first. The poll slows
+        down while nothing new comes and is quick again once chunks flow; read `status()` for the outcome."""
+        interval = poll_s
+        while True:
+            body = await self.stream_once(job_id)
+            if not isinstance(body, dict):
+                raise ServerError("The endpoint answered stream with something that is not a JSON object.")
+            chunks = body.get("stream") or []
+            for chunk in chunks:
+                yield chunk.get("output") if isinstance(chunk, dict) else chunk
+            if body.get("status") in TERMINAL_STATUSES:
+                return
+            interval = poll_s if chunks else min(max_poll_s, interval * 1.5)
+            await asyncio.sleep(interval)
 
     async def cancel(self, job_id: str) -> dict[str, Any]:
         # Cancelling twice is harmless, so it may be retried.
         return await self._call("cancel", "POST", f"/cancel/{job_id}", job_id=job_id)
 
     async def retry(self, job_id: str) -> dict[str, Any]:
+        """Requeue a FAILED or TIMED_OUT job under the same id; any other state raises NotRetriableError."""
         return await self._call("retry", "POST", f"/retry/{job_id}", job_id=job_id, idempotent=False)
 
     async def purge_queue(self) -> dict[str, Any]:
@@ -169,8 +193,22 @@ class RunPodClient:
                                     status=code)
         if code >= 500:
             return ServerError(f"The endpoint had an internal error answering {op} (HTTP {code}).", status=code)
+        if op == "retry" and job_id and code in (400, 409):
+            return NotRetriableError(f"Job {job_id} cannot be retried: only FAILED or TIMED_OUT jobs can be "
+                                     f"(the endpoint said: {_reason(resp)}).", status=code)
         return BadRequestError(f"The endpoint rejected the {op} request (HTTP {code}): {_short(resp.text)}",
                                status=code)
+
+
+def _reason(resp: httpx.Response) -> str:
+    """The endpoint's own error sentence when its body is `{"error": "..."}`, else the body, shortened."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return _short(body["error"])
+    return _short(resp.text)
 
 
 def _short(text: str, n: int = 200) -> str:

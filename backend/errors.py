@@ -47,6 +47,11 @@ class BadRequestError(BackendError):
     code = "bad_request"
 
 
+class NotRetriableError(BadRequestError):
+    """/retry refused: only a FAILED or TIMED_OUT job can be requeued (a COMPLETED one cannot)."""
+    code = "not_retriable"
+
+
 class UnreachableError(BackendError):
     """The endpoint could not be reached at all (refused, DNS, timeout before any answer)."""
     code = "unreachable"

@@ -187,8 +187,7 @@ class Studio:
         return self._call(self._need_tracker().warm_up())
 
     def purge_queue(self) -> int:
-        out = self._call(self._need_client().purge_queue())
-        return int(out.get("removed") or 0)
+        return self._call(self._need_tracker().purge_queue())
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def _publish(self, ev: JobEvent) -> None:

@@ -63,6 +63,7 @@ class JobTracker:
         self._task: asyncio.Task[None] | None = None
         self._polls: set[asyncio.Task[None]] = set()
         self._health: tuple[float, Health | None] = (-1e9, None)
+        self._purged_at = 0.0          # wall time of our last purge-queue: a queued job's 404 after it is a purge
         self._health_lock = asyncio.Lock()
         self._watched: dict[str, int] = {}
 
@@ -121,6 +122,13 @@ class JobTracker:
         self._emit(rec, "queued", "Queued.")
         f.last_message = "Queued."
         return rec.copy()
+
+    async def purge_queue(self) -> int:
+        """Remove every job still waiting in the endpoint's queue; returns how many were removed."""
+        out = await self.client.purge_queue()
+        self._purged_at = time.time()
+        self._wake.set()               # poll the queued jobs now, so their records end as cancelled at once
+        return int(out.get("removed") or 0)
 
     async def cancel(self, job_id: str) -> JobRecord:
         f = self._jobs.get(job_id)
@@ -184,6 +192,10 @@ class JobTracker:
             try:
                 st = await self.client.status(f.rec.remote_id or "")
             except NotFoundError:
+                if f.rec.status in ("submitted", "queued") and self._purged_at >= f.rec.created_at:
+                    self._finish(f.rec, "cancelled", {"code": "purged", "message":
+                                 "Removed from the endpoint's queue (purge) before a worker took it."})
+                    return
                 self._finish(f.rec, "expired", {"code": "expired", "message":
                              "RunPod no longer has this job: its result was deleted after the retention time "
                              "(30 minutes after it ended) or its time-to-live ran out."})
