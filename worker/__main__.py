@@ -5,6 +5,7 @@ time overlaps the SDK's start-up and the first job does not pay for it.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -27,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["serve"]:
         from worker.local_endpoint.cli import main as serve_main
         return serve_main(argv[1:]) or 0
+    if importlib.util.find_spec("runpod") is None:
+        # Checked before ComfyUI is launched, so a wrong environment fails at once and leaves nothing running.
+        print("python -m worker is the RunPod entry and needs the runpod SDK, which the worker image installs from "
+              "worker/requirements.txt (on a dev machine: .venv-worker/bin/python -m worker). To run the worker "
+              "here behind RunPod's queue API use: python -m worker serve [--preview | --comfyui-url URL]",
+              file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from worker import runtime
     from worker.config import WorkerSettings

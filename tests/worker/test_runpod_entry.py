@@ -55,3 +55,13 @@ def test_entry_with_comfyui_url_answers_health_without_supervision(tmp_path):
     assert done.returncode == 0, out[-3000:]
     assert "'status': 'unhealthy'" in out and dead in out
     assert not (tmp_path / "comfyui.log").exists()
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("runpod") is not None,
+                    reason="this environment has the runpod SDK")
+def test_the_runpod_entry_without_the_sdk_says_what_to_run_instead(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "worker"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COMFYUI_COMMAND": f"{sys.executable} -c 'open({str(tmp_path / 'ran')!r}, \"w\")'"})
+    assert done.returncode == 2
+    assert "python -m worker serve" in done.stderr and ".venv-worker" in done.stderr
+    assert not (tmp_path / "ran").exists()          # nothing was started before the refusal
