@@ -71,8 +71,7 @@ def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
         except ParamError as err:
             raise gr.Error(err.message) from None
         for p in spec.media_params:
-            check = media_checks.check_image if p.type == "image" else media_checks.check_audio
-            problem = check(p.name, inputs.get(p.name))
+            problem = media_checks.check_media(p, inputs.get(p.name))
             if problem:
                 raise gr.Error(problem)
         outs = outputs_of(run_to_end(studio, spec.action, inputs), kind)
@@ -110,7 +109,7 @@ def talking_head_endpoint(studio: Any) -> Callable[..., str]:
                                         "reference_text": reference_text or ""})
         except ParamError as err:
             raise gr.Error(err.message) from None
-        problem = media_checks.check_reference("reference_audio", reference_audio)
+        problem = media_checks.check_media(cat["tts"].param("reference_audio"), reference_audio)
         if problem:
             raise gr.Error(problem)
         image = outputs_of(run_to_end(studio, "portrait", p_in), "image")[0]

@@ -11,7 +11,7 @@ import gradio as gr
 from backend.errors import BackendError
 from backend.settings import DEFAULT_GPU_PRICE_PER_SECOND
 from ui import jobrun
-from workflows.catalogue import ACTIONS, load_manifest
+from workflows.catalogue import ACTIONS, load_catalogue, load_manifest
 
 MODE_TEXT = {
     "preview": "**Preview** — no RunPod credentials, so jobs run on a local endpoint with the preview engine, "
@@ -42,8 +42,10 @@ def _gb(size: int | float | None) -> str:
 
 
 def models_total_bytes() -> int:
-    """Every model file the five jobs need, from workflows/models.json."""
-    return sum(int(m.size or 0) for m in load_manifest().values())
+    """Every model file the five jobs need (in any of their modes), sized from workflows/models.json."""
+    manifest = load_manifest()
+    needed = {path for spec in load_catalogue().values() for path in spec.all_models()}
+    return sum(int(manifest[path].size or 0) for path in needed)
 
 
 def readiness_rows(ready: dict) -> list[list]:

@@ -7,11 +7,8 @@ from __future__ import annotations
 import soundfile as sf
 from PIL import Image, UnidentifiedImageError
 
-# A reference voice is 5–12 s (F5-TTS cuts longer ones to 12 s); anything past this is surely the wrong file.
-MAX_REFERENCE_SECONDS = 30.0
-MIN_REFERENCE_SECONDS = 1.0
-# Sonic's face detector needs a face it can find: the lip-sync declaration asks for >= 256 px on the short side.
-MIN_LIPSYNC_SIDE = 256
+from workflows.catalogue import Param
+
 
 
 def audio_seconds(path: str) -> float:
@@ -41,8 +38,12 @@ def check_audio(field: str, path: str | None, *, max_seconds: float | None = Non
     return None
 
 
-def check_reference(field: str, path: str | None) -> str | None:
-    return check_audio(field, path, max_seconds=MAX_REFERENCE_SECONDS, min_seconds=MIN_REFERENCE_SECONDS)
+def check_media(param: Param, path: str | None) -> str | None:
+    """Check a media field against its declaration: for audio `min`/`max` are seconds, for an image `min` is the
+    short side in pixels — the same limits the worker applies, so nothing the form accepts fails there."""
+    if param.type == "image":
+        return check_image(param.name, path, min_side=int(param.min or 0))
+    return check_audio(param.name, path, min_seconds=param.min or 0.1, max_seconds=param.max)
 
 
 def check_image(field: str, path: str | None, *, min_side: int = 0) -> str | None:

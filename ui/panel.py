@@ -7,7 +7,7 @@ import gradio as gr
 
 from ui import jobrun, media_checks
 from ui import params as P
-from workflows.catalogue import load_catalogue
+from workflows.catalogue import get_spec, load_catalogue
 
 
 def build(studio: Any) -> None:
@@ -23,7 +23,7 @@ def build(studio: Any) -> None:
             extra = gr.File(label="Other formats", interactive=False, elem_id="panel-files")
 
     def extra_check(values: dict[str, Any]) -> dict[str, str]:
-        problem = media_checks.check_image("image", values.get("image"))
+        problem = media_checks.check_media(get_spec("animate").param("image"), values.get("image"))
         return {"image": problem} if problem else {}
 
     def result(rec: Any) -> dict:

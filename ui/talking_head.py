@@ -13,7 +13,7 @@ from backend.errors import BackendError
 from ui import jobrun, media_checks, progress
 from ui import params as P
 from ui.voice import voice_names, voice_parts
-from workflows.catalogue import ParamError, load_catalogue
+from workflows.catalogue import ParamError, get_spec, load_catalogue
 
 STAGES = ("portrait", "speech", "talking head")
 
@@ -77,8 +77,9 @@ def build(studio: Any) -> TalkingHeadTab:
 
     def extra_check(values: dict[str, Any]) -> dict[str, str]:
         probs = {}
-        img = media_checks.check_image("image", values.get("image"), min_side=media_checks.MIN_LIPSYNC_SIDE)
-        aud = media_checks.check_audio("audio", values.get("audio"))
+        spec = get_spec("lipsync")
+        img = media_checks.check_media(spec.param("image"), values.get("image"))
+        aud = media_checks.check_media(spec.param("audio"), values.get("audio"))
         if img:
             probs["image"] = img
         if aud:

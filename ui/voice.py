@@ -12,7 +12,7 @@ import soundfile as sf
 from backend.errors import BackendError
 from ui import jobrun, media_checks
 from ui import params as P
-from workflows.catalogue import load_catalogue
+from workflows.catalogue import get_spec, load_catalogue
 
 
 @dataclass
@@ -82,12 +82,12 @@ def build(studio: Any) -> VoiceTab:
             return gr.update(), "⚠ Voice name: give the voice a name."
         if not audio:
             return gr.update(), "⚠ Reference voice: upload or record a reference first."
-        problem = media_checks.check_audio("reference_audio", audio)
+        problem = media_checks.check_audio("reference_audio", audio)       # readable at all, before trimming
         if problem:
             return gr.update(), f"⚠ {problem}"
         try:
             path = trim(audio, start, end)
-            problem = media_checks.check_reference("reference_audio", path)
+            problem = media_checks.check_media(get_spec("tts").param("reference_audio"), path)
             if problem:
                 return gr.update(), f"⚠ {problem}"
             studio.voices.save(voice_name, path, transcript or "")
@@ -113,7 +113,7 @@ def build(studio: Any) -> VoiceTab:
     def extra_check(values: dict[str, Any]) -> dict[str, str]:
         if values.get("voice"):
             return {}
-        problem = media_checks.check_reference("reference_audio", values.get("reference_audio"))
+        problem = media_checks.check_media(get_spec("tts").param("reference_audio"), values.get("reference_audio"))
         return {"reference_audio": problem} if problem else {}
 
     def result(rec: Any) -> dict:

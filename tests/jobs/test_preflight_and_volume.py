@@ -52,6 +52,9 @@ def test_tts_reference_checks():
     with pytest.raises(WorkerError) as e:
         job.preflight(v, {"reference_audio": named(wav(1), "reference_audio")})
     assert e.value.field == "reference_audio" and "too short" in e.value.message
+    with pytest.raises(WorkerError) as e:
+        job.preflight(v, {"reference_audio": named(wav(40), "reference_audio")})
+    assert e.value.field == "reference_audio" and "too long" in e.value.message and "at most 30 s" in e.value.message
     junk = MediaFile("reference_audio", b"RIFF\x00\x00\x00\x00WAVEjunkjunk", "audio", "audio/wav", ".wav")
     with pytest.raises(WorkerError) as e:
         job.preflight(v, {"reference_audio": junk})

@@ -121,3 +121,28 @@ def test_lipsync_preview_caption_does_not_overwrite_the_portraits_own(tmp_path):
     # The band under the banner (where the portrait's caption is) is untouched; the new text is in a footer.
     assert np.array_equal(a[banner + 1: banner + 80], b[banner + 1: banner + 80])
     assert not np.array_equal(a[-30:], b[-30:])
+
+
+def test_media_checks_refuse_what_the_worker_would_refuse(tmp_path):
+    """The form's limits are the declaration's, the same ones the worker's preflight applies."""
+    import numpy as np
+    import soundfile as sf
+    from PIL import Image
+
+    from ui.media_checks import check_media
+    from workflows.catalogue import get_spec
+
+    ref = get_spec("tts").param("reference_audio")
+    for seconds, ok in ((1.5, False), (ref.min + 0.5, True), (20, True), (ref.max + 5, False)):
+        path = tmp_path / f"ref-{seconds}.wav"
+        sf.write(path, np.zeros(int(16000 * seconds), dtype="float32"), 16000)
+        problem = check_media(ref, str(path))
+        assert (problem is None) == ok, (seconds, problem)
+        if problem:
+            assert problem.startswith("reference_audio:")
+    face = get_spec("lipsync").param("image")
+    small, big = tmp_path / "small.png", tmp_path / "big.png"
+    Image.new("RGB", (int(face.min) - 1, 400)).save(small)
+    Image.new("RGB", (int(face.min), 400)).save(big)
+    assert f"at least {int(face.min)} pixels" in check_media(face, str(small))
+    assert check_media(face, str(big)) is None

@@ -7,7 +7,6 @@ from workflows.catalogue import get_spec
 from worker.jobs.base import Built, MediaFile
 from worker.jobs.common import check_image, new_node_id, node_id, require_kind, resolve_seed, set_inputs
 
-MIN_PANEL_SIDE = 64
 CONTEXT_LENGTH = 16          # AnimateLCM is trained on 16-frame windows
 SVD_MOTION_BUCKET = 127      # SVD's neutral motion; motion_strength scales it
 
@@ -20,7 +19,8 @@ class AnimateJob:
     spec = get_spec("animate")
 
     def preflight(self, values: dict[str, Any], media: dict[str, MediaFile]) -> list[str]:
-        check_image(require_kind(media, "image", "image"), min_side=MIN_PANEL_SIDE, purpose="panel animation")
+        check_image(require_kind(media, "image", "image"), min_side=int(self.spec.param("image").min),
+                    purpose="panel animation")
         if values.get("mode") == "svd" and values.get("prompt") != self.spec.param("prompt").default:
             return ["prompt: the svd engine does not read text; the motion prompt is ignored"]
         return []

@@ -8,7 +8,6 @@ from worker.errors import WorkerError
 from worker.jobs.base import Built, MediaFile
 from worker.jobs.common import check_image, decode_audio, require_kind, resolve_seed, set_inputs
 
-MIN_FACE_IMAGE_SIDE = 256   # SONIC crops the face and works at 512 on the short side; tiny images have no usable face
 MIN_AUDIO_S = 0.5
 
 
@@ -16,7 +15,9 @@ class LipsyncJob:
     spec = get_spec("lipsync")
 
     def preflight(self, values: dict[str, Any], media: dict[str, MediaFile]) -> list[str]:
-        check_image(require_kind(media, "image", "image"), min_side=MIN_FACE_IMAGE_SIDE, purpose="a talking head")
+        # SONIC crops the face and works at 512 on the short side: a tiny image has no usable face.
+        check_image(require_kind(media, "image", "image"), min_side=int(self.spec.param("image").min),
+                    purpose="a talking head")
         audio = decode_audio(require_kind(media, "audio", "audio"))
         if audio.duration < MIN_AUDIO_S:
             raise WorkerError("invalid_input", f"audio: {audio.duration:.2f} s is too short; send at least "

@@ -10,7 +10,6 @@ from worker.jobs.common import decode_audio, encode_wav, new_node_id, node_id, r
 
 BEST_MIN_S = 5.0
 BEST_MAX_S = 12.0      # F5-TTS clips references at about 12 s itself, possibly mid-word, and leaks longer ones
-MIN_S = 2.0
 
 
 def node_speed(user_speed: float) -> float:
@@ -25,9 +24,14 @@ class TTSJob:
         ref = require_kind(media, "reference_audio", "audio")
         audio = decode_audio(ref)
         d = audio.duration
-        if d < MIN_S:
+        accepted = self.spec.param("reference_audio")          # seconds; the studio checks the same range
+        if d < accepted.min:
             raise WorkerError("invalid_input", f"reference_audio: {d:.1f} s is too short to clone a voice; "
                               f"send {BEST_MIN_S:g}–{BEST_MAX_S:g} s of clear speech", field="reference_audio")
+        if d > accepted.max:
+            raise WorkerError("invalid_input", f"reference_audio: {d:.0f} s is too long for a voice sample; send "
+                              f"{BEST_MIN_S:g}–{BEST_MAX_S:g} s of clear speech (at most {accepted.max:g} s; "
+                              f"longer than {BEST_MAX_S:g} s is cut)", field="reference_audio")
         warnings = []
         if d > BEST_MAX_S:
             media["reference_audio"] = encode_wav(trim(audio, BEST_MAX_S), "reference_audio")
