@@ -155,6 +155,7 @@ async def test_missing_everywhere_is_reported(tmp_path, hf):
 def test_request_input_is_checked():
     assert parse_jobs({"action": "provision", "jobs": ["portrait", "tts", "portrait"]}) == ["portrait", "tts"]
     assert parse_jobs({"jobs": "all"}) == ["portrait", "tts", "lipsync", "animate", "music"]
+    assert parse_jobs({"jobs": ["all"]}) == parse_jobs({"jobs": "all"})
     with pytest.raises(WorkerError) as e:
         parse_jobs({"jobs": ["portrait", "video"]})
     assert e.value.field == "jobs" and "video" in e.value.message and "lipsync" in e.value.message

@@ -76,10 +76,10 @@ def parse_jobs(inp: dict[str, Any]) -> list[str]:
             raise WorkerError("invalid_input", f"{key}: unknown field for provision; allowed fields: jobs",
                               field=key)
     jobs = inp.get("jobs")
-    if jobs == "all":
-        return actions
     if isinstance(jobs, str):
         jobs = [jobs]
+    if jobs == ["all"]:                 # "all" and ["all"] both mean every job, as `deploy provision --jobs all`
+        return actions
     if not isinstance(jobs, list) or not jobs or not all(isinstance(j, str) for j in jobs):
         raise WorkerError("invalid_input", f"jobs: expected a list of jobs from {', '.join(actions)} (or \"all\")",
                           field="jobs")
