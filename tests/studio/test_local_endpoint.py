@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import secrets
 
 import httpx
 import pytest
@@ -14,7 +15,8 @@ from backend.mediatypes import sniff
 from tests.studio.conftest import App, open_job
 from tests.support.procs import Proc, free_port, wait_http
 
-FAKE_KEY = "rpa_FAKEKEY0123456789studiotest"
+# Made per run, shaped like a real RunPod key so that a leak would look like one; no key is committed.
+FAKE_KEY = "rpa_" + secrets.token_hex(16)
 SLOW_STEPS = 100          # with --step-delay 0.1: about 10 s of sampling, long enough to cancel or restart
 
 
