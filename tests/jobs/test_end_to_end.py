@@ -209,6 +209,15 @@ def test_animate_mp4_has_the_requested_frames_and_fps(serve, mode):
         assert "Stability" in out["licence"]["name"] and out["licence"]["note"]
 
 
+def test_animate_keeps_a_wide_panel_wide(serve):
+    """A 2:1 panel is not centre-cropped to a square: the clip's frame keeps (nearly) the panel's shape."""
+    out = completed(serve["base"], {"action": "animate", "image": png_b64(1024, 512), "frames": 8, "fps": 8})
+    videos = [f for f in out["files"] if f["mime"] == "video/mp4"]
+    assert len(videos) == 1
+    w, h = video_facts(data(videos[0]))["size"]
+    assert w / h > 1.5, f"the 2:1 panel came back as a {w}×{h} clip"
+
+
 # ---- music --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt,mime,ext", [("mp3", "audio/mpeg", ".mp3"), ("wav", "audio/wav", ".wav")])

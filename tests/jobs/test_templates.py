@@ -2,13 +2,17 @@
 a broken variant does not; and each user value lands on the node input it is meant for."""
 from __future__ import annotations
 
+import io
 import itertools
 from collections import defaultdict
 
 import pytest
+from PIL import Image
 
 from workflows.catalogue import load_catalogue, load_manifest
 from worker.jobs import JOBS
+from worker.jobs.animate import frame_size
+from worker.jobs.base import MediaFile
 from worker.jobs.tts import node_speed
 from worker.preview import schemas as schema_mod
 from worker.preview.validation import StaticFiles, validate_prompt
@@ -145,3 +149,39 @@ def test_music_values():
     ks = by_class(p, "KSampler")[0]
     assert (ks["seed"], ks["steps"]) == (9, 30)
     assert by_class(p, "SaveAudio") and not by_class(p, "SaveAudioMP3")
+
+
+def panel(w: int, h: int) -> MediaFile:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (90, 120, 150)).save(buf, "PNG")
+    return MediaFile(param="image", data=buf.getvalue(), kind="image", mime="image/png", extension=".png")
+
+
+def animate_frame(prompt: dict, mode: str) -> tuple[int, int]:
+    node = by_class(prompt, "SVD_img2vid_Conditioning" if mode == "svd" else "EmptyLatentImage")[0]
+    return node["width"], node["height"]
+
+
+@pytest.mark.parametrize("mode", ["animatelcm", "svd"])
+@pytest.mark.parametrize("w,h", [(1600, 800), (700, 1400)])
+def test_animate_frame_follows_a_wide_or_tall_panel_and_still_validates(mode, w, h):
+    job = JOBS["animate"]
+    values = job.spec.validate({"image": "x", "mode": mode})
+    job.preflight(values, {"image": panel(w, h)})
+    p = job.build(values, UPLOADED).prompt
+    status, body = validate_prompt(p, SCHEMAS, files())
+    assert status == 200, body
+    fw, fh = animate_frame(p, mode)
+    assert (fw, fh) == frame_size(mode, w, h)
+    assert (fw > fh) == (w > h) and (fw / fh > 1.5 or fh / fw > 1.5), f"{fw}×{fh} does not keep the {w}×{h} shape"
+    if mode == "animatelcm":
+        # the reference latent is sized from the same EmptyLatentImage, so the panel is scaled to the frame too
+        enc = by_class(p, "ADE_UpscaleAndVAEEncode")[0]
+        assert p[enc["latent_size"][0]]["class_type"] == "EmptyLatentImage"
+
+
+@pytest.mark.parametrize("mode,size", [("animatelcm", (512, 512)), ("svd", (1024, 576))])
+def test_animate_without_a_measured_panel_keeps_the_template_frame(mode, size):
+    job = JOBS["animate"]
+    p = job.build(job.spec.validate({"image": "x", "mode": mode}), UPLOADED).prompt
+    assert animate_frame(p, mode) == size
