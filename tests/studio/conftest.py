@@ -89,6 +89,25 @@ def media(tmp_path_factory) -> dict[str, Path]:
     return {"reference": ref, "long": long_clip, "not_audio": not_audio, "face": face, "tiny": tiny}
 
 
+VIEW = {"width": 1400, "height": 1100}
+
+
+def set_advanced(page, tab: str, field: str, value: object) -> None:
+    """Open a job tab's Advanced accordion and type a number into one of its fields."""
+    page.locator(f"#{tab}-advanced").get_by_text("Advanced").first.click()
+    box = page.locator(f"#{tab}-{field} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def find_completed_job(page, job_id: str, timeout: float = 60.0) -> None:
+    """Go to Jobs, show only completed jobs, and open `job_id` there."""
+    page.get_by_role("tab", name="Jobs", exact=True).click()
+    page.locator("#jobs-status input").first.click()
+    page.get_by_role("option", name="completed", exact=True).click()
+    open_job(page, job_id, timeout=timeout)
+
+
 def open_job(page, job_id: str, timeout: float = 60.0) -> None:
     """In the Jobs tab, click table rows (newest first) until the details show `job_id`, as a person would."""
     import time

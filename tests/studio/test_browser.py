@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.studio.conftest import App
+from tests.studio.conftest import VIEW, App
 from tests.support.procs import REPO, stop_detached_endpoint
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, app) -> Page:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    ctx = browser.new_context(viewport=VIEW)
     pg = ctx.new_page()
     pg.goto(app.url)
     expect(pg.locator("#mode-banner")).to_contain_text("Preview mode")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backend.mediatypes import sniff
-from tests.studio.conftest import App, open_job
+from tests.studio.conftest import VIEW, App, find_completed_job, set_advanced
 from tests.support.procs import Proc, free_port, wait_http
 
 # Made per run, shaped like a real RunPod key so that a leak would look like one; no key is committed.
@@ -52,7 +52,7 @@ def app(tmp_path_factory, endpoint):
 
 @pytest.fixture
 def page(browser, app) -> Page:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    ctx = browser.new_context(viewport=VIEW)
     pg = ctx.new_page()
     bodies: list[str] = []
 
@@ -130,9 +130,7 @@ async def _mcp_session(url: str) -> None:
 def test_cancel_a_running_job_and_see_it_cancelled_in_jobs(page: Page, app):
     page.get_by_role("tab", name="Portrait", exact=True).click()
     page.locator("#portrait-prompt textarea").fill("a slow portrait to cancel")
-    page.locator("#portrait-advanced").get_by_text("Advanced").first.click()
-    page.locator("#portrait-steps input[type=number]").fill(str(SLOW_STEPS))
-    page.locator("#portrait-steps input[type=number]").press("Enter")
+    set_advanced(page, "portrait", "steps", SLOW_STEPS)
     page.locator("#portrait-run").click()
     expect(page.locator("#portrait-status [data-kind=running]")).to_be_visible(timeout=60_000)
     expect(page.locator("#portrait-status progress")).to_be_attached()
@@ -143,14 +141,12 @@ def test_cancel_a_running_job_and_see_it_cancelled_in_jobs(page: Page, app):
 
 
 def test_restart_mid_job_then_find_it_completed_in_jobs(browser, app):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    ctx = browser.new_context(viewport=VIEW)
     page = ctx.new_page()
     page.goto(app.url)
     page.get_by_role("tab", name="Music", exact=True).click()
     page.locator("#music-tags textarea").fill("restart test, slow strings")
-    page.locator("#music-advanced").get_by_text("Advanced").first.click()
-    page.locator("#music-steps input[type=number]").fill(str(SLOW_STEPS))
-    page.locator("#music-steps input[type=number]").press("Enter")
+    set_advanced(page, "music", "steps", SLOW_STEPS)
     page.locator("#music-run").click()
     expect(page.locator("#music-status [data-kind=running]")).to_be_visible(timeout=60_000)
     job_id = page.locator("#music-status .job-id").inner_text().removeprefix("job ").strip()
@@ -158,14 +154,11 @@ def test_restart_mid_job_then_find_it_completed_in_jobs(browser, app):
 
     app.stop()       # the studio goes away while the endpoint keeps running the job
     app.start()
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+    ctx = browser.new_context(viewport=VIEW)
     page = ctx.new_page()
     page.goto(app.url)
-    page.get_by_role("tab", name="Jobs", exact=True).click()
-    page.locator("#jobs-status input").first.click()
-    page.get_by_role("option", name="completed", exact=True).click()
     # The table refreshes itself every few seconds; the resumed job turns up among the completed ones.
-    open_job(page, job_id, timeout=60)
+    find_completed_job(page, job_id, timeout=60)
     ctx.close()
 
 

@@ -10,11 +10,10 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio.conftest import App, open_job
+from tests.studio.conftest import VIEW, App, find_completed_job, set_advanced
 from tests.support.procs import Proc, free_port, stop_detached_endpoint
 
 pytestmark = pytest.mark.browser
-VIEW = {"width": 1400, "height": 1100}
 
 
 def test_kill_the_app_mid_job_in_preview_mode_then_find_it_completed(browser, tmp_path):
@@ -30,9 +29,7 @@ def test_kill_the_app_mid_job_in_preview_mode_then_find_it_completed(browser, tm
         page.locator("#music-tags textarea").fill("restart test, a long slow score")
         page.locator("#music-duration input[type=number]").fill("120")      # about 10 s in the preview engine
         page.locator("#music-duration input[type=number]").press("Enter")
-        page.locator("#music-advanced").get_by_text("Advanced").first.click()
-        page.locator("#music-steps input[type=number]").fill("100")
-        page.locator("#music-steps input[type=number]").press("Enter")
+        set_advanced(page, "music", "steps", 100)
         page.locator("#music-run").click()
         expect(page.locator("#music-status [data-kind=running]")).to_be_visible(timeout=60_000)
         job_id = page.locator("#music-status .job-id").inner_text().removeprefix("job ").strip()
@@ -49,10 +46,7 @@ def test_kill_the_app_mid_job_in_preview_mode_then_find_it_completed(browser, tm
         ctx = browser.new_context(viewport=VIEW)
         page = ctx.new_page()
         page.goto(app.url)
-        page.get_by_role("tab", name="Jobs", exact=True).click()
-        page.locator("#jobs-status input").first.click()
-        page.get_by_role("option", name="completed", exact=True).click()
-        open_job(page, job_id, timeout=90)
+        find_completed_job(page, job_id, timeout=90)
         expect(page.locator("#jobs-details")).to_contain_text("music · completed")
         assert json.loads(state_file.read_text())["pid"] == state["pid"]     # the same endpoint, reused
         ctx.close()
