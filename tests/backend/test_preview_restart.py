@@ -7,19 +7,12 @@ import json
 import pytest
 from PIL import Image
 
+from backend.preview_endpoint import pid_alive
 from backend.settings import Settings
 from backend.studio import Studio
 from tests.support.procs import stop_detached_endpoint
 
 SLOW = ("--step-delay", "0.05")          # 100 portrait steps: about 5 s of sampling
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = open(f"/proc/{pid}/stat").read()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ def test_a_new_studio_reuses_the_endpoint_and_finishes_the_job(data):
     state_file = data / "preview-endpoint" / "endpoint.json"
     first = Studio(settings(data), preview_args=SLOW).start()
     state = json.loads(state_file.read_text())
-    assert set(state) >= {"pid", "url", "started_at", "code_version"} and alive(state["pid"])
+    assert set(state) >= {"pid", "url", "started_at", "code_version"} and pid_alive(state["pid"])
     rec = first.submit("portrait", {"prompt": "a lighthouse keeper", "width": 256, "height": 256, "steps": 100})
     kinds = []
     for ev in first.watch(rec.id, timeout=60):
@@ -45,7 +38,7 @@ def test_a_new_studio_reuses_the_endpoint_and_finishes_the_job(data):
             break
     assert kinds[-1] == "running", kinds
     first.close()                         # mid-job: the endpoint must stay up with the job
-    assert alive(state["pid"]) and json.loads(state_file.read_text()) == state
+    assert pid_alive(state["pid"]) and json.loads(state_file.read_text()) == state
 
     second = Studio(settings(data), preview_args=SLOW).start()
     try:
@@ -56,7 +49,7 @@ def test_a_new_studio_reuses_the_endpoint_and_finishes_the_job(data):
         assert Image.open(img["path"]).size == (256, 256)
     finally:
         second.close()                    # nothing in flight now: the endpoint is stopped
-    assert not alive(state["pid"]) and not state_file.exists()
+    assert not pid_alive(state["pid"]) and not state_file.exists()
 
 
 def test_an_endpoint_with_other_flags_is_not_reused(data):
@@ -66,13 +59,13 @@ def test_an_endpoint_with_other_flags_is_not_reused(data):
     # Simulate a studio that died without closing: its endpoint is still running and recorded.
     first._preview.state = None
     first.close()
-    assert alive(old)
+    assert pid_alive(old)
     second = Studio(settings(data)).start()       # default flags differ (no --step-delay)
     try:
         new = json.loads(state_file.read_text())["pid"]
         assert new != old and not second._preview.reused
-        assert not alive(old)                     # the idle old one was stopped, not left behind
+        assert not pid_alive(old)                     # the idle old one was stopped, not left behind
         assert second.readiness().preview is True
     finally:
         second.close()
-    assert not alive(new)
+    assert not pid_alive(new)

@@ -89,12 +89,13 @@ def stop_detached_endpoint(state_file: Path, timeout: float = 10.0) -> int | Non
     so a test leaves no process behind. Returns the pid it stopped, or None."""
     import json
     import signal
+
+    from backend.preview_endpoint import looks_like_endpoint, pid_alive
     try:
         pid = int(json.loads(state_file.read_text())["pid"])
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError, KeyError):
         return None
-    if b"serve" not in argv:           # the pid was recycled by something else
+    if not pid_alive(pid) or not looks_like_endpoint(pid):     # gone, or the pid was recycled by something else
         return None
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -103,19 +104,10 @@ def stop_detached_endpoint(state_file: Path, timeout: float = 10.0) -> int | Non
             return pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not pid_alive(pid):
                 return pid
             time.sleep(0.1)
     return pid
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie (a process a test started in-process stays one until it is reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def installed_tool(name: str) -> str | None:
