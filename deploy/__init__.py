@@ -1,1 +1,1 @@
-"""Deploy the worker to RunPod Serverless: `python -m deploy …` (README: Deploy to RunPod)."""
+"""Deploy the worker to RunPod Serverless: `python -m deploy …` (docs/deploy.md)."""

@@ -85,7 +85,7 @@ def summary(mode: str, ready: dict) -> str:
                 parts.append(f"{action} is missing {len(files)} model file(s) ({_gb(size)})")
             ready_ones = [a for a in jobs if a not in missing]
             lines.append(f"**Jobs:** {'; '.join(parts)}. Ready: {', '.join(ready_ones) or 'none'}. "
-                         "Provision the volume (README: Deploy to RunPod, step 5) to fetch the missing files.")
+                         "Provision the volume (docs/deploy.md, step 5) to fetch the missing files.")
     else:
         lines.append("**Jobs:** the model check did not answer.")
     for problem in ready.get("problems") or []:
