@@ -76,6 +76,36 @@ def problem_sentence(method: str, where: str, status: int, body: str) -> str:
     return f"{sentence} {hint}" if hint else sentence
 
 
+class SseParser:
+    """Server-Sent Events, line by line (WHATWG HTML §9.2): `feed` returns an event at each blank line."""
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+        self._id: str | None = None
+        self._event: str | None = None
+
+    def feed(self, line: str) -> dict | None:
+        line = line.rstrip("\r\n")
+        if not line:
+            if not self._data:
+                self._event = None
+                return None
+            event = {"id": self._id, "event": self._event or "message", "data": "\n".join(self._data)}
+            self._data, self._event = [], None
+            return event
+        if line.startswith(":"):
+            return None  # a comment (keep-alive)
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            self._data.append(value)
+        elif name == "id":
+            self._id = value
+        elif name == "event":
+            self._event = value
+        return None
+
+
 class Api:
     """Synchronous client; 429 and 5xx on reads are retried with backoff, honouring Retry-After."""
 
@@ -139,11 +169,46 @@ class Api:
         """REST v2; `path` is relative to the v2 base, e.g. "/serverless"."""
         return self._json(method, self.config.rest_base + path, path, body)
 
-    def rest_text(self, path: str) -> str:
-        resp = self._send("GET", self.config.rest_base + path, path)
-        if resp.status_code >= 400:
-            raise ApiError(problem_sentence("GET", path, resp.status_code, resp.text), resp.status_code)
-        return resp.text
+    def rest_events(self, path: str, params: dict | None = None, *, quiet_s: float = 1.0, max_s: float = 5.0,
+                    max_events: int = 1000, clock: Callable[[], float] = time.monotonic) -> list[dict]:
+        """Read a REST v2 Server-Sent Events stream (worker logs) for a bounded time and return its events.
+
+        Such a stream stays open after sending what it has, so waiting for its end would never return: stop once
+        no event has come for `quiet_s`, after `max_s` in all, or after `max_events`.
+        """
+        url = self.config.rest_base + path
+        timeout = httpx.Timeout(10.0, read=quiet_s)
+        for attempt in range(self._retries + 1):
+            events: list[dict] = []
+            try:
+                with self._http.stream("GET", url, params=params, timeout=timeout,
+                                       headers={"Accept": "text/event-stream"}) as resp:
+                    if resp.status_code == 429 and attempt < self._retries:
+                        delay = self._backoff(attempt, resp.headers.get("Retry-After"))
+                        if self._on_retry:
+                            self._on_retry(f"RunPod answered 429 to GET {path}; retrying in {delay:.1f} s")
+                        self._sleep(delay)
+                        continue
+                    if resp.status_code >= 400:
+                        resp.read()
+                        raise ApiError(problem_sentence("GET", path, resp.status_code, resp.text), resp.status_code)
+                    start = last = clock()
+                    parser = SseParser()
+                    try:
+                        for line in resp.iter_lines():
+                            got = parser.feed(line)
+                            if got is not None:
+                                events.append(got)
+                                last = clock()
+                            now = clock()
+                            if len(events) >= max_events or now - start >= max_s or now - last >= quiet_s:
+                                break
+                    except httpx.ReadTimeout:
+                        pass  # quiet for quiet_s: everything already there has been read
+                    return events
+            except httpx.HTTPError as exc:
+                raise ApiError(f"Could not reach RunPod for GET {path}: {type(exc).__name__} {exc}.") from None
+        raise AssertionError("unreachable")
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         data = self._json("POST", self.config.graphql_url, "GraphQL", {"query": query, "variables": variables or {}})

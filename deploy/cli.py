@@ -52,10 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     ec.add_argument("--name", default="studio")
     ec.add_argument("--image", help="image ref with tag (default: the last `image build --push`)")
     ec.add_argument("--volume", help="network volume id (default: from the state file)")
-    ec.add_argument("--datacenter", help="default: the volume's data center")
+    ec.add_argument("--datacenter", help="e.g. EU-RO-1 or EUR-IS-1 (default: the volume's data center)")
     ec.add_argument("--gpu-pools", default="ADA_24,AMPERE_48", help=f"comma list of {', '.join(costs.POOL_PRICE_PER_SECOND)}")
     ec.add_argument("--workers-max", type=int, default=3)
-    ec.add_argument("--idle-timeout", type=int, default=30, help="seconds")
+    ec.add_argument("--idle-timeout", type=int,
+                    help=f"seconds (default {ep_mod.DEFAULT_IDLE_TIMEOUT}; not with --scaler REQUEST_COUNT)")
     ec.add_argument("--flashboot", default="FLASHBOOT", choices=ep_mod.FLASHBOOT)
     ec.add_argument("--scaler", default="QUEUE_DELAY", choices=ep_mod.SCALERS)
     ec.add_argument("--scaler-value", type=int, default=4)
@@ -66,13 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     ec.add_argument("--skip-image-check", action="store_true", help="do not check the image manifest for linux/amd64")
     yes(ec)
     eu = ep.add_parser("update", help="change the image or settings")
-    eu.add_argument("--image")
+    eu.add_argument("--image", help="roll out a new image (a new release; workers switch as they cycle)")
     eu.add_argument("--gpu-pools")
     eu.add_argument("--workers-max", type=int)
     eu.add_argument("--idle-timeout", type=int)
     eu.add_argument("--flashboot", choices=ep_mod.FLASHBOOT)
     eu.add_argument("--execution-timeout", type=int)
-    eu.add_argument("--volume", help="attach this network volume")
+    eu.add_argument("--volume", help="attach this network volume (and pin the endpoint to its data center)")
     eu.add_argument("--skip-image-check", action="store_true")
     yes(eu)
     ed = ep.add_parser("delete", help="delete the endpoint and its template (the volume stays)")
@@ -89,7 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     dr = sub.add_parser("doctor", help="explain what is wrong, with fixes; exit 1 on any problem")
     dr.add_argument("--json", action="store_true")
     dr.add_argument("--debug-timeout", type=float, default=90, help="seconds to wait for the worker's debug action")
-    dr.add_argument("--stuck-after", type=int, default=doctor.STUCK_AFTER_S, help="seconds initializing = stuck")
+    dr.add_argument("--stuck-after", type=int, default=doctor.STUCK_AFTER_S,
+                    help="seconds a worker may be seen initializing (across checks) before it counts as stuck")
+    dr.add_argument("--log-seconds", type=float, default=5.0,
+                    help="at most this long reading each worker's log stream (it stays open)")
     for sp in (pv, st, dr, eu, ed):
         sp.add_argument("--endpoint-id", help="default: from the state file")
     return p
@@ -101,7 +105,8 @@ class Failure(Exception):
 
 def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None, out: TextIO | None = None,
          runner: image.Runner | None = None, sleep: Callable[[float], None] = time.sleep,
-         ask: Callable[[str], str] | None = None, interactive: bool | None = None) -> int:
+         ask: Callable[[str], str] | None = None, interactive: bool | None = None,
+         clock: Callable[[], float] = time.time) -> int:
     env = dict(os.environ if env is None else env)
     args = _parser().parse_args(argv)
     secrets = [env.get("RUNPOD_API_KEY", ""), env.get("HF_TOKEN", "")]
@@ -114,11 +119,11 @@ def main(argv: list[str] | None = None, *, env: Mapping[str, str] | None = None,
             return _image(args, con, runner, path, st)
         api = Api(ApiConfig.from_env(env), sleep=sleep, on_retry=con.say)
         with api:
-            return _COMMANDS[args.group](args, con, api, runner, path, st, env, sleep)
+            return _COMMANDS[args.group](args, con, api, runner, path, st, env, sleep, clock)
     except Aborted as exc:
         con.say(str(exc))
         return 1
-    except (ValueError, ep_mod.VolumeNotAttached, image.ImageError, ApiError, Failure) as exc:
+    except (ValueError, ep_mod.VolumeNotAttached, ep_mod.NotApplied, image.ImageError, ApiError, Failure) as exc:
         con.say(f"Error: {exc}")
         return 2 if isinstance(exc, ValueError) else 1
 
@@ -130,7 +135,7 @@ def _endpoint_id(args, st: state.DeployState) -> str:
     return eid
 
 
-def _volume(args, con, api, runner, path, st, env, sleep) -> int:
+def _volume(args, con, api, runner, path, st, env, sleep, clock) -> int:
     if args.cmd == "list":
         vols = volume.list_all(api)
         for v in vols:
@@ -171,16 +176,17 @@ def _image(args, con, runner, path, st) -> int:
     return 0
 
 
-def _secret(args, con, api, runner, path, st, env, sleep) -> int:
+def _secret(args, con, api, runner, path, st, env, sleep, clock) -> int:
     value = env.get(args.from_env, "")
     if not value:
         raise ValueError(f"--from-env: ${args.from_env} is empty; export the token first")
+    ep_mod.check_secret_name(args.name, "--name")
     con.plan(f"Will store ${args.from_env} as RunPod secret {args.name!r} (the value is never printed).",
              [f"The endpoint gets HF_TOKEN={ep_mod.secret_ref(args.name)}"])
-    ep_mod.set_secret(api, args.name, value)
+    via = ep_mod.set_secret(api, args.name, value)
     st.hf_secret = args.name
     state.save(path, st)
-    con.say(f"Stored secret {args.name!r}.")
+    con.say(f"Stored secret {args.name!r} (through RunPod's {via} API).")
     return 0
 
 
@@ -197,7 +203,7 @@ def _check_image(runner, ref: str, skip: bool, con) -> None:
         raise
 
 
-def _endpoint(args, con, api, runner, path, st, env, sleep) -> int:
+def _endpoint(args, con, api, runner, path, st, env, sleep, clock) -> int:
     if args.cmd == "create":
         return _endpoint_create(args, con, api, runner, path, st)
     eid = _endpoint_id(args, st)
@@ -205,32 +211,49 @@ def _endpoint(args, con, api, runner, path, st, env, sleep) -> int:
         con.plan(f"Will delete endpoint {eid}" + (f" and template {st.template_id}" if st.template_id else "")
                  + ".", [f"The network volume {st.volume_id or ''} and its models stay (delete it in the console)."])
         ep_mod.delete(api, eid, st.template_id)
-        st.endpoint_id = st.template_id = st.endpoint_name = None
+        if eid == st.endpoint_id:
+            st.endpoint_id = st.template_id = st.endpoint_name = None
+        st.initializing_since.pop(eid, None)
         state.save(path, st)
-        con.say(f"Deleted endpoint {eid}.")
+        con.say(f"Deleted endpoint {eid} and its template.")
         return 0
     pools = [p for p in args.gpu_pools.split(",")] if args.gpu_pools else None
+    vol = volume.get(api, args.volume) if args.volume else None
     body = ep_mod.update_body(gpu_pools=pools, workers_max=args.workers_max, idle_timeout=args.idle_timeout,
-                              flashboot=args.flashboot, timeout_s=args.execution_timeout, volume_id=args.volume)
-    if not body and not args.image:
+                              flashboot=args.flashboot, timeout_s=args.execution_timeout, volume_id=args.volume,
+                              datacenter=vol.datacenter if vol else None, image=args.image)
+    if not body:
         raise ValueError("endpoint update: nothing to change; give --image or a setting such as --workers-max")
+    if args.idle_timeout is not None and ep_mod.get(api, eid).scaler == "REQUEST_COUNT":
+        raise ValueError("--idle-timeout: this endpoint scales on REQUEST_COUNT, where RunPod refuses an idle "
+                         "timeout")
     if args.image:
         _check_image(runner, args.image, args.skip_image_check, con)
-    lines = [f"image → {args.image} (template {st.template_id})"] if args.image else []
-    lines += [f"{k} → {json.dumps(v)}" for k, v in body.items()]
+    lines = [f"{k} → {json.dumps(v)}" for k, v in body.items() if k != "image"]
+    if args.image:
+        lines.insert(0, f"image → {args.image} (a new release: running workers keep the old image until they "
+                        f"are replaced)")
+    if vol:
+        lines.append(f"pinned to {vol.datacenter}, the data center of volume {vol.id}, so workers can mount it")
     con.plan(f"Will update endpoint {eid}:", lines)
-    ep = ep_mod.update(api, eid, st.template_id, body, args.image)
-    want = args.volume or st.volume_id
+    ep = ep_mod.update(api, eid, body)
+    want = args.volume or (st.volume_id if eid == st.endpoint_id else None)
     if want:
         ep_mod.require_volume(ep, want)
-    if args.image:
-        st.image = args.image
-    if pools:
-        st.gpu_pools = ep.gpu_pools or costs.check_pools(pools)
-    if args.volume:
-        st.volume_id = args.volume
-    state.save(path, st)
-    con.say(f"Updated endpoint {eid}" + (f"; volume {want} attached." if want else "."))
+    if eid == st.endpoint_id:
+        if args.image:
+            st.image = ep.image
+        if pools:
+            st.gpu_pools = ep.gpu_pools or costs.check_pools(pools)
+        if vol:
+            st.volume_id, st.volume_name, st.volume_size_gb, st.datacenter = vol.id, vol.name, vol.size_gb, \
+                vol.datacenter
+        state.save(path, st)
+    said = [f"image {ep.image} (workers switch as they cycle; python -m deploy status marks the outdated ones)"
+            if args.image else "", f"volume {want} attached" if want else "",
+            f"pinned to {', '.join(ep.datacenters)}" if vol else ""]
+    con.say(f"Updated endpoint {eid}, read back: " + "; ".join(x for x in said if x) + "."
+            if any(said) else f"Updated endpoint {eid}.")
     return 0
 
 
@@ -246,12 +269,25 @@ def _endpoint_create(args, con, api, runner, path, st) -> int:
         hf_secret=args.hf_secret or st.hf_secret)
     spec.check()
     _check_image(runner, spec.image, args.skip_image_check, con)
-    if not datacenter or size is None:  # a volume made elsewhere: its data center pins the endpoint
+    vol_dc = st.datacenter if vol_id == st.volume_id else None
+    if not vol_dc or size is None:  # a volume made elsewhere: its data center pins the endpoint
         v = volume.get(api, spec.volume_id)
-        spec.datacenter, size = datacenter or v.datacenter, v.size_gb
+        vol_dc, size = v.datacenter, v.size_gb
+    if spec.datacenter and vol_dc and spec.datacenter != vol_dc:
+        raise ValueError(f"--datacenter: {spec.datacenter} is not where volume {spec.volume_id} is ({vol_dc}); "
+                         f"workers there could not mount it. Leave --datacenter out to use {vol_dc}")
+    spec.datacenter = spec.datacenter or vol_dc
     summary = costs.summarize(size, spec.gpu_pools)
     con.plan("Will create a serverless template and endpoint:", spec.plan_lines() + summary.lines())
-    template_id, ep = ep_mod.create(api, spec)
+    leftover = st.template_id if not st.endpoint_id else None
+
+    def remember_template(template_id: str | None) -> None:
+        # Saved before the endpoint exists, so a failure after this point leaves a template we can find again.
+        st.template_id = template_id
+        state.save(path, st)
+
+    template_id, ep = ep_mod.create(api, spec, leftover_template=leftover, on_template=remember_template,
+                                    say=con.say)
     st.template_id, st.endpoint_id, st.endpoint_name = template_id, ep.id, ep.name
     st.image, st.gpu_pools, st.volume_id = spec.image, spec.gpu_pools, spec.volume_id
     state.save(path, st)  # saved before the volume check so `endpoint update`/`delete` can fix or remove it
@@ -261,7 +297,7 @@ def _endpoint_create(args, con, api, runner, path, st) -> int:
     return 0
 
 
-def _provision(args, con, api, runner, path, st, env, sleep) -> int:
+def _provision(args, con, api, runner, path, st, env, sleep, clock) -> int:
     eid = _endpoint_id(args, st)
     jobs = provision.parse_jobs(args.jobs)
     con.plan(f"Will run the worker's provision action on endpoint {eid} for: {', '.join(jobs)}.",
@@ -273,8 +309,10 @@ def _provision(args, con, api, runner, path, st, env, sleep) -> int:
     return 0 if outcome.ok else 1
 
 
-def _status(args, con, api, runner, path, st, env, sleep) -> int:
-    s = status.read(api, _endpoint_id(args, st))
+def _status(args, con, api, runner, path, st, env, sleep, clock) -> int:
+    eid = _endpoint_id(args, st)
+    s = status.read(api, eid, st.initializing_since.get(eid), clock())
+    _remember_initializing(path, st, eid, s.initializing_since)
     if args.json:
         con.say(json.dumps(s.to_json(), indent=2))
     else:
@@ -283,10 +321,14 @@ def _status(args, con, api, runner, path, st, env, sleep) -> int:
     return 0
 
 
-def _doctor(args, con, api, runner, path, st, env, sleep) -> int:
+def _doctor(args, con, api, runner, path, st, env, sleep, clock) -> int:
     eid = _endpoint_id(args, st)
-    facts = doctor.gather(api, eid, st.volume_id, debug_timeout_s=args.debug_timeout,
-                          stuck_after_s=args.stuck_after, sleep=sleep)
+    facts = doctor.gather(api, eid, st.volume_id if eid == st.endpoint_id else None,
+                          debug_timeout_s=args.debug_timeout, stuck_after_s=args.stuck_after, sleep=sleep,
+                          seen_initializing=st.initializing_since.get(eid), now=clock(),
+                          log_max_s=args.log_seconds)
+    if facts.endpoint is not None:
+        _remember_initializing(path, st, eid, facts.initializing_since)
     verdicts = doctor.diagnose(facts)
     pools = (facts.endpoint.gpu_pools if facts.endpoint else None) or st.gpu_pools
     summary = costs.summarize(st.volume_size_gb, pools)
@@ -300,6 +342,16 @@ def _doctor(args, con, api, runner, path, st, env, sleep) -> int:
         for ln in summary.lines():
             con.say(ln)
     return 1 if any(v.status == "problem" for v in verdicts) else 0
+
+
+def _remember_initializing(path, st: state.DeployState, eid: str, since: dict[str, float]) -> None:
+    if st.initializing_since.get(eid, {}) == since:
+        return
+    if since:
+        st.initializing_since[eid] = since
+    else:
+        st.initializing_since.pop(eid, None)
+    state.save(path, st)
 
 
 _COMMANDS = {"volume": _volume, "secret": _secret, "endpoint": _endpoint, "provision": _provision,

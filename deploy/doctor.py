@@ -14,6 +14,7 @@ from deploy.api import Api, ApiError
 from deploy.costs import other_pools
 from deploy.models import Endpoint, Health, Worker
 from deploy.provision import error_message
+from deploy.watch import initializing_ages
 
 ARCH_PATTERNS = ("no matching manifest for linux/amd64", "exec format error",
                  "does not match the detected host platform", "image with reference")
@@ -48,6 +49,8 @@ class Facts:
     debug: dict | None = None
     debug_error: str | None = None
     stuck_after_s: int = STUCK_AFTER_S
+    initializing_s: dict[str, int] = field(default_factory=dict)    # worker id → seconds seen initializing
+    initializing_since: dict[str, float] = field(default_factory=dict)  # what the state file should remember
 
 
 def _first(lines: list[str], patterns: tuple[str, ...]) -> str | None:
@@ -87,19 +90,27 @@ def diagnose(f: Facts) -> list[Verdict]:
     else:
         v.append(Verdict("image", "ok", "no pull or architecture errors in the worker logs"))
 
-    stuck = [w for w in f.workers if w.status == "initializing" and w.uptime_s >= f.stuck_after_s]
+    initializing = [w for w in f.workers if w.status == "initializing"]
+    stuck = [w for w in initializing if f.initializing_s.get(w.id, 0) >= f.stuck_after_s]
     if stuck:
-        worst = max(w.uptime_s for w in stuck)
+        worst = max(f.initializing_s[w.id] for w in stuck)
         cause = f" — the logs say \"{arch or pull}\"" if (arch or pull) else ""
         tail = [ln for w in stuck for ln in f.logs.get(w.id, [])[-5:]]
-        v.append(Verdict("workers", "problem", f"workers stuck initializing: {len(stuck)} worker(s) for up to "
-                                               f"{worst // 60} min{cause}",
+        v.append(Verdict("workers", "problem", f"workers stuck initializing: {len(stuck)} worker(s) seen "
+                                               f"initializing for {worst // 60} min{cause}",
                          "fix the image (see the image verdict); if the logs show no error, check "
                          "python -m deploy status and the worker logs in the RunPod console", tail))
     else:
         counts = {s: sum(1 for w in f.workers if w.status == s) for s in ("running", "idle", "initializing")}
-        v.append(Verdict("workers", "ok", f"{counts['running']} running, {counts['idle']} idle, "
-                                          f"{counts['initializing']} initializing (none stuck)"))
+        msg = (f"{counts['running']} running, {counts['idle']} idle, {counts['initializing']} initializing "
+               f"(none stuck)")
+        if initializing:
+            longest = max(f.initializing_s.get(w.id, 0) for w in initializing)
+            seen = ("first seen initializing by this check" if longest == 0 else
+                    f"seen initializing for {longest // 60} min {longest % 60} s by earlier checks")
+            msg += (f"; {seen} — judged stuck after {f.stuck_after_s // 60} min, so run doctor again later if "
+                    f"they do not start")
+        v.append(Verdict("workers", "ok", msg))
 
     throttled = [w for w in f.workers if w.status == "throttled"]
     h = f.health.workers if f.health else {}
@@ -166,7 +177,8 @@ def diagnose(f: Facts) -> list[Verdict]:
 def _run_debug(api: Api, endpoint_id: str, timeout_s: float, sleep: Callable[[float], None]) -> dict:
     job = api.queue("POST", endpoint_id, "/run", {"input": {"action": "debug"},
                                                   "policy": {"executionTimeout": 120000, "ttl": 600000}})
-    deadline = time.monotonic() + timeout_s
+    # Both the clock and the time slept count, so an injected sleep cannot make this wait forever.
+    deadline, waited = time.monotonic() + timeout_s, 0.0
     while True:
         st = api.queue("GET", endpoint_id, f"/status/{job['id']}")
         if st.get("status") == "COMPLETED":
@@ -175,16 +187,21 @@ def _run_debug(api: Api, endpoint_id: str, timeout_s: float, sleep: Callable[[fl
             return st["output"]
         if st.get("status") in ("FAILED", "CANCELLED", "TIMED_OUT"):
             raise ApiError(f"the debug job ended {st.get('status')}: {error_message(st.get('error') or '')}")
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or waited >= timeout_s:
             try:
                 api.queue("POST", endpoint_id, f"/cancel/{job['id']}")
             finally:
                 raise ApiError(f"no worker ran it within {timeout_s:.0f} s")
         sleep(1.0)
+        waited += 1.0
 
 
 def gather(api: Api, endpoint_id: str, expected_volume: str | None, *, debug_timeout_s: float = 90,
-           stuck_after_s: int = STUCK_AFTER_S, sleep: Callable[[float], None] = time.sleep) -> Facts:
+           stuck_after_s: int = STUCK_AFTER_S, sleep: Callable[[float], None] = time.sleep,
+           seen_initializing: dict[str, float] | None = None, now: float | None = None,
+           log_quiet_s: float = 1.0, log_max_s: float = 5.0) -> Facts:
+    """Read everything doctor judges. `seen_initializing` is what earlier checks remembered (the state file);
+    the updated sightings come back in `Facts.initializing_since`."""
     f = Facts(endpoint_id, expected_volume=expected_volume, stuck_after_s=stuck_after_s)
     try:
         f.endpoint = ep_mod.get(api, endpoint_id)
@@ -194,20 +211,25 @@ def gather(api: Api, endpoint_id: str, expected_volume: str | None, *, debug_tim
         f.endpoint_error = str(exc)
         return f
     f.workers = ep_mod.workers(api, endpoint_id)
+    f.initializing_since, f.initializing_s = initializing_ages(seen_initializing or {}, f.workers,
+                                                               time.time() if now is None else now)
     for w in f.workers:
         if w.status in ("initializing", "unhealthy", "throttled"):
             try:
-                f.logs[w.id] = ep_mod.worker_logs(api, endpoint_id, w.id)
+                f.logs[w.id] = ep_mod.worker_logs(api, endpoint_id, w.id, quiet_s=log_quiet_s, max_s=log_max_s)
             except ApiError as exc:
                 f.logs[w.id] = [f"(logs unavailable: {exc})"]
     try:
         f.health = Health.from_api(api.queue("GET", endpoint_id, "/health") or {})
     except ApiError as exc:
         f.health_error = str(exc)
-    stuck = [w for w in f.workers if w.status == "initializing" and w.uptime_s >= stuck_after_s]
+    stuck = [w for w in f.workers if w.status == "initializing" and f.initializing_s.get(w.id, 0) >= stuck_after_s]
     usable = any(w.status in ("running", "idle") for w in f.workers)
+    all_logs = [ln for lines in f.logs.values() for ln in lines]
     if stuck and not usable:
         f.debug_error = "workers are stuck initializing, so no worker can run it"
+    elif not usable and (_first(all_logs, ARCH_PATTERNS) or _first(all_logs, PULL_PATTERNS)):
+        f.debug_error = "the worker logs show the image cannot start, so no worker can run it"
     elif f.workers and all(w.status == "throttled" for w in f.workers):
         f.debug_error = "every worker is throttled"
     else:

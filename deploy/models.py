@@ -44,6 +44,8 @@ class Endpoint:
     timeout_ms: int | None
     datacenters: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    image: str | None = None
+    scaler: str | None = None
 
     @classmethod
     def from_v2(cls, d: dict) -> "Endpoint":
@@ -62,23 +64,26 @@ class Endpoint:
                    network_volumes=vols, gpu_pools=list(pools or []),
                    workers_min=workers.get("min"), workers_max=workers.get("max"),
                    idle_timeout=workers.get("idleTimeout"), flashboot=d.get("flashboot"),
-                   timeout_ms=d.get("timeout"), datacenters=list(d.get("dataCenterIds") or []), env=dict(env))
+                   timeout_ms=d.get("timeout"), datacenters=list(d.get("dataCenterIds") or []), env=dict(env),
+                   image=d.get("image"), scaler=(d.get("scaling") or {}).get("type"))
 
 
 @dataclass(frozen=True)
 class Worker:
     id: str
     status: str            # lower case: running | idle | initializing | throttled | unhealthy | …
-    uptime_s: int
+    uptime_s: int | None   # None until the worker is placed and running (so never while initializing)
     gpu: str
     datacenter: str
     stale: bool
+    image: str | None = None
 
     @classmethod
     def from_v2(cls, d: dict) -> "Worker":
+        up = d.get("uptimeSeconds")
         return cls(id=str(d.get("id") or ""), status=str(d.get("status") or "unknown").lower(),
-                   uptime_s=int(d.get("uptimeSeconds") or 0), gpu=str(d.get("gpuTypeId") or ""),
-                   datacenter=str(d.get("dataCenterId") or ""), stale=bool(d.get("isStale")))
+                   uptime_s=None if up is None else int(up), gpu=str(d.get("gpuTypeId") or ""),
+                   datacenter=str(d.get("dataCenterId") or ""), stale=bool(d.get("isStale")), image=d.get("image"))
 
 
 def parse_workers(body: Any) -> list[Worker]:
@@ -112,21 +117,19 @@ class Health:
         return f"{w['running']} running, {ready} ready, {w['initializing']} initializing."
 
 
-def parse_log_lines(raw: str) -> list[str]:
-    """Worker logs come as text lines or JSON ({"logs": [...]} / a list of {message} or strings)."""
+def log_lines(events: list[dict]) -> list[str]:
+    """The lines of a worker-log SSE stream: each event's data is {"ts", "source", "line"}."""
     import json
 
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, ValueError):
-        return [ln for ln in raw.splitlines() if ln.strip()]
-    items = data.get("logs") or data.get("lines") or data.get("data") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        return [str(data)]
     out = []
-    for it in items:
-        if isinstance(it, dict):
-            out.append(str(it.get("message") or it.get("line") or it.get("log") or it))
-        else:
-            out.append(str(it))
-    return out
+    for ev in events:
+        try:
+            data = json.loads(ev.get("data") or "")
+        except (json.JSONDecodeError, TypeError):
+            data = ev.get("data")
+        if isinstance(data, dict):
+            line = str(data.get("line") or "")
+            out.append(f"[{data['source']}] {line}" if data.get("source") == "system" else line)
+        elif data:
+            out.append(str(data))
+    return [ln for ln in out if ln.strip()]

@@ -21,6 +21,9 @@ class DeployState:
     image: str | None = None
     gpu_pools: list[str] = field(default_factory=list)
     hf_secret: str | None = None
+    # endpoint id → worker id → when a check (status, doctor) first saw that worker initializing (Unix time).
+    # RunPod gives no uptime until a worker runs, so "stuck initializing" is judged across checks from this.
+    initializing_since: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, raw: dict) -> "DeployState":

@@ -1,15 +1,13 @@
 """Network volumes: create (REST v2, GraphQL when v2 has no such route) and list."""
 from __future__ import annotations
 
-import re
-
 from deploy.api import Api, ApiError
+from deploy.endpoint import check_datacenter
 from deploy.models import Volume
 
 _GQL_CREATE = ("mutation createNetworkVolume($input: CreateNetworkVolumeInput!) "
                "{ createNetworkVolume(input: $input) { id name size dataCenterId } }")
 _GQL_LIST = "query { myself { networkVolumes { id name size dataCenterId } } }"
-_DC = re.compile(r"^[A-Z]{2}-[A-Z]{2,4}-\d+$")
 
 
 def check_request(name: str, size: int, datacenter: str) -> None:
@@ -17,8 +15,7 @@ def check_request(name: str, size: int, datacenter: str) -> None:
         raise ValueError("--name: give the volume a name, e.g. studio-models")
     if not 10 <= size <= 4000:
         raise ValueError(f"--size: {size} GB is outside 10–4000 GB (over 4 TB needs RunPod support)")
-    if not _DC.match(datacenter):
-        raise ValueError(f"--datacenter: {datacenter!r} is not a data center id like EU-RO-1 or US-KS-2")
+    check_datacenter(datacenter)
 
 
 def create(api: Api, name: str, size: int, datacenter: str) -> Volume:

@@ -37,6 +37,26 @@ def fake():
     server = FakeRunPod().start()
     yield server
     server.stop()
+    # The stand-in answers only what RunPod's OpenAPI document allows; a slip there is a broken oracle.
+    assert not server.violations, server.violations
+
+
+class Clock:
+    """Wall-clock time for the commands, moved on by the tests (doctor judges "stuck" across checks)."""
+
+    def __init__(self, start: float = 1_790_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return Clock()
 
 
 @pytest.fixture
@@ -45,14 +65,15 @@ def docker():
 
 
 @pytest.fixture
-def deploy(fake, docker, tmp_path):
+def deploy(fake, docker, tmp_path, clock):
     """Run one `python -m deploy …` command in-process; return (exit code, printed text)."""
     state_file = tmp_path / "state.json"
 
     def run(*argv: str, env: dict | None = None) -> tuple[int, str]:
         out = io.StringIO()
         full_env = {**fake.env, "STUDIO_DEPLOY_STATE": str(state_file), **(env or {})}
-        rc = cli.main(list(argv), env=full_env, out=out, runner=docker, sleep=lambda s: None, interactive=False)
+        rc = cli.main(list(argv), env=full_env, out=out, runner=docker, sleep=lambda s: None, interactive=False,
+                      clock=clock)
         text = out.getvalue()
         assert fake.s.key not in text, "the API key was printed"
         return rc, text

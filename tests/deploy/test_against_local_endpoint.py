@@ -20,8 +20,7 @@ def local_endpoint(tmp_path, fake):
 
 
 def test_status_and_doctor_against_the_local_endpoint(deploy, fake, local_endpoint):
-    fake.endpoints["ep-local"] = {"id": "ep-local", "name": "studio", "gpu": {"pools": ["ADA_24"]},
-                                  "workers": {"min": 0, "max": 1}, "networkVolumes": ["vol-x"]}
+    fake.seed_endpoint("ep-local", pools=["ADA_24"], volumes=["vol-x"])
     fake.s.workers = [{"id": "w1", "status": "IDLE", "uptimeSeconds": 60}]
     env = {"RUNPOD_API_BASE": local_endpoint}
     rc, out = deploy("status", "--endpoint-id", "ep-local", env=env)

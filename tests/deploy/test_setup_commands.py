@@ -93,11 +93,12 @@ def test_endpoint_create_makes_template_and_endpoint_and_verifies_the_volume(dep
     assert rc == 0, out
     (tpl,) = fake.requests_to("POST", "/v2/templates")
     t = fake.json_body(tpl)
-    assert t["image"] == "ghcr.io/me/w:abc123" and t["volumeInGb"] == 0 and t["serverless"] is True
-    assert t["disk"] == 40
-    assert t["env"] == {"COMFY_LOG_LEVEL": "INFO", "HF_TOKEN": "{{ RUNPOD_SECRET_hf_token }}"}
+    # Only what CreateTemplateRequest allows (v1's volumeInGb would be a 422).
+    assert t == {"name": "studio-abc123", "image": "ghcr.io/me/w:abc123", "serverless": True, "disk": 40,
+                 "env": {"COMFY_LOG_LEVEL": "INFO", "HF_TOKEN": "{{ RUNPOD_SECRET_hf_token }}"}}
     (epq,) = fake.requests_to("POST", "/v2/serverless")
     e = fake.json_body(epq)
+    assert tpl.status == 201 and epq.status == 201
     assert e["templateId"] in fake.templates and e["type"] == "QUEUE"
     assert e["workers"] == {"min": 0, "max": 2, "idleTimeout": 20}
     assert e["gpu"] == {"pools": ["ADA_24", "AMPERE_48"], "count": 1}
@@ -109,8 +110,12 @@ def test_endpoint_create_makes_template_and_endpoint_and_verifies_the_volume(dep
     assert out.index("Will create a serverless template") < out.index("Created endpoint")
     # The HF token went to the secret store only, never into a template/endpoint body.
     for q in fake.requests:
-        if "/v2/secrets" not in q.path:
+        if q.path != "/v2/account/secrets":
             assert "hf_SECRETVALUE123" not in q.body
+    assert fake.secrets == {"hf_token": "hf_SECRETVALUE123"}
+    # The endpoint as RunPod holds it runs that image, with the secret reference in its env.
+    held = fake.endpoints[st["endpoint_id"]]
+    assert held["image"] == "ghcr.io/me/w:abc123" and held["env"]["HF_TOKEN"] == "{{ RUNPOD_SECRET_hf_token }}"
 
 
 def test_endpoint_create_fails_loudly_when_the_volume_comes_back_unattached(deploy, fake):
@@ -126,24 +131,23 @@ def test_endpoint_create_fails_loudly_when_the_volume_comes_back_unattached(depl
     rc, out = deploy("endpoint", "update", "--volume", vol, "--yes")
     assert rc == 0 and f"volume {vol} attached" in out
     (patch,) = fake.requests_to("PATCH", "/v2/serverless/")
-    assert fake.json_body(patch) == {"networkVolumes": [vol]}
+    assert fake.json_body(patch) == {"networkVolumes": [vol], "dataCenterIds": ["EU-RO-1"]}
 
 
 def test_endpoint_update_and_delete_use_the_state_file(deploy, fake):
     _create_volume_and_secret(deploy)
     assert deploy("endpoint", "create", "--image", "ghcr.io/me/w:one", "--yes")[0] == 0
     st = deploy.state()
-    rc, out = deploy("endpoint", "update", "--image", "ghcr.io/me/w:two", "--workers-max", "5", "--yes")
+    rc, out = deploy("endpoint", "update", "--workers-max", "5", "--yes")
     assert rc == 0, out
-    (tp,) = fake.requests_to("PATCH", f"/v2/templates/{st['template_id']}")
-    assert fake.json_body(tp) == {"image": "ghcr.io/me/w:two"}
     (ep,) = fake.requests_to("PATCH", f"/v2/serverless/{st['endpoint_id']}")
     assert fake.json_body(ep) == {"workers": {"max": 5}}
-    assert deploy.state()["image"] == "ghcr.io/me/w:two"
+    assert fake.endpoints[st["endpoint_id"]]["workers"]["max"] == 5
     rc, out = deploy("endpoint", "delete", "--yes")
     assert rc == 0 and "Will delete endpoint" in out
     assert fake.requests_to("DELETE", f"/v2/serverless/{st['endpoint_id']}")
-    assert fake.requests_to("DELETE", f"/v2/templates/{st['template_id']}")
+    # RunPod deletes the bound template with the endpoint; nothing of either is left.
+    assert st["endpoint_id"] not in fake.endpoints and st["template_id"] not in fake.templates
     assert deploy.state()["endpoint_id"] is None and deploy.state()["volume_id"] == st["volume_id"]
 
 
