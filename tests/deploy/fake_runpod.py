@@ -74,7 +74,7 @@ class Scenario:
     attach_volume: bool = True                  # False: the endpoint comes back without its network volume
     v2_volumes_route: bool = True               # False: /v2/network-volumes answers 404 (GraphQL fallback)
     account_secrets_route: bool = True          # False: the document revision we hold (no secrets route → 404)
-    fail_endpoint_create: int = 0               # answer this many POST /v2/serverless with a 500 (fault injection)
+    faults: dict[str, int] = field(default_factory=dict)  # "POST /v2/serverless" → answer that many with a 500
     patch_ignores: set[str] = field(default_factory=set)  # PATCH /v2/serverless fields accepted but not applied
     throttle_next: int = 0                      # answer 429 to this many next requests
     workers: list[dict] = field(default_factory=list)     # partial Worker objects; the stand-in completes them
@@ -201,6 +201,9 @@ class FakeRunPod:
         if template is None or absent:
             # RunPod's router answers unknown paths with a problem body too.
             return problem(404, "Not Found", f"no route for {request.method} {request.path}")
+        if self.s.faults.get(f"{request.method} {template}", 0) > 0:
+            self.s.faults[f"{request.method} {template}"] -= 1
+            return problem(500, "Internal Server Error", "upstream error (injected by the test)")
         if rest and template != SECRET_PATH:
             refused = self._check_request(request, template, body)
             if refused is not None:
@@ -336,9 +339,6 @@ class FakeRunPod:
 
     async def create_endpoint(self, request):
         b = await request.json()
-        if self.s.fail_endpoint_create > 0:
-            self.s.fail_endpoint_create -= 1
-            return problem(500, "Internal Server Error", "upstream error creating the endpoint")
         if ("gpu" in b) == ("cpu" in b):
             return problem(400, "Bad Request", "specify exactly one of gpu or cpu")
         refused = self._idle_timeout_refused(b["type"], b["scaling"], b.get("workers") or {})
