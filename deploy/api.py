@@ -177,12 +177,16 @@ class Api:
         no event has come for `quiet_s`, after `max_s` in all, or after `max_events`.
         """
         url = self.config.rest_base + path
-        timeout = httpx.Timeout(10.0, read=quiet_s)
         for attempt in range(self._retries + 1):
             events: list[dict] = []
             try:
-                with self._http.stream("GET", url, params=params, timeout=timeout,
+                with self._http.stream("GET", url, params=params, timeout=httpx.Timeout(30.0),
                                        headers={"Accept": "text/event-stream"}) as resp:
+                    # The headers may take a while; once they are in, a read that waits quiet_s for the next
+                    # bytes means the backfill is over. httpcore takes the body's read timeout from the request's
+                    # "timeout" extension when the body is first read (if it did not, reads would wait 30 s).
+                    resp.request.extensions["timeout"] = {**resp.request.extensions.get("timeout", {}),
+                                                          "read": quiet_s}
                     if resp.status_code == 429 and attempt < self._retries:
                         delay = self._backoff(attempt, resp.headers.get("Retry-After"))
                         if self._on_retry:

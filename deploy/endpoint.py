@@ -255,14 +255,12 @@ def update(api: Api, endpoint_id: str, body: dict) -> Endpoint:
     return ep
 
 
-def delete(api: Api, endpoint_id: str, template_id: str | None) -> bool:
+def delete(api: Api, endpoint_id: str, template_id: str | None) -> None:
     """Delete the endpoint (RunPod deletes its bound template with it); remove the template too if it is
-    somehow still there. Returns whether the template is gone."""
+    somehow still there."""
     api.rest("DELETE", f"/serverless/{endpoint_id}")
-    if not template_id or reusable_template(api, template_id) is None:
-        return True
-    api.rest("DELETE", f"/templates/{template_id}")
-    return True
+    if template_id and reusable_template(api, template_id) is not None:
+        api.rest("DELETE", f"/templates/{template_id}")
 
 
 def workers(api: Api, endpoint_id: str) -> list[Worker]:

@@ -79,6 +79,8 @@ class Scenario:
     throttle_next: int = 0                      # answer 429 to this many next requests
     workers: list[dict] = field(default_factory=list)     # partial Worker objects; the stand-in completes them
     logs: dict[str, list] = field(default_factory=dict)   # worker id → lines (str = container) or {source, line}
+    log_headers_after_s: float = 0.0            # how long the log stream takes to start answering
+    log_keepalive: bool = True                  # False: after the backfill the stream stays open and silent
     health: dict = field(default_factory=lambda: {"jobs": {"inQueue": 0}, "workers": {"idle": 1, "ready": 1}})
     debug_output: dict | None = None
     provision_output: dict | None = None
@@ -462,6 +464,7 @@ class FakeRunPod:
         lines = [ln if isinstance(ln, dict) else {"source": "container", "line": ln}
                  for ln in self.s.logs.get(wid, [])]
         lines = [ln for ln in lines if source in (None, ln["source"])][-tail:] if tail else []
+        await asyncio.sleep(self.s.log_headers_after_s)
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream",
                                                        "Cache-Control": "no-cache", "Connection": "keep-alive",
                                                        "X-Accel-Buffering": "no"})
@@ -477,7 +480,8 @@ class FakeRunPod:
             # The stream stays open for new lines; a comment now and then keeps proxies from closing it.
             while not self._closing:
                 await asyncio.sleep(0.2)
-                await resp.write(b": keep-alive\n\n")
+                if self.s.log_keepalive:
+                    await resp.write(b": keep-alive\n\n")
         except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
             pass
         finally:

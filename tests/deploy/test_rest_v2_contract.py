@@ -142,6 +142,16 @@ def test_4_doctor_reads_the_log_stream_and_names_an_image_pull_failure(deploy, f
     assert logs.status == 200 and "tail=100" in logs.query
 
 
+def test_4_a_slow_to_start_silent_log_stream_is_still_read(deploy, fake, endpoint):
+    fake.s.log_headers_after_s, fake.s.log_keepalive = 1.5, False
+    fake.s.workers = [{"id": "w4", "status": "UNHEALTHY"}]
+    fake.s.logs = {"w4": [{"source": "container", "line": "exec /start.sh: exec format error"}]}
+    fake.s.debug_output = {"status": "ok"}
+    rc, out = deploy("doctor", "--debug-timeout", "2")
+    image = _line(out, "image")
+    assert image.startswith("PROBLEM") and "exec format error" in image, out
+
+
 # -- 5. secrets ----------------------------------------------------------------------------------------------------
 def test_5_secret_goes_to_account_secrets_with_runpods_name_rules(deploy, fake):
     for bad in ("1token", "RUNPOD_hf", "hf token"):
