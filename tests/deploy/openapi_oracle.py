@@ -69,7 +69,10 @@ class OpenApi:
     def errors(self, schema: dict, instance: Any) -> list[str]:
         """Validation failures as RunPod words them in a 422's `errors[]`: "<JSON path>: <message>"."""
         found = sorted(self.validator(schema).iter_errors(instance), key=lambda e: (e.json_path, e.message))
-        return [f"{e.json_path}: {e.message}" for e in found]
+        # A failing subschema evaluates nothing, so `unevaluatedProperties` then calls every property unexpected;
+        # those only say something when nothing else failed.
+        real = [e for e in found if e.validator != "unevaluatedProperties"]
+        return list(dict.fromkeys(f"{e.json_path}: {e.message}" for e in (real or found)))
 
     # -- requests -----------------------------------------------------------------------------------------------
     def request_body_schema(self, method: str, template: str) -> dict | None:
