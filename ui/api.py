@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from backend.errors import BackendError
-from ui import media_checks
+from ui import media_checks, roles
 from ui import params as P
 from ui.jobrun import outputs_of
 from workflows.catalogue import JobSpec, Param, ParamError, load_catalogue
@@ -48,6 +48,7 @@ def docstring(spec: JobSpec) -> str:
 
 def run_to_end(studio: Any, action: str, inputs: dict[str, Any]) -> Any:
     """Submit and wait for the terminal record; errors become gr.Error with the job's own message."""
+    roles.require_owner(studio)
     try:
         rec = studio.submit(action, inputs)
     except BackendError as err:
