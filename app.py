@@ -32,6 +32,7 @@ BANNERS = {
     "runpod": "**RunPod mode** — jobs run on your RunPod Serverless endpoint.",
 }
 
+OWNER_TABS = ("portrait", "voice", handoffs.TALKING_HEAD_TAB, "panel", "music", "endpoint")
 CSS = """
 .job-status progress { width: 100%; height: 12px; display: block; margin-top: 4px; }
 .licence-note { margin-top: 6px; font-size: 0.9em; color: #8a5a00; }
@@ -101,6 +102,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
         if getattr(studio, "notice", None):
             gr.Markdown(f"⚠ **History repaired.** {studio.notice}", elem_id="history-banner")
         role_note = gr.Markdown("", visible=False, elem_id="role-banner")
+        role_style = gr.HTML("", elem_id="role-style", padding=False)
         with gr.Tabs() as tabs:
             with gr.Tab("Portrait", id="portrait") as t_portrait:
                 portrait_tab = portrait.build(studio)
@@ -129,10 +131,15 @@ def build_blocks(studio: Any) -> gr.Blocks:
             note = (gr.update(visible=True, value=roles.ROLE_NOTES[role]) if not owner else gr.update(visible=False))
             refreshed = list(jobs_tab.refresh(*filters))
             visibility = [gr.update(visible=owner) for _ in owner_only]
-            return (gr.update(choices=names), gr.update(choices=names), note, *refreshed, *visibility)
+            # Gradio hides a tab's content but not its button: the buttons go by style, and the page opens on Jobs.
+            style = "" if owner else ("<style>" + ", ".join(f"button[data-tab-id='{t}']" for t in OWNER_TABS)
+                                      + " { display: none !important; }</style>")
+            return (gr.update(choices=names), gr.update(choices=names), note, style,
+                    gr.update(selected="portrait" if owner else "jobs"), *refreshed, *visibility)
 
         demo.load(on_load, inputs=jobs_tab.inputs,
-                  outputs=[voice_tab.voices, th_tab.voices, role_note, *jobs_tab.outputs, *owner_only], **PRIVATE)
+                  outputs=[voice_tab.voices, th_tab.voices, role_note, role_style, tabs, *jobs_tab.outputs,
+                           *owner_only], **PRIVATE)
     return demo
 
 
