@@ -126,3 +126,15 @@ def test_a_truncated_history_comes_back_after_a_restart(app, made):
     with httpx.Client(base_url=app.url, timeout=30) as http:
         http.post("/login", data={"username": OWNER[0], "password": OWNER[1]})
         assert "History repaired" in http.get("/config").text
+
+
+def test_the_jobs_api_lists_what_was_made_for_owners_and_reviewers(app, made):
+    job_id, _ = made
+    c = Client(app.url, auth=REVIEWER, verbose=False)
+    jobs = c.predict(action="portrait", status="completed", limit=10, api_name="/jobs")
+    assert job_id in [j["id"] for j in jobs]
+    mine = next(j for j in jobs if j["id"] == job_id)
+    assert mine["outputs"][0]["mime"] == "image/png" and "/gradio_api/file=" in mine["outputs"][0]["url"]
+    with pytest.raises(Exception) as info:
+        c.predict(action="painting", api_name="/jobs")
+    assert "action: 'painting' is not a job" in str(info.value)
