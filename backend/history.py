@@ -168,8 +168,10 @@ class History:
         return out
 
     # -- rebuilding ---------------------------------------------------------------------------------------------
-    def merge_from_journal(self, journal: Journal) -> dict[str, int]:
-        """Add or refresh every row the journal holds (a job's newer copy wins). Returns rows taken per kind."""
+    def merge_from_journal(self, journal: Journal, *, mirror: bool = False) -> dict[str, int]:
+        """Add or refresh every row the journal holds (a job's newer copy wins). Returns rows taken per kind.
+
+        `mirror`: also write the taken rows into this history's own journal (when merging another studio's)."""
         taken = {"jobs": 0, "voices": 0, "comments": 0}
         for row in journal.rows("jobs"):
             try:
@@ -178,21 +180,27 @@ class History:
                 continue
             old = self.get(rec.id)
             if old is None or _newer(rec, old):
-                self.save(rec, mirror=False)
+                self.save(rec, mirror=mirror)
                 taken["jobs"] += 1
         for row in journal.rows("voices"):
             if {"name", "audio_path", "transcript", "created_at"} <= row.keys():
-                with self._lock:
-                    self._db.execute("INSERT OR REPLACE INTO voices VALUES (?,?,?,?)",
-                                     (row["name"], row["audio_path"], row["transcript"], row["created_at"]))
+                if mirror:
+                    self.put_voice(row["name"], row["audio_path"], row["transcript"], row["created_at"])
+                else:
+                    with self._lock:
+                        self._db.execute("INSERT OR REPLACE INTO voices VALUES (?,?,?,?)",
+                                         (row["name"], row["audio_path"], row["transcript"], row["created_at"]))
                 taken["voices"] += 1
         for row in journal.rows("comments"):
             if {"id", "target", "author", "text", "created_at"} <= row.keys():
                 with self._lock:
-                    self._db.execute("INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?)",
-                                     (row["id"], row["target"], row["author"], row["text"], row.get("verdict"),
-                                      row["created_at"]))
-                taken["comments"] += 1
+                    new = self._db.execute("INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?)",
+                                           (row["id"], row["target"], row["author"], row["text"],
+                                            row.get("verdict"), row["created_at"])).rowcount > 0
+                if new and mirror and self.journal:
+                    self.journal.put("comments", row["id"], {k: row.get(k) for k in (
+                        "id", "target", "author", "text", "verdict", "created_at")})
+                taken["comments"] += int(new)
         return taken
 
 

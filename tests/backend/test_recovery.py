@@ -3,6 +3,7 @@ history rebuilt from the newest good backup and the library's journal; backups a
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 import time
 
 import pytest
@@ -104,3 +105,40 @@ def test_backups_keep_the_last_few(tmp_path):
     kept = sorted((data / "backups").glob("studio-*.sqlite3"))
     assert len(kept) == 3
     assert sqlite3.connect(kept[-1]).execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 1
+
+
+def test_export_then_import_into_an_empty_folder_reproduces_the_history(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support.procs import REPO
+    a = tmp_path / "a"
+    outputs = a / "library" / "outputs"
+    outputs.mkdir(parents=True)
+    h = open_history(a, Journal(a / "library" / "meta")).history
+    for i in range(3):
+        f = outputs / f"{i}.png"
+        f.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([i]) * 100)
+        rec = _job(i)
+        rec.outputs = [{"type": "image", "path": str(f.resolve()), "mime": "image/png", "size": 108}]
+        h.save(rec)
+    h.put_voice("Mara", str((a / "library" / "inputs" / "m.wav").resolve()), "Hi.", time.time())
+    h.add_comment("job-1", "rev", "Darker, please", "needs_changes")
+    h.close()
+    zip_path = tmp_path / "studio.zip"
+    run = lambda *args: subprocess.run([sys.executable, "-m", "backend", *args], cwd=REPO, capture_output=True,  # noqa: E731
+                                       text=True, check=True).stdout
+    assert "exported 3 outputs" in run("export", str(zip_path), "--data", str(a))
+    b = tmp_path / "b"
+    assert "3 jobs" in run("import", str(zip_path), "--data", str(b))
+    again = run("import", str(zip_path), "--data", str(b))          # merging twice adds nothing
+    assert "0 new files (3 already here), 0 jobs" in again
+    hb = open_history(b, Journal(b / "library" / "meta")).history
+    recs = sorted(hb.list(), key=lambda r: r.id)
+    assert [r.id for r in recs] == ["job-0", "job-1", "job-2"]
+    for r in recs:
+        p = Path(r.outputs[0]["path"])
+        assert p.is_relative_to(b.resolve()) and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert hb.verdicts() == {"job-1": "needs_changes"}
+    assert hb.voice_rows()[0]["audio_path"].startswith(str(b.resolve()))
+    hb.close()
