@@ -20,7 +20,7 @@ import gradio as gr
 
 from backend.errors import SettingsError
 from backend.settings import Settings, parse_logins
-from ui import api, endpoint, handoffs, jobs, music, panel, portrait, roles, talking_head, voice
+from ui import api, endpoint, exchange, handoffs, jobs, music, panel, portrait, roles, talking_head, voice
 from ui.jobrun import PRIVATE
 from ui.voice import voice_names
 
@@ -116,6 +116,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
                 music.build(studio)
             with gr.Tab("Jobs", id="jobs") as jobs_page:
                 jobs_tab = jobs.build(studio)
+                exchange.build(studio)
             with gr.Tab("Endpoint", id="endpoint") as t_endpoint:
                 endpoint.build(studio)
         # What a reviewer may not use is hidden for them (the handlers refuse it as well: ui/roles.py).

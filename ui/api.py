@@ -16,7 +16,7 @@ from gradio.context import LocalContext
 
 from backend.errors import BackendError
 from backend.records import STATUSES
-from ui import media_checks, roles
+from ui import exchange, media_checks, roles
 from ui import params as P
 from ui.jobrun import outputs_of
 from workflows.catalogue import JobSpec, Param, ParamError, load_catalogue
@@ -212,6 +212,8 @@ def build(studio: Any) -> None:
         th_in = [gr.Textbox(visible=False), gr.Audio(type="filepath", visible=False), gr.Textbox(visible=False),
                  gr.Textbox(visible=False, value="")]
         th_out = gr.Video(visible=False, format=None)
+        gr.Button(visible=False).click(lambda: exchange.export_file(studio), outputs=[gr.File(visible=False)],
+                                       api_name="export_studio", concurrency_limit=1)
         jobs_in = [gr.Textbox(visible=False, value=""), gr.Textbox(visible=False, value=""),
                    gr.Number(visible=False, value=50)]
         gr.Button(visible=False).click(jobs_endpoint(studio), inputs=jobs_in, outputs=[gr.JSON(visible=False)],

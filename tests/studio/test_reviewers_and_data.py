@@ -138,3 +138,11 @@ def test_the_jobs_api_lists_what_was_made_for_owners_and_reviewers(app, made):
     with pytest.raises(Exception) as info:
         c.predict(action="painting", api_name="/jobs")
     assert "action: 'painting' is not a job" in str(info.value)
+
+
+def test_the_studio_exports_through_the_api(app, made, tmp_path):
+    from backend.exchange import import_zip
+    c = Client(app.url, auth=REVIEWER, verbose=False)
+    zip_path = c.predict(api_name="/export_studio")
+    got = import_zip(Path(zip_path), tmp_path / "elsewhere")
+    assert got["jobs"] >= 1 and got["files"] >= 1
