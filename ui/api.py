@@ -212,8 +212,12 @@ def build(studio: Any) -> None:
         th_in = [gr.Textbox(visible=False), gr.Audio(type="filepath", visible=False), gr.Textbox(visible=False),
                  gr.Textbox(visible=False, value="")]
         th_out = gr.Video(visible=False, format=None)
-        gr.Button(visible=False).click(lambda: exchange.export_file(studio), outputs=[gr.File(visible=False)],
-                                       api_name="export_studio", concurrency_limit=1)
+        def export_studio() -> str:
+            """The whole studio as one .zip: every output, input, voice, job and comment (owners and reviewers)."""
+            return exchange.export_file(studio)
+
+        gr.Button(visible=False).click(export_studio, outputs=[gr.File(visible=False)], api_name="export_studio",
+                                       concurrency_limit=1)
         jobs_in = [gr.Textbox(visible=False, value=""), gr.Textbox(visible=False, value=""),
                    gr.Number(visible=False, value=50)]
         gr.Button(visible=False).click(jobs_endpoint(studio), inputs=jobs_in, outputs=[gr.JSON(visible=False)],
