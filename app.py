@@ -12,12 +12,15 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from backend.settings import Settings
-from ui import api, endpoint, handoffs, jobs, music, panel, portrait, talking_head, voice
+from backend.errors import SettingsError
+from backend.settings import Settings, parse_logins
+from ui import api, endpoint, exchange, handoffs, jobs, music, panel, portrait, roles, talking_head, voice
 from ui.jobrun import PRIVATE
 from ui.voice import voice_names
 
@@ -29,6 +32,7 @@ BANNERS = {
     "runpod": "**RunPod mode** — jobs run on your RunPod Serverless endpoint.",
 }
 
+OWNER_TABS = ("portrait", "voice", handoffs.TALKING_HEAD_TAB, "panel", "music", "endpoint")
 CSS = """
 .job-status progress { width: 100%; height: 12px; display: block; margin-top: 4px; }
 .licence-note { margin-top: 6px; font-size: 0.9em; color: #8a5a00; }
@@ -50,18 +54,41 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def resolve_auth(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[tuple[str, str] | None, str | None]:
-    """(credentials, generated-password notice). A shared link always gets a login."""
-    raw = args.auth or env.get("STUDIO_AUTH") or None
-    if raw:
-        user, sep, password = raw.partition(":")
-        if not sep or not user or not password:
-            raise SystemExit("--auth / STUDIO_AUTH: expected user:pass, e.g. --auth editor:s3cret")
-        return (user, password), None
-    if args.share:
+def resolve_auth(args: argparse.Namespace, env: Mapping[str, str]
+                 ) -> tuple[list[tuple[str, str]] | None, str | None]:
+    """(logins for the login page, generated-password notice). A shared link always gets a login.
+
+    Owners come from --auth / STUDIO_AUTH, reviewers from STUDIO_REVIEWERS (both `user:pass[,user:pass…]`).
+    Reviewers without any owner would leave nobody able to run jobs, so an owner login is made as for --share."""
+    try:
+        owners = parse_logins(args.auth or env.get("STUDIO_AUTH") or "", "--auth / STUDIO_AUTH")
+        reviewers = parse_logins(env.get("STUDIO_REVIEWERS") or "", "STUDIO_REVIEWERS")
+    except SettingsError as err:
+        raise SystemExit(str(err)) from None
+    clash = {u for u, _ in owners} & {u for u, _ in reviewers}
+    if clash:
+        raise SystemExit(f"STUDIO_REVIEWERS: {', '.join(sorted(clash))} is also an owner; a login has one role")
+    notice = None
+    if not owners and (args.share or reviewers):
         password = secrets.token_urlsafe(12)
-        return ("studio", password), f"Shared link login: user 'studio', password '{password}' (set --auth to choose)"
-    return None, None
+        owners = [("studio", password)]
+        notice = f"Owner login: user 'studio', password '{password}' (set --auth or STUDIO_AUTH to choose)"
+    logins = owners + reviewers
+    return (logins or None), notice
+
+
+def served_paths(data_dir: Path) -> tuple[list[str], list[str]]:
+    """(allowed, blocked) for Gradio's file routes: the library's media only, never the database, its WAL and
+    backups, the journal, the endpoint's state or logs."""
+    lib = data_dir / "library"
+    allowed = [lib / "outputs", lib / "inputs"]
+    blocked = [data_dir / n for n in ("studio.sqlite3", "studio.sqlite3-wal", "studio.sqlite3-shm",
+                                      "studio.sqlite3-journal", "backups", "preview-endpoint", ".env")]
+    blocked += [lib / "tmp", lib / "meta"]
+    if data_dir.is_dir():
+        blocked += [p for p in data_dir.iterdir() if p.name != "library"]
+        blocked += [p for p in lib.iterdir() if p.name not in ("outputs", "inputs")] if lib.is_dir() else []
+    return [str(p.resolve()) for p in allowed], sorted({str(p.resolve()) for p in blocked})
 
 
 def mcp_enabled(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
@@ -72,31 +99,48 @@ def build_blocks(studio: Any) -> gr.Blocks:
     with gr.Blocks(title="Graphic novel studio") as demo:
         gr.Markdown("# Graphic novel studio")
         gr.Markdown(BANNERS.get(studio.mode, studio.mode), elem_id="mode-banner")
+        if getattr(studio, "notice", None):
+            gr.Markdown(f"⚠ **History repaired.** {studio.notice}", elem_id="history-banner")
+        role_note = gr.Markdown("", visible=False, elem_id="role-banner")
+        role_style = gr.HTML("", elem_id="role-style", padding=False)
         with gr.Tabs() as tabs:
-            with gr.Tab("Portrait", id="portrait"):
+            with gr.Tab("Portrait", id="portrait") as t_portrait:
                 portrait_tab = portrait.build(studio)
-            with gr.Tab("Voice", id="voice"):
+            with gr.Tab("Voice", id="voice") as t_voice:
                 voice_tab = voice.build(studio)
-            with gr.Tab("Talking head", id=handoffs.TALKING_HEAD_TAB):
+            with gr.Tab("Talking head", id=handoffs.TALKING_HEAD_TAB) as t_head:
                 th_tab = talking_head.build(studio)
-            with gr.Tab("Panel animation", id="panel"):
+            with gr.Tab("Panel animation", id="panel") as t_panel:
                 panel.build(studio)
-            with gr.Tab("Music", id="music"):
+            with gr.Tab("Music", id="music") as t_music:
                 music.build(studio)
             with gr.Tab("Jobs", id="jobs") as jobs_page:
                 jobs_tab = jobs.build(studio)
-            with gr.Tab("Endpoint", id="endpoint"):
+                exchange.build(studio)
+            with gr.Tab("Endpoint", id="endpoint") as t_endpoint:
                 endpoint.build(studio)
+        # What a reviewer may not use is hidden for them (the handlers refuse it as well: ui/roles.py).
+        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, t_endpoint, *jobs_tab.owner_only]
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
         api.build(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
         def on_load(*filters: str):
             names = voice_names(studio)
-            return (gr.update(choices=names), gr.update(choices=names), *jobs_tab.refresh(*filters))
+            role = roles.current_role(studio)
+            owner = role == roles.OWNER
+            note = (gr.update(visible=True, value=roles.ROLE_NOTES[role]) if not owner else gr.update(visible=False))
+            refreshed = list(jobs_tab.refresh(*filters))
+            visibility = [gr.update(visible=owner) for _ in owner_only]
+            # Gradio hides a tab's content but not its button: the buttons go by style, and the page opens on Jobs.
+            style = "" if owner else ("<style>" + ", ".join(f"button[data-tab-id='{t}']" for t in OWNER_TABS)
+                                      + " { display: none !important; }</style>")
+            return (gr.update(choices=names), gr.update(choices=names), note, style,
+                    gr.update(selected="portrait" if owner else "jobs"), *refreshed, *visibility)
 
-        demo.load(on_load, inputs=jobs_tab.inputs, outputs=[voice_tab.voices, th_tab.voices, *jobs_tab.outputs],
-                  **PRIVATE)
+        demo.load(on_load, inputs=jobs_tab.inputs,
+                  outputs=[voice_tab.voices, th_tab.voices, role_note, role_style, tabs, *jobs_tab.outputs,
+                           *owner_only], **PRIVATE)
     return demo
 
 
@@ -106,17 +150,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     auth, notice = resolve_auth(args, env)
     from backend.studio import Studio  # heavy: imported after the arguments are known to be good
 
-    settings = Settings.from_env()
-    studio = Studio(settings).start()
+    settings = replace(Settings.from_env(), login_required=auth is not None)
+    studio = Studio(settings)
+    if studio.notice:                       # the history was repaired before anything started
+        print(f"WARNING: {studio.notice}", flush=True)
+    studio.start()
     print(f"studio mode: {studio.mode}", flush=True)
     demo = build_blocks(studio)
     demo.queue(default_concurrency_limit=8)
+    allowed, blocked = served_paths(settings.data_dir)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                    mcp_server=mcp_enabled(args, env), allowed_paths=[str(settings.data_dir.resolve())],
+                    mcp_server=mcp_enabled(args, env), allowed_paths=allowed, blocked_paths=blocked,
                     prevent_thread_lock=True, show_error=True, css=CSS)
         if notice:
             print(notice, flush=True)

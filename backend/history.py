@@ -1,12 +1,19 @@
-"""Every job as a row in SQLite (stdlib, WAL). Media inputs live in the library; rows hold their paths only."""
+"""Every job as a row in SQLite (stdlib, WAL). Media inputs live in the library; rows hold their paths only.
+
+Each write is mirrored into the library's journal (backend/journal.py) so the history can be rebuilt from the
+library if the database is ever lost; `backup()` makes an online copy with SQLite's backup API.
+"""
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+from backend.journal import Journal
 from backend.records import IN_FLIGHT, STATUSES, JobRecord
 
 _JSON = ("inputs", "outputs", "error", "progress", "licence", "warnings", "policy")
@@ -24,15 +31,21 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
 CREATE TABLE IF NOT EXISTS voices (
   name TEXT PRIMARY KEY, audio_path TEXT NOT NULL, transcript TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS comments (
+  id TEXT PRIMARY KEY, target TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL, verdict TEXT,
+  created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS comments_target ON comments(target);
 """
+VERDICTS = ("approved", "needs_changes")
 
 
 class History:
     """Thread-safe (one connection behind a lock): the loop thread writes, Gradio threads read."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, journal: Journal | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.journal = journal
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
@@ -45,7 +58,7 @@ class History:
         with self._lock:
             self._db.close()
 
-    def save(self, rec: JobRecord) -> None:
+    def save(self, rec: JobRecord, *, mirror: bool = True) -> None:
         if rec.status not in STATUSES:
             raise ValueError(f"status {rec.status!r} is not one of {', '.join(STATUSES)}")
         row = rec.to_dict()
@@ -54,6 +67,25 @@ class History:
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) VALUES "
                              f"({','.join('?' * len(_COLUMNS))})", values)
+        if self.journal and mirror:
+            self.journal.put("jobs", rec.id, row)
+
+    def backup(self, dest: Path) -> None:
+        """An online, consistent copy of the database (SQLite's backup API), safe while jobs are written."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        target = sqlite3.connect(str(tmp))
+        try:
+            with self._lock:
+                self._db.backup(target)
+        finally:
+            target.close()
+        tmp.replace(dest)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                    for t in ("jobs", "voices", "comments")}
 
     def get(self, job_id: str) -> JobRecord | None:
         with self._lock:
@@ -93,6 +125,9 @@ class History:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO voices VALUES (?,?,?,?)", (name, audio_path, transcript,
                                                                               created_at))
+        if self.journal:
+            self.journal.put("voices", name, {"name": name, "audio_path": audio_path, "transcript": transcript,
+                                              "created_at": created_at})
 
     def voice_rows(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -100,7 +135,80 @@ class History:
 
     def delete_voice(self, name: str) -> bool:
         with self._lock:
-            return self._db.execute("DELETE FROM voices WHERE name = ?", (name,)).rowcount > 0
+            gone = self._db.execute("DELETE FROM voices WHERE name = ?", (name,)).rowcount > 0
+        if self.journal:
+            self.journal.delete("voices", name)
+        return gone
+
+    # -- comments and verdicts on an output or a scene (the target is a job id or "scene:<id>") ---------------
+    def add_comment(self, target: str, author: str, text: str, verdict: str | None = None,
+                    *, comment_id: str | None = None, created_at: float | None = None) -> dict[str, Any]:
+        if verdict is not None and verdict not in VERDICTS:
+            raise ValueError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+        row = {"id": comment_id or uuid.uuid4().hex, "target": target, "author": author, "text": text,
+               "verdict": verdict, "created_at": created_at if created_at is not None else time.time()}
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO comments VALUES (:id,:target,:author,:text,:verdict,"
+                             ":created_at)", row)
+        if self.journal:
+            self.journal.put("comments", row["id"], row)
+        return row
+
+    def comments(self, target: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM comments" + (" WHERE target = ?" if target else "") + " ORDER BY created_at"
+        with self._lock:
+            return [dict(r) for r in self._db.execute(sql, (target,) if target else ()).fetchall()]
+
+    def verdicts(self) -> dict[str, str]:
+        """The latest verdict per target."""
+        out: dict[str, str] = {}
+        for c in self.comments():
+            if c["verdict"]:
+                out[c["target"]] = c["verdict"]
+        return out
+
+    # -- rebuilding ---------------------------------------------------------------------------------------------
+    def merge_from_journal(self, journal: Journal, *, mirror: bool = False) -> dict[str, int]:
+        """Add or refresh every row the journal holds (a job's newer copy wins). Returns rows taken per kind.
+
+        `mirror`: also write the taken rows into this history's own journal (when merging another studio's)."""
+        taken = {"jobs": 0, "voices": 0, "comments": 0}
+        for row in journal.rows("jobs"):
+            try:
+                rec = JobRecord(**row)
+            except TypeError:
+                continue
+            old = self.get(rec.id)
+            if old is None or _newer(rec, old):
+                self.save(rec, mirror=mirror)
+                taken["jobs"] += 1
+        for row in journal.rows("voices"):
+            if {"name", "audio_path", "transcript", "created_at"} <= row.keys():
+                if mirror:
+                    self.put_voice(row["name"], row["audio_path"], row["transcript"], row["created_at"])
+                else:
+                    with self._lock:
+                        self._db.execute("INSERT OR REPLACE INTO voices VALUES (?,?,?,?)",
+                                         (row["name"], row["audio_path"], row["transcript"], row["created_at"]))
+                taken["voices"] += 1
+        for row in journal.rows("comments"):
+            if {"id", "target", "author", "text", "created_at"} <= row.keys():
+                with self._lock:
+                    new = self._db.execute("INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?)",
+                                           (row["id"], row["target"], row["author"], row["text"],
+                                            row.get("verdict"), row["created_at"])).rowcount > 0
+                if new and mirror and self.journal:
+                    self.journal.put("comments", row["id"], {k: row.get(k) for k in (
+                        "id", "target", "author", "text", "verdict", "created_at")})
+                taken["comments"] += int(new)
+        return taken
+
+
+def _newer(a: JobRecord, b: JobRecord) -> bool:
+    """Whether record a is a later state of the same job than b (finished beats in flight)."""
+    if a.terminal != b.terminal:
+        return a.terminal
+    return (a.finished_at or a.started_at or a.created_at) > (b.finished_at or b.started_at or b.created_at)
 
 
 def _record(row: sqlite3.Row) -> JobRecord:

@@ -79,6 +79,10 @@ class Settings:
     ttl_ms: int = 86_400_000
     max_download_bytes: int = 2_000_000_000
     extra_secrets: tuple[Secret, ...] = field(default=(), repr=False)
+    # Roles (ui/roles.py): reviewers look, play, download and comment but never spend GPU time. Names only: the
+    # passwords stay with the login page. With a login in front, a request without a user has no rights.
+    reviewers: tuple[str, ...] = ()
+    login_required: bool = False
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.api_base)
@@ -140,7 +144,22 @@ class Settings:
             execution_timeout_ms=int(number("STUDIO_EXECUTION_TIMEOUT_MS", 600_000, int)),
             ttl_ms=int(number("STUDIO_TTL_MS", 86_400_000, int)),
             extra_secrets=(Secret(hf),) if hf else (),
+            reviewers=tuple(user for user, _ in parse_logins(get("STUDIO_REVIEWERS") or "", "STUDIO_REVIEWERS")),
         )
+
+
+def parse_logins(raw: str, name: str) -> list[tuple[str, str]]:
+    """`user:pass[,user:pass…]` → [(user, pass)]; the error names the setting, never a password."""
+    out = []
+    for n, item in enumerate(p.strip() for p in raw.split(",")):
+        if not item:
+            continue
+        user, sep, password = item.partition(":")
+        if not sep or not user.strip() or not password:
+            raise SettingsError(f"{name}: entry {n + 1} is not user:pass (expected e.g. editor:s3cret,"
+                                "reviewer:0ther)")
+        out.append((user.strip(), password))
+    return out
 
 
 def redact(text: str, secrets: list[str]) -> str:

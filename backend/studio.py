@@ -16,10 +16,12 @@ from typing import Any, Coroutine, TypeVar
 
 from backend.client import RunPodClient
 from backend.errors import BackendError, InputError
-from backend.history import History
+from backend import provenance
+from backend.journal import Journal
 from backend.library import Library
 from backend.preview_endpoint import PreviewEndpoint
 from backend.readiness import Readiness, check_readiness
+from backend.recovery import make_backup, open_history
 from backend.records import TERMINAL, JobEvent, JobRecord, Policy
 from backend.settings import RedactingFilter, Settings
 from backend.tracker import JobTracker, describe
@@ -28,6 +30,7 @@ from backend.voices import VoiceLibrary
 log = logging.getLogger("backend.studio")
 LOGGERS = ("backend", "backend.studio", "backend.client", "backend.tracker", "backend.library")
 T = TypeVar("T")
+BACKUP_EVERY_S = 3600
 
 
 class Studio:
@@ -38,7 +41,12 @@ class Studio:
         self.mode: str = self.settings.mode
         data = self.settings.data_dir
         self.library = Library(data / "library", max_download_bytes=self.settings.max_download_bytes)
-        self.history_db = History(data / "studio.sqlite3")
+        # The history is checked (and repaired from backups and the library's journal) before anything starts.
+        opened = open_history(data, Journal(self.library.root / "meta"))
+        self.history_db = opened.history
+        self.notice: str | None = opened.notice
+        if self.notice:
+            log.warning("%s", self.notice)
         self.voices = VoiceLibrary(self.history_db, self.library)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="studio-backend", daemon=True)
@@ -48,6 +56,7 @@ class Studio:
         self._client: RunPodClient | None = None
         self._tracker: JobTracker | None = None
         self._started = False
+        self._backups: asyncio.Task[None] | None = None
         # Logger filters are not inherited by child loggers, so each backend logger gets its own.
         self._redactor = RedactingFilter(self.settings.secrets())
         for name in LOGGERS:
@@ -76,8 +85,18 @@ class Studio:
         else:
             self._client = RunPodClient(s.api_base, s.endpoint_id or "", s.api_key)
         self._tracker = JobTracker(self._client, self.history_db, self.library,
-                                   price_per_second=s.gpu_price_per_second, on_event=self._publish)
+                                   price_per_second=s.gpu_price_per_second, on_event=self._publish,
+                                   stamp=provenance.stamp_outputs)
         await self._tracker.start()
+        self._backups = asyncio.get_running_loop().create_task(self._backup_hourly())
+
+    async def _backup_hourly(self) -> None:
+        while True:
+            await asyncio.sleep(BACKUP_EVERY_S)
+            try:
+                await asyncio.to_thread(make_backup, self.history_db, self.settings.data_dir)
+            except Exception as exc:          # a failed backup must never stop the studio
+                log.warning("Could not back up the history: %s", exc)
 
     def close(self) -> None:
         """Stop following jobs (they stay in flight in the database and resume on the next start)."""
@@ -89,6 +108,10 @@ class Studio:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+            try:
+                make_backup(self.history_db, self.settings.data_dir)
+            except Exception as exc:
+                log.warning("Could not back up the history: %s", exc)
             self.history_db.close()
             for name in LOGGERS:
                 logging.getLogger(name).removeFilter(self._redactor)
@@ -98,6 +121,8 @@ class Studio:
                     q.put_nowait(None)  # type: ignore[arg-type]
 
     async def _aclose(self) -> None:
+        if self._backups:
+            self._backups.cancel()
         in_flight = bool(self._tracker and self._tracker.in_flight)
         if self._tracker:
             await self._tracker.stop()
@@ -178,6 +203,35 @@ class Studio:
     def history(self, action: str | None = None, status: str | None = None, limit: int = 200) -> list[JobRecord]:
         return self.history_db.list(action=action, status=status, limit=limit)
 
+    # -- comments and verdicts (reviewers and owners alike) -------------------------------------------------------
+    def comment(self, target: str, author: str, text: str, verdict: str | None = None) -> dict[str, Any]:
+        """A comment and/or verdict ("approved" | "needs_changes") on a job's outputs (target = job id)."""
+        text = (text or "").strip()
+        if not text and not verdict:
+            raise InputError("comment", "write a comment or choose a verdict")
+        if len(text) > 4000:
+            raise InputError("comment", f"is {len(text)} characters; at most 4000 are allowed")
+        rec = self.get(target)
+        if rec is None and not target.startswith("scene:"):
+            raise InputError("job", f"no job {target!r} in the history")
+        row = self.history_db.add_comment(target, author or "anonymous", text, verdict)
+        if rec is not None:
+            self._write_sidecars(rec)
+        return row
+
+    def comments(self, target: str | None = None) -> list[dict[str, Any]]:
+        return self.history_db.comments(target)
+
+    def verdicts(self) -> dict[str, str]:
+        """The latest verdict per job (or scene) that has one."""
+        return self.history_db.verdicts()
+
+    def _write_sidecars(self, rec: JobRecord) -> None:
+        try:
+            provenance.write_sidecars(rec, mode=self.mode, comments=self.history_db.comments(rec.id))
+        except OSError as exc:
+            log.warning("Could not write the provenance of job %s: %s", rec.id, exc)
+
     # -- endpoint ---------------------------------------------------------------------------------------------
     def readiness(self, timeout: float = 60.0) -> Readiness:
         return self._call(check_readiness(self._need_client(), timeout=timeout), timeout=timeout + 10)
@@ -191,6 +245,8 @@ class Studio:
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def _publish(self, ev: JobEvent) -> None:
+        if ev.terminal and ev.record.outputs:
+            self._write_sidecars(ev.record)
         with self._watch_lock:
             for q in self._watchers.get(ev.record.id, []):
                 q.put_nowait(ev)

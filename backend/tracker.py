@@ -49,6 +49,7 @@ class _Followed:
 class JobTracker:
     def __init__(self, client: RunPodClient, history: History, library: Library, *, price_per_second: float = 0.0,
                  on_event: Callable[[JobEvent], None] | None = None, stuck_grace_s: float = 30.0,
+                 stamp: Callable[[JobRecord], None] | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.client = client
         self.history = history
@@ -56,6 +57,7 @@ class JobTracker:
         self.price = price_per_second
         self.on_event = on_event or (lambda ev: None)
         self.stuck_grace_s = stuck_grace_s
+        self.stamp = stamp              # embeds provenance into finished outputs (in a thread: it may remux)
         self._clock = clock
         self._jobs: dict[str, _Followed] = {}
         self._typical: dict[str, float | None] = {}
@@ -326,6 +328,8 @@ class JobTracker:
             rec.licence = out.get("licence") if isinstance(out.get("licence"), dict) else None
             rec.preview = bool(out.get("preview")) if "preview" in out else None
             rec.warnings = [str(w) for w in out.get("warnings") or []]
+        if self.stamp and rec.outputs:
+            await asyncio.to_thread(self.stamp, rec)
         if rec.execution_ms is not None:
             prev = self._typical.get(rec.action)
             cur = rec.execution_ms / 1000

@@ -6,14 +6,17 @@ worker's; `talking_head` is the pipeline and is written out by hand.
 """
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
+from gradio.context import LocalContext
 
 from backend.errors import BackendError
-from ui import media_checks
+from backend.records import STATUSES
+from ui import exchange, media_checks, roles
 from ui import params as P
 from ui.jobrun import outputs_of
 from workflows.catalogue import JobSpec, Param, ParamError, load_catalogue
@@ -48,6 +51,7 @@ def docstring(spec: JobSpec) -> str:
 
 def run_to_end(studio: Any, action: str, inputs: dict[str, Any]) -> Any:
     """Submit and wait for the terminal record; errors become gr.Error with the job's own message."""
+    roles.require_owner(studio)
     try:
         rec = studio.submit(action, inputs)
     except BackendError as err:
@@ -120,6 +124,72 @@ def talking_head_endpoint(studio: Any) -> Callable[..., str]:
     return talking_head
 
 
+JOBS_LIMIT = 200
+
+
+def jobs_endpoint(studio: Any) -> Callable[..., list[dict[str, Any]]]:
+    def jobs(action: str = "", status: str = "", limit: float = 50) -> list[dict[str, Any]]:
+        """The studio's job history as JSON, newest first: what was made, when, with which outputs.
+
+        Reviewers may call it too (it only reads). Each job has id, action, status, created_at and finished_at
+        (ISO 8601, UTC), seed, outputs (type, mime, size, sha256 and a url to download the file from this
+        studio), error ({code, message} or null) and comments (author, text, verdict approved/needs_changes).
+
+        Args:
+            action: only jobs of this kind: portrait, tts, lipsync, animate, music (empty: all).
+            status: only jobs with this status: queued, running, completed, failed, cancelled, timed_out,
+                expired, unknown, or "needs_changes" for jobs a reviewer marked so (empty: all).
+            limit: at most this many jobs (1–200, default 50).
+        """
+        actions = list(load_catalogue())
+        if action and action not in actions:
+            raise gr.Error(f"action: {action!r} is not a job; use one of {', '.join(actions)} or leave it empty",
+                           print_exception=False)
+        if status and status not in (*STATUSES, "needs_changes"):
+            raise gr.Error(f"status: {status!r} is not a status; use one of {', '.join(STATUSES)}, "
+                           "needs_changes, or leave it empty", print_exception=False)
+        try:
+            n = int(limit)
+        except (TypeError, ValueError):
+            raise gr.Error("limit: must be a whole number from 1 to 200", print_exception=False) from None
+        if not 1 <= n <= JOBS_LIMIT:
+            raise gr.Error(f"limit: {n} is outside 1–{JOBS_LIMIT}", print_exception=False)
+        base = _base_url()
+        if status == "needs_changes":
+            flagged = {t for t, v in studio.verdicts().items() if v == "needs_changes"}
+            recs = [r for r in studio.history(action=action or None) if r.id in flagged][:n]
+        else:
+            recs = studio.history(action=action or None, status=status or None, limit=n)
+        return [job_json(r, studio.comments(r.id), base) for r in recs]
+
+    return jobs
+
+
+def _base_url() -> str:
+    """This studio's address as the caller reached it, so output URLs work from where the call came."""
+    request = LocalContext.request.get(None)
+    try:
+        return str(request.base_url).rstrip("/") if request is not None else ""
+    except Exception:
+        return ""
+
+
+def _iso(ts: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds") if ts else None
+
+
+def job_json(rec: Any, comments: list[dict[str, Any]], base_url: str) -> dict[str, Any]:
+    return {
+        "id": rec.id, "action": rec.action, "status": rec.status, "created_at": _iso(rec.created_at),
+        "finished_at": _iso(rec.finished_at), "seed": rec.seed, "preview": rec.preview,
+        "outputs": [{"type": o.get("type"), "mime": o.get("mime"), "size": o.get("size"), "sha256": o.get("sha256"),
+                     "url": f"{base_url}/gradio_api/file={o['path']}"} for o in rec.outputs or [] if o.get("path")],
+        "error": rec.error,
+        "comments": [{"author": c["author"], "text": c["text"], "verdict": c["verdict"], "at": _iso(c["created_at"])}
+                     for c in comments],
+    }
+
+
 def _output_component(kind: str) -> gr.components.Component:
     if kind == "image":
         return gr.Image(type="filepath", format="png", visible=False)
@@ -142,5 +212,15 @@ def build(studio: Any) -> None:
         th_in = [gr.Textbox(visible=False), gr.Audio(type="filepath", visible=False), gr.Textbox(visible=False),
                  gr.Textbox(visible=False, value="")]
         th_out = gr.Video(visible=False, format=None)
+        def export_studio() -> str:
+            """The whole studio as one .zip: every output, input, voice, job and comment (owners and reviewers)."""
+            return exchange.export_file(studio)
+
+        gr.Button(visible=False).click(export_studio, outputs=[gr.File(visible=False)], api_name="export_studio",
+                                       concurrency_limit=1)
+        jobs_in = [gr.Textbox(visible=False, value=""), gr.Textbox(visible=False, value=""),
+                   gr.Number(visible=False, value=50)]
+        gr.Button(visible=False).click(jobs_endpoint(studio), inputs=jobs_in, outputs=[gr.JSON(visible=False)],
+                                       api_name="jobs", concurrency_limit=None)
         gr.Button(visible=False).click(talking_head_endpoint(studio), inputs=th_in, outputs=[th_out],
                                        api_name="talking_head", concurrency_limit=None)

@@ -10,7 +10,7 @@ import gradio as gr
 
 from backend.errors import BackendError
 from backend.settings import DEFAULT_GPU_PRICE_PER_SECOND
-from ui import jobrun
+from ui import jobrun, roles
 from workflows.catalogue import ACTIONS, load_catalogue, load_manifest
 
 MODE_TEXT = {
@@ -150,6 +150,7 @@ def build(studio: Any) -> None:
     estimate = gr.Markdown(monthly_estimate(studio, 100), elem_id="endpoint-cost")
 
     def do_check():
+        roles.require_owner(studio, "check the endpoint (it may start a GPU worker)")
         try:
             result = studio.readiness()
         except BackendError as err:
@@ -158,6 +159,7 @@ def build(studio: Any) -> None:
         return summary(studio.mode, ready), "", ready, readiness_rows(ready)
 
     def do_warm():
+        roles.require_owner(studio, "warm up a GPU worker")
         try:
             msg = studio.warm_up()
         except BackendError as err:

@@ -9,7 +9,7 @@ import gradio as gr
 
 from backend.errors import BackendError
 from ui import params as P
-from ui import progress
+from ui import progress, roles
 from workflows.catalogue import JobSpec
 
 # UI events are not API endpoints: the named API (ui/api.py) is the stable surface for clients and MCP.
@@ -41,6 +41,7 @@ def outputs_of(record: Any, kind: str) -> list[str]:
 def stream(studio: Any, spec: JobSpec, inputs: dict[str, Any], stage: str | None = None
            ) -> Iterator[tuple[str, Any, bool]]:
     """Submit a validated job and yield (status_html, record, finished) until it ends."""
+    roles.require_owner(studio)
     try:
         rec = studio.submit(spec.action, inputs)
     except BackendError as err:  # refused before a job existed (bad input, endpoint unreachable...)
@@ -53,6 +54,7 @@ def wire_cancel(studio: Any, rc: RunControls) -> None:
     def cancel(job_id: str | None) -> str:
         if not job_id:
             return progress.render_problem("No job is running in this tab.")
+        roles.require_owner(studio, "cancel jobs")
         rec = studio.cancel(job_id)
         status = getattr(rec, "status", "cancelled") if rec is not None else "cancelled"
         return progress.render_event("cancelled" if status == "cancelled" else status,

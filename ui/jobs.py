@@ -12,7 +12,7 @@ import pandas as pd
 
 from backend.errors import BackendError
 from backend.records import IN_FLIGHT, STATUSES
-from ui import jobrun, progress
+from ui import jobrun, progress, review, roles
 from workflows.catalogue import ACTIONS, load_catalogue
 
 ALL = "all"
@@ -29,6 +29,7 @@ class JobsTab:
     refresh: Any                 # callable(*inputs) -> updates for `outputs`
     inputs: list                 # [job filter, status filter, selected job id (kept in the browser)]
     outputs: list
+    owner_only: list             # hidden from reviewers
 
 
 def _when(ts: float | None) -> str:
@@ -141,7 +142,7 @@ def build(studio: Any) -> JobsTab:
                 "the table updates by itself while jobs run.")
     with gr.Row():
         action = gr.Dropdown([ALL, *ACTIONS], value=ALL, label="Show jobs of kind", elem_id="jobs-action", scale=3)
-        status = gr.Dropdown([ALL, *STATUSES], value=ALL, label="Status", elem_id="jobs-status", scale=3)
+        status = gr.Dropdown([ALL, *STATUSES, review.NEEDS_CHANGES], value=ALL, label="Status", elem_id="jobs-status", scale=3)
         with gr.Column(scale=1, min_width=120):
             refresh = gr.Button("Refresh now", elem_id="jobs-refresh", size="sm")
     empty = gr.Markdown(EMPTY_TEXT, elem_id="jobs-empty")
@@ -153,7 +154,7 @@ def build(studio: Any) -> JobsTab:
     selected = gr.BrowserState(None, storage_key="studio-jobs-selected")
 
     heading = gr.Markdown(NOTHING_PICKED, elem_id="jobs-selected")
-    with gr.Row():
+    with gr.Row() as job_actions:
         rerun = gr.Button("Re-run with the same settings", elem_id="jobs-rerun", interactive=False)
         cancel = gr.Button("Cancel this job", variant="stop", elem_id="jobs-cancel", interactive=False)
     note = gr.HTML("", elem_id="jobs-note")
@@ -167,6 +168,7 @@ def build(studio: Any) -> JobsTab:
             video = gr.Video(label="Video", visible=False, interactive=False, elem_id="jobs-video")
             files = gr.File(label="Downloads", visible=False, file_count="multiple", interactive=False,
                             elem_id="jobs-files")
+    review.build(studio, selected)
     detail_outputs = [heading, info, images, audio, video, files, rerun, cancel]
 
     def details(job_id: str | None) -> tuple:
@@ -182,7 +184,11 @@ def build(studio: Any) -> JobsTab:
                 gr.update(interactive=rec.status in IN_FLIGHT))
 
     def snapshot(a: str, s: str, job_id: str | None) -> tuple[list, list, Any]:
-        recs = studio.history(action=None if a == ALL else a, status=None if s == ALL else s)
+        if s == review.NEEDS_CHANGES:
+            flagged = {t for t, v in studio.verdicts().items() if v == "needs_changes"}
+            recs = [r for r in studio.history(action=None if a == ALL else a) if r.id in flagged]
+        else:
+            recs = studio.history(action=None if a == ALL else a, status=None if s == ALL else s)
         picked = studio.get(job_id) if job_id else None
         key = (picked.id, picked.status, picked.finished_at, len(picked.outputs or [])) if picked else None
         return [row(r) for r in recs], [r.id for r in recs], key
@@ -213,6 +219,7 @@ def build(studio: Any) -> JobsTab:
     def do_rerun(job_id: str | None):
         if not job_id:
             return progress.render_problem("Click a job in the table first.")
+        roles.require_owner(studio, "re-run jobs")
         try:
             rec = studio.rerun(job_id)
         except BackendError as err:
@@ -227,6 +234,7 @@ def build(studio: Any) -> JobsTab:
         if rec.status not in IN_FLIGHT:
             return progress.render_problem(f"This job is already {rec.status}; only queued or running jobs can "
                                            "be cancelled.")
+        roles.require_owner(studio, "cancel jobs")
         try:
             rec = studio.cancel(job_id)
         except BackendError as err:
@@ -245,4 +253,4 @@ def build(studio: Any) -> JobsTab:
         do_refresh, inputs=inputs, outputs=outputs, **jobrun.PRIVATE)
     cancel.click(do_cancel, inputs=[selected], outputs=[note], **jobrun.PRIVATE).then(
         do_refresh, inputs=inputs, outputs=outputs, **jobrun.PRIVATE)
-    return JobsTab(refresh=do_refresh, inputs=inputs, outputs=outputs)
+    return JobsTab(refresh=do_refresh, inputs=inputs, outputs=outputs, owner_only=[job_actions])

@@ -10,7 +10,7 @@ import gradio as gr
 import soundfile as sf
 
 from backend.errors import BackendError
-from ui import jobrun, media_checks
+from ui import jobrun, media_checks, roles
 from ui import params as P
 from workflows.catalogue import get_spec, load_catalogue
 
@@ -77,6 +77,7 @@ def build(studio: Any) -> VoiceTab:
     ref_audio, ref_text = ref_fields["reference_audio"], ref_fields["reference_text"]
 
     def do_save(voice_name: str, audio: str | None, transcript: str, start: float, end: float):
+        roles.require_owner(studio, "save voices")
         voice_name = (voice_name or "").strip()
         if not voice_name:
             return gr.update(), "⚠ Voice name: give the voice a name."

@@ -17,7 +17,8 @@ from tests.support.procs import REPO, Proc, free_port
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-SECRET_ENV = ("RUNPOD_API_KEY", "RUNPOD_ENDPOINT_ID", "RUNPOD_API_BASE", "HF_TOKEN", "STUDIO_AUTH", "STUDIO_MCP")
+SECRET_ENV = ("RUNPOD_API_KEY", "RUNPOD_ENDPOINT_ID", "RUNPOD_API_BASE", "HF_TOKEN", "STUDIO_AUTH", "STUDIO_MCP",
+              "STUDIO_REVIEWERS")
 
 
 class App:

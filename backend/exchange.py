@@ -1,0 +1,70 @@
+"""The whole studio as one .zip: the library's media, and the journal of every job, voice and comment.
+
+Import merges into another data folder without duplicates: media are named by content, so a file already there
+is kept; rows are merged by id (a later state of a job wins). Paths inside the rows are rewritten from the
+exporting studio's library folder to the importing one's.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from backend.journal import Journal
+from backend.recovery import open_history
+
+MANIFEST = "studio-export.json"
+FOLDERS = ("outputs", "inputs", "meta")
+
+
+def export_zip(data_dir: Path, dest: Path) -> dict[str, int]:
+    lib = (data_dir / "library").resolve()
+    counts = {f: 0 for f in FOLDERS}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for folder in FOLDERS:
+            root = lib / folder
+            if not root.is_dir():
+                continue
+            for p in sorted(root.rglob("*")):
+                if p.is_file() and not p.name.startswith(".tmp-"):
+                    z.write(p, f"library/{p.relative_to(lib).as_posix()}")
+                    counts[folder] += 1
+        z.writestr(MANIFEST, json.dumps({"library": str(lib), "counts": counts}))
+    return counts
+
+
+def import_zip(src: Path, data_dir: Path) -> dict[str, int]:
+    lib = (data_dir / "library").resolve()
+    added = {"files": 0, "kept": 0}
+    with zipfile.ZipFile(src) as z, tempfile.TemporaryDirectory() as tmp:
+        try:
+            manifest = json.loads(z.read(MANIFEST))
+        except KeyError:
+            raise ValueError(f"{src.name} is not a studio export (it has no {MANIFEST})") from None
+        old, new = (json.dumps(str(p))[1:-1] for p in (manifest["library"], lib))
+        incoming = Path(tmp)
+        for info in z.infolist():
+            name = PurePosixPath(info.filename)
+            if info.is_dir() or name.parts[:1] != ("library",) or ".." in name.parts or len(name.parts) < 3:
+                continue
+            data = z.read(info)
+            if name.suffix == ".json":          # rows and sidecars name files by path: point them here
+                data = data.decode("utf-8").replace(old, new).encode("utf-8")
+            if name.parts[1] == "meta":         # rows are merged through the history, never copied over
+                target = incoming.joinpath(*name.parts[2:])
+            else:
+                target = lib.joinpath(*name.parts[1:])
+                if target.exists():
+                    added["kept"] += 1
+                    continue
+                added["files"] += 1
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        opened = open_history(data_dir, Journal(lib / "meta"))
+        try:
+            taken = opened.history.merge_from_journal(Journal(incoming), mirror=True)
+        finally:
+            opened.history.close()
+    return {**added, **taken}
