@@ -97,8 +97,12 @@ def stamp_outputs(rec: JobRecord) -> None:
         except Exception as exc:            # the output itself matters more than its label
             log.warning("Could not embed provenance in %s: %s", path.name, exc)
             continue
-        out["size"] = path.stat().st_size
-        out["sha256"] = _sha256(path)
+        # The library names a file by its content hash: the stamped bytes get the name of their own hash.
+        digest = _sha256(path) or ""
+        named = path.with_name(f"{digest[:16]}{path.name[path.name.find('-'):]}") if "-" in path.name else path
+        if named != path:
+            os.replace(path, named)
+        out.update(path=str(named), size=named.stat().st_size, sha256=digest)
 
 
 def _stamp_png(path: Path, meta: str) -> None:
