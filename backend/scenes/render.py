@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -40,6 +41,18 @@ KEN_BURNS_ZOOM = 1.12      # how far a push-in travels (crop 1/1.12 of the pictu
 PAN_TRAVEL = 0.10          # a pan crosses this share of the picture's width
 INSET_HEIGHT = 0.40        # a talking-head inset's height, as a share of the frame
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+class _Sized:
+    """RenderSettings with another frame size (previews and tests)."""
+
+    def __init__(self, settings: RenderSettings, size: tuple[int, int]):
+        if size[0] % 2 or size[1] % 2 or min(size) < 64:
+            raise ValueError(f"size: {size[0]}×{size[1]} must be even numbers of at least 64")
+        self._s, self.size = settings, size
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
 
 
 class RenderError(ValueError):
@@ -505,8 +518,8 @@ def _prepare(inp: RenderInput, progress: Progress) -> list[_Prepared]:
 
 def _reason(e: Exception) -> str:
     text = str(e) or type(e).__name__
-    # PyAV/PIL messages can carry the full path; the file name is enough
-    return text.replace(str(Path(getattr(e, "filename", "") or "x").parent) + os.sep, "")[:200]
+    # PyAV/PIL messages can carry the full path: the file name is enough (no folders on screen)
+    return re.sub(r"(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/]+[\\/])+", "", text)[:200]
 
 
 def _make_source(prep: _Prepared, prev_panel: _Prepared | None, duration: float, lead_in: float,
@@ -692,12 +705,15 @@ class _Encoder:
 
 
 def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str,
-                 progress: Progress | None = None) -> RenderResult:
+                 progress: Progress | None = None, size: tuple[int, int] | None = None) -> RenderResult:
     """Render `inp` to `out_mp4` (and .srt/.vtt beside it). The files are replaced only when the whole
-    render succeeded; on any failure the previous render stays as it was."""
+    render succeeded; on any failure the previous render stays as it was. `size` (even numbers) overrides
+    the settings' frame size, for quick small previews."""
     progress = progress or (lambda f, m: None)
     out_mp4 = Path(out_mp4)
     out_mp4.parent.mkdir(parents=True, exist_ok=True)
+    if size is not None:
+        settings = _Sized(settings, size)
     w, h = settings.size
     fps = settings.fps
 
