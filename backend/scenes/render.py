@@ -773,3 +773,14 @@ def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str
             music.close()
     progress(1.0, "Rendered")
     return RenderResult(mp4=out_mp4, srt=srt, vtt=vtt, duration_s=total_s, timeline=timeline)
+
+
+def render(inp: RenderInput, settings: RenderSettings, out: Path | str, progress: Progress | None = None,
+           size: tuple[int, int] | None = None) -> RenderResult:
+    """`render_scene`, where `out` may also be a folder: the files are then named after the scene's title
+    (`<title>.mp4`, `.srt`, `.vtt`; `scene.*` without one)."""
+    out = Path(out)
+    if out.is_dir() or out.suffix.lower() != ".mp4":
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", inp.scene.title or "").strip("-").lower()[:60] or "scene"
+        out = out / f"{slug}.mp4"
+    return render_scene(inp, settings, out, progress, size=size)

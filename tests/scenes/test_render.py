@@ -150,3 +150,36 @@ def test_unreadable_media_names_the_shot_and_keeps_the_previous_render(tmp_path)
         render_scene(RenderInput(scene, (good[0], ShotMedia(scene.shots[1]))), RenderSettings(), out, size=(160, 90))
     assert (out.read_bytes(), out.with_suffix(".srt").read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_render_into_a_folder_names_the_files_after_the_title(tmp_path):
+    from backend.scenes.render import render
+    scene = parse_scene("Title: The Big Night\n\nA room. [[hold 0.5s]]\n", CAST)
+    shots = (ShotMedia(scene.shots[0], image=media.image(tmp_path / "a.png")),)
+    result = render(RenderInput(scene, shots), RenderSettings(), tmp_path, size=(160, 90))
+    assert [p.name for p in (result.mp4, result.srt, result.vtt)] == [
+        "the-big-night.mp4", "the-big-night.srt", "the-big-night.vtt"]
+    assert result.srt.read_text() == "" and result.vtt.read_text() == "WEBVTT\n\n"
+
+
+def frame_at(path: Path, t: float) -> np.ndarray:
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            if f.time >= t:
+                return f.to_ndarray(format="rgb24").astype(np.int16)
+    raise AssertionError(f"no frame at {t}")
+
+
+def test_burned_subtitles_show_only_while_the_line_is_spoken(tmp_path):
+    scene = parse_scene("A room. [[still]]\n\nANNA\nHello there, how are you?\n\nA hall. [[still]] [[hold 1s]]\n", CAST)
+    shots = (ShotMedia(scene.shots[0], image=media.image(tmp_path / "a.png"),
+                       speech=(media.tone(tmp_path / "s.wav", SPEECH_HZ, 1.0),)),
+             ShotMedia(scene.shots[1], image=media.image(tmp_path / "b.png")))
+    plain = render_scene(RenderInput(scene, shots), RenderSettings(), tmp_path / "plain.mp4", size=(320, 180))
+    burned = render_scene(RenderInput(scene, shots), RenderSettings(burn_subtitles=True), tmp_path / "burned.mp4",
+                          size=(320, 180))
+    line = plain.timeline.lines[0]
+    bottom = slice(120, 180)
+    during = np.abs(frame_at(plain.mp4, line.start_s + 0.5) - frame_at(burned.mp4, line.start_s + 0.5))[bottom]
+    after = np.abs(frame_at(plain.mp4, line.end_s + 0.3) - frame_at(burned.mp4, line.end_s + 0.3))[bottom]
+    assert during.mean() > 10 and after.mean() < 2
