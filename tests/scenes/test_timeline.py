@@ -27,7 +27,8 @@ def test_shots_follow_their_speech_with_gaps_and_lines_start_in_order():
 def test_a_hold_or_override_sets_the_length_but_never_cuts_speech():
     tl = build_timeline(SCENE.shots, speech_s=[[1.0, 1.0]], overrides=[10.0, 1.0, None, 2.0, None])
     assert [s.duration_s for s in tl.shots][:4] == pytest.approx([10.0, 1.0, 5.0, 2.0])
-    tl = build_timeline(SCENE.shots, speech_s=[[4.0, 4.0]], overrides=[2.0])
+    tl = build_timeline(SCENE.shots, speech_s=[[4.0, 4.0]], overrides=[2.0, 0.0])
+    assert tl.shots[1].duration_s == 0.5
     assert tl.shots[0].duration_s == pytest.approx(LEAD_IN_S + 8.0 + GAP_S + TAIL_S)
 
 
