@@ -80,6 +80,7 @@ def test_emphasis_is_left_as_text_and_plain_removes_it():
     assert kinds(text)[0] == ("action", "Steel enters the code on the keypad: **\\*9765\\***")
     assert plain("*italics* **bold** ***both*** _under_") == "italics bold both under"
     assert plain("**\\*9765\\***") == "*9765*"
+    assert plain("file_name_here and _this_") == "file_name_here and this"
 
 
 def test_title_page():
