@@ -88,7 +88,7 @@ def test_progress_is_reported_in_order_up_to_done(scene_render):
     _, _, reports = scene_render
     fractions = [f for f, _ in reports]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(reports) >= 3
-    assert any("shot 2 (talking head" in m for _, m in reports)
+    assert any(m.startswith("Rendering shot 2 of 4 (talking head, line 13)") for _, m in reports)
 
 
 def test_music_is_ducked_at_least_9_db_under_speech(tmp_path):
