@@ -409,12 +409,14 @@ def synthetic_sd15(rc: RealComfy, log: Callable[[str], None] | None = None) -> P
     """A random-weight SD 1.5 checkpoint built with ComfyUI's own model code (../shared/comfyui/synthetic/
     gen_sd15.py), cached beside the install (2.1 GB; made once, about a minute)."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
-    out = rc.root / "synthetic" / "sd15-random.safetensors"
-    if out.is_file():
-        return out
     script = synthetic_dir() / "gen_sd15.py"
     if not script.is_file():
         raise NotAvailable(f"real ComfyUI tier: {script} is absent")
+    # Keyed by the generator's code too (the install's key is in rc.root): a changed generator makes a new file.
+    code = hashlib.sha256(script.read_bytes() + (synthetic_dir() / "synthlib.py").read_bytes()).hexdigest()[:12]
+    out = rc.root / "synthetic" / f"sd15-random-{code}.safetensors"
+    if out.is_file():
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(cache_root() / f"real-comfyui-{rc.key}.synthetic.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
