@@ -76,12 +76,12 @@ def test_debug_shows_the_volume_every_job_ready_and_comfyui_alive(served, rig):
 FRAMES = 6
 
 
-def frames(w: int = 96, h: int = 64) -> dict:
-    return {"class_type": "EmptyImage", "inputs": {"width": w, "height": h, "batch_size": FRAMES, "color": 0x3366CC}}
+def frames(count: int = FRAMES, w: int = 96, h: int = 64) -> dict:
+    return {"class_type": "EmptyImage", "inputs": {"width": w, "height": h, "batch_size": count, "color": 0x3366CC}}
 
 
 OUTPUT_KINDS = {
-    "png": ({"1": frames(), "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0],
+    "png": ({"1": frames(1), "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0],
                                                                         "filename_prefix": "kinds/png"}}},
             "image", "image/png"),
     "flac": ({"1": {"class_type": "LoadAudio", "inputs": {"audio": "tone.wav"}},
@@ -154,15 +154,15 @@ SPEECH = tone_wav_b64(3.0)
 VARIANTS = {
     "portrait": ({"action": "portrait", "prompt": "a lighthouse keeper", "width": 256, "height": 256, "steps": 1},
                  "portrait (loading the checkpoint)"),
-    "tts-flac": ({"action": "tts", "text": "Hello there.", "reference_audio": SPEECH,
-                  "reference_text": "A test tone.", "format": "flac"}, "tts (speaking)"),
-    "tts-mp3": ({"action": "tts", "text": "Hello there.", "reference_audio": SPEECH,
-                 "reference_text": "A test tone.", "format": "mp3"}, "tts (speaking)"),
-    "lipsync": ({"action": "lipsync", "image": PANEL, "audio": SPEECH}, "lipsync (loading"),
+    "tts-wav": ({"action": "tts", "text": "Hello there.", "reference_audio": SPEECH,
+                 "reference_text": "A test tone.", "format": "wav"}, "tts (speaking)"),
+    "tts-wav+mp3": ({"action": "tts", "text": "Hello there.", "reference_audio": SPEECH,
+                     "reference_text": "A test tone.", "format": "wav+mp3"}, "tts (speaking)"),
+    "lipsync": ({"action": "lipsync", "image": PANEL, "audio": SPEECH}, "lipsync (loading SVD-xt)"),
     "animate-animatelcm-mp4": ({"action": "animate", "image": PANEL, "mode": "animatelcm", "format": "mp4"},
-                               "animate (loading"),
+                               "animate (loading the checkpoint)"),
     "animate-animatelcm-webp": ({"action": "animate", "image": PANEL, "mode": "animatelcm", "format": "webp"},
-                                "animate (loading"),
+                                "animate (loading the checkpoint)"),
     "animate-svd-mp4+webp": ({"action": "animate", "image": PANEL, "mode": "svd", "format": "mp4+webp"},
                              "animate (loading SVD-xt)"),
     "music": ({"action": "music", "tags": "calm piano", "duration": 5}, "music (loading ACE-Step)"),
@@ -176,10 +176,15 @@ def test_every_template_is_accepted_and_fails_at_its_weights_naming_the_step(ser
     err = error_of(served.run(inp, timeout=180))
     # The real /prompt accepted it (it ran: a history entry), and a loader failed on the placeholder's bytes.
     assert history_count(server) == before + 1
-    assert err["code"] == "execution_failed", err
-    assert err["message"].startswith(step), err["message"]
-    assert " failed: " in err["message"]
     assert err["details"]["exception_type"] and err["details"]["node_type"]
+    if err["code"] == "model_missing":
+        # F5-TTS reads its checkpoint through huggingface_hub's cache, not where the manifest put it (issue 16.1),
+        # so offline the placeholder is never found: the worker says which step could not find its files.
+        assert variant.startswith("tts-") and err["details"]["exception_type"].endswith("LocalEntryNotFoundError")
+        assert err["message"].startswith(f"not provisioned: {step} could not find its model files"), err
+        return
+    assert err["code"] == "execution_failed", err
+    assert err["message"].startswith(f"{step} failed: "), err["message"]
 
 
 # ---- refused before or by the real validation -------------------------------------------------------------------
