@@ -110,7 +110,7 @@ class Rig:
     def supervised_env(self, log: Path, **extra: str) -> dict[str, str]:
         """The worker's settings for supervising this real ComfyUI itself (as the image's `python -m worker`)."""
         return {"COMFYUI_COMMAND": rcu.command_line(self.real, self.base, extra_model_paths=self.yaml),
-                "COMFYUI_PORT": str(free_port()), "COMFYUI_LOG": str(log), "COMFYUI_START_TIMEOUT": "240",
+                "COMFYUI_PORT": str(free_port()), "COMFYUI_LOG": str(log), "COMFYUI_START_TIMEOUT": "600",
                 "COMFYUI_URL": "", **extra}
 
 

@@ -54,7 +54,9 @@ def history_count(server) -> int:
 # ---- health and debug -------------------------------------------------------------------------------------------
 
 def test_health_reports_the_real_comfyui(served, server):
-    out = output_of(served.run({"action": "health"}))
+    job = served.run({"action": "health"})
+    assert job["status"] == "COMPLETED", job
+    out = job["output"]
     assert out == {**out, "status": "healthy", "preview": False}
     assert out["comfyui"] == {"reachable": True, "version": "0.3.64", "url": server.url}
 

@@ -330,7 +330,7 @@ class ComfyServer:
 
     @classmethod
     def start(cls, rc: RealComfy, base: Path | None, *, log_path: Path, extra_model_paths: Path | None = None,
-              env: dict[str, str] | None = None, timeout: float = 180.0, port: int | None = None) -> "ComfyServer":
+              env: dict[str, str] | None = None, timeout: float = 600.0, port: int | None = None) -> "ComfyServer":
         port = port or free_port()
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
