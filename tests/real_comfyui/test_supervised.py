@@ -69,7 +69,7 @@ def wait_healthy(served, timeout: float = START_S) -> dict:
 
 
 def queue(sup) -> dict:
-    return httpx.get(sup["url"] + "/queue", timeout=10).json()
+    return httpx.get(sup["url"] + "/queue", timeout=30).json()
 
 
 def wait_running(sup, timeout: float = 60) -> str:

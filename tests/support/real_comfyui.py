@@ -365,7 +365,7 @@ class ComfyServer:
         return "\n".join(_tail(self.log_path, lines))
 
     def queue(self) -> dict:
-        return httpx.get(self.url + "/queue", timeout=5).json()
+        return httpx.get(self.url + "/queue", timeout=30).json()
 
     def wait_idle(self, timeout: float = 10.0) -> dict:
         """Wait until nothing runs or waits; returns the last /queue answer."""
