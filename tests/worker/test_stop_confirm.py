@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from tests.support.procs import free_port
+from tests.support.procs import free_port, wait_http
 from tests.worker.conftest import FAKE, fake_calls, portrait_workflow, settings_for
 from worker.handler import handler
 
@@ -48,6 +48,7 @@ async def test_deadline_on_a_supervised_comfyui_that_ignores_the_interrupt_resta
                                    comfyui_start_timeout_s=30.0, comfyui_stop_timeout_s=1.0))
     rt.supervisor.start()
     first = rt.supervisor.proc
+    wait_http(rt.supervisor.url + "/system_stats", timeout=60, proc=first)   # the deadline is for the run alone
     err = error_of(await handler(job("s1", 4000)))
     assert err["code"] == "timeout" and "restarted ComfyUI" in err["message"], err
     assert first.poll() is not None                         # the stuck process is gone ...
