@@ -33,6 +33,7 @@ class JobContext:
     timings: dict[str, int] = field(default_factory=dict)
     last_stage: str | None = None
     warnings: list[str] = field(default_factory=list)
+    stop_note: str | None = None           # set when ComfyUI did not let go of the prompt after /interrupt
 
     def report(self, payload: dict, force: bool = False) -> None:
         """Stage changes always go out; steps within a stage are throttled by worker.progress."""
@@ -53,6 +54,52 @@ async def stop_prompt(client: ComfyClient, prompt_id: str) -> None:
             await asyncio.wait_for(call(prompt_id), 5.0)
         except Exception:
             log.warning("could not %s prompt %s", call.__name__, prompt_id)
+
+
+async def still_running(client: ComfyClient, prompt_id: str, within_s: float) -> bool:
+    """Whether ComfyUI still runs (or holds) the prompt after `within_s` seconds; an unreachable ComfyUI counts
+    as still running, since nothing says the GPU is free."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            q = await client.queue()
+            held = [e for e in (q or {}).get("queue_running", []) + (q or {}).get("queue_pending", [])
+                    if isinstance(e, list) and len(e) > 1 and e[1] == prompt_id]
+            if not held:
+                return False
+        except (ComfyUnreachable, aiohttp.ClientResponseError):
+            pass
+        if time.monotonic() >= deadline:
+            return True
+        await asyncio.sleep(0.25)
+
+
+async def stop_and_confirm(ctx: JobContext) -> str | None:
+    """Stop the job's prompt and make sure ComfyUI let go of it. Returns None when it did, else the sentence for
+    the job's result: a supervised ComfyUI is restarted (so the GPU is free for the next job), one behind
+    COMFYUI_URL can only be reported."""
+    prompt_id, ctx.prompt_id = ctx.prompt_id, None
+    if not prompt_id:
+        return None
+    await stop_prompt(ctx.client, prompt_id)
+    rt = ctx.runtime
+    limit = rt.settings.comfyui_stop_timeout_s
+    if not await still_running(ctx.client, prompt_id, limit):
+        return None
+    if rt.supervisor is not None and rt.supervisor.alive():
+        await rt.restart_comfyui(f"prompt {prompt_id} still running {limit:g} s after /interrupt")
+        sentence = (f"ComfyUI did not stop the run within {limit:g} s of the interrupt, so the worker restarted "
+                    "ComfyUI; the next job waits for it to start")
+    elif rt.supervisor is not None:
+        sentence = None                     # it exited by itself: restarted before the next job
+    else:
+        sentence = (f"ComfyUI did not stop the run within {limit:g} s of the interrupt and could not be stopped: "
+                    f"this worker does not supervise the ComfyUI at {ctx.client.base_url} (COMFYUI_URL); "
+                    "restart it, or the next job waits behind the run")
+    if sentence:
+        log.warning("job %s: %s", ctx.job.get("id"), sentence)
+        ctx.stop_note = sentence
+    return sentence
 
 
 Prepare = Callable[[], Awaitable[tuple[dict, dict[str, str]]]]

@@ -6,6 +6,7 @@ may run jobs on different event loops.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 from dataclasses import dataclass, field
 
@@ -35,6 +36,16 @@ class Runtime:
                               details={"log_tail": exc.tail}) from None
         if self.supervisor.restarts != restarts:
             self.facts.clear()
+
+    async def restart_comfyui(self, reason: str) -> None:
+        """Kill the supervised ComfyUI and launch it again (its readiness is awaited by the next job)."""
+        sup = self.supervisor
+        with open(sup.log_path, "ab") as log:
+            log.write(f"worker: restarting ComfyUI: {reason}\n".encode())
+        await asyncio.to_thread(sup.stop)
+        sup.restarts += 1
+        sup.start()
+        self.facts.clear()
 
     def watchdog(self) -> None:
         """Raise when the supervised ComfyUI has exited; called about once a second while a job runs."""

@@ -3,7 +3,9 @@
 Run as a real process: `python tests/worker/fake_comfyui.py --port P [--fault F] [--models a,b]`.
 It is not the preview engine (worker/preview); it exists so each worker error path can be forced exactly.
 Faults: never-start (log lines, never binds), crash-mid-job (exits during the first step), hang (runs until
-interrupted), drop-ws (closes every socket once a prompt starts; the worker must fall back to /history).
+interrupted), drop-ws (closes every socket once a prompt starts; the worker must fall back to /history),
+ignore-interrupt (runs like hang but never heeds /interrupt: the prompt stays in queue_running until the process
+ends, like SONIC's sampling loop).
 Output node `inputs.size_bytes` pads a file to that size (for the oversize paths).
 `GET /_fake/calls` lists the interrupt and queue-delete calls received.
 """
@@ -207,6 +209,10 @@ class Fake:
                         return await self.interrupted(pid, cid, nid)
                     await asyncio.sleep(self.a.step_delay)
                     await self.send(cid, "progress", {"value": i, "max": steps, "prompt_id": pid, "node": nid})
+                if self.a.fault == "ignore-interrupt":
+                    print("fake: sampling, ignoring interrupts", flush=True)
+                    while True:
+                        await asyncio.sleep(0.05)
                 if self.a.fault == "hang":
                     while not self.interrupt.is_set():
                         await asyncio.sleep(0.05)

@@ -138,6 +138,19 @@ def _busy(queue: JobQueue) -> bool:
     return bool(jobs["inQueue"] or jobs["inProgress"])
 
 
+def _supervise_comfyui() -> None:
+    """No ComfyUI given: the worker supervises its own (COMFYUI_COMMAND), as the image's RunPod entry does. The
+    volume's model folders and caches are wired before ComfyUI starts (it reads extra_model_paths.yaml and the
+    cache variables only then), and ComfyUI starts now, so its import time overlaps ours and `health` sees it."""
+    from worker import runtime
+    from worker.__main__ import prepare_volume
+    from worker.config import WorkerSettings
+
+    prepare_volume()
+    runtime.configure(WorkerSettings.from_env(), start_comfyui=True)
+    log.info("supervising ComfyUI: %s", os.environ.get("COMFYUI_COMMAND") or "the default command")
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -157,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("preview engine running at %s (volume %s)", os.environ["COMFYUI_URL"], engine.data_dir)
         elif options.comfyui_url:
             os.environ["COMFYUI_URL"] = options.comfyui_url
+        elif options.handler == DEFAULT_HANDLER and not os.environ.get("COMFYUI_URL"):
+            _supervise_comfyui()
         # Imported only now: the handler may read COMFYUI_URL when its module loads.
         handler = load_handler(options.handler)
         asyncio.run(serve(options, handler))
