@@ -15,6 +15,8 @@ import aiohttp
 
 from worker import convert, node_errors, outputs, progress
 from worker.bucket import from_s3_config, upload as bucket_upload
+from worker.config import BucketSettings
+from worker.inputs import check_public_endpoint
 from worker.comfy.client import ComfyClient, ComfyUnreachable, PromptRejected
 from worker.comfy.runner import RunFailed, run_prompt
 from worker.errors import WorkerError
@@ -33,6 +35,7 @@ class JobContext:
     timings: dict[str, int] = field(default_factory=dict)
     last_stage: str | None = None
     warnings: list[str] = field(default_factory=list)
+    bucket: BucketSettings | None = None   # where outputs go: the request's s3Config, else the worker's own
 
     def report(self, payload: dict, force: bool = False) -> None:
         """Stage changes always go out; steps within a stage are throttled by worker.progress."""
@@ -66,6 +69,7 @@ async def execute(ctx: JobContext, prepare: Prepare,
     prompt names the files ComfyUI stored the inputs under. `conversions` (mime -> mime, see worker.convert)
     are applied to the saved files before they are delivered."""
     rt = ctx.runtime
+    ctx.bucket = await output_target(ctx)
     await rt.ensure_comfyui(ctx.session)
     try:
         facts = await rt.learn(ctx.client)
@@ -127,6 +131,16 @@ async def execute(ctx: JobContext, prepare: Prepare,
     return files, facts
 
 
+async def output_target(ctx: JobContext) -> BucketSettings | None:
+    """The request's s3Config (checked before any GPU work: its URL comes from the caller), else the worker's."""
+    cfg = ctx.job.get("s3Config")
+    if not cfg:
+        return ctx.runtime.settings.bucket
+    target = from_s3_config(cfg)
+    await check_public_endpoint("s3Config.endpointUrl", target.endpoint_url, ctx.runtime.settings)
+    return target
+
+
 async def deliver(ctx: JobContext, collected: list[outputs.Collected],
                   conversions: dict[str, str] | None = None) -> list[dict]:
     t = time.monotonic()
@@ -143,17 +157,32 @@ async def deliver(ctx: JobContext, collected: list[outputs.Collected],
         pairs = convert.apply(list(zip(collected, datas)), conversions)
         collected, datas = [c for c, _ in pairs], [d for _, d in pairs]
     settings = ctx.runtime.settings
-    target = from_s3_config(ctx.job["s3Config"]) if ctx.job.get("s3Config") else settings.bucket
+    target = ctx.bucket
     total = sum(len(d) for d in datas)
-    if target is None:
+
+    def inline() -> list[dict] | None:
         files = [outputs.inline_entry(c, d) for c, d in zip(collected, datas)]
         # base64 grows 4/3; the JSON size is what RunPod counts.
         if total > settings.inline_max_bytes or outputs.result_size({"files": files}) > outputs.RESULT_BUDGET:
+            return None
+        return files
+
+    if target is None:
+        files = inline()
+        if files is None:
             raise outputs.too_large_error(total, settings.inline_max_bytes)
     else:
         prefix = str(ctx.job.get("id") or "job").replace("/", "_")
         items = [(f"{prefix}/{c.ref.filename}", d, c.mime) for c, d in zip(collected, datas)]
-        uploaded = await bucket_upload(target, items)
-        files = [outputs.url_entry(c, len(d), u.url) for c, d, u in zip(collected, datas, uploaded)]
+        try:
+            uploaded = await bucket_upload(target, items)
+            files = [outputs.url_entry(c, len(d), u.url) for c, d, u in zip(collected, datas, uploaded)]
+        except WorkerError as exc:
+            # The GPU work is done: when the files fit inline, hand them back that way rather than lose them.
+            files = inline()
+            if files is None:
+                raise
+            log.warning("bucket upload failed, outputs returned inline: %s", exc.message)
+            ctx.warnings.append(f"{exc.message}; the outputs are returned inline instead")
     ctx.timings["upload_ms"] = int((time.monotonic() - t) * 1000)
     return files
