@@ -33,13 +33,12 @@ _last_sent: dict[str, float] = {}
 
 
 class Channel:
-    """One job's ordered RunPod updates; `session` is the SDK's HTTP session, kept for the job's updates."""
+    """One job's ordered RunPod updates."""
 
     def __init__(self, job: dict, loop: asyncio.AbstractEventLoop):
         self.job, self.loop = job, loop
         self.latest: dict | None = None
         self.task: asyncio.Task | None = None
-        self.session: Any = None
         self.sent = 0
 
     def push(self, body: dict) -> None:
@@ -67,12 +66,11 @@ class Channel:
                     log.warning("the last progress update of job %s was not acknowledged within %g s",
                                 self.job.get("id"), bound)
                     self.task.cancel()
-        if self.session is not None:
-            try:
-                await self.session.close()
-            except Exception:
-                pass
-            self.session = None
+
+
+# The SDK's HTTP session per event loop, kept between jobs: building one reads the SDK's credentials file and a
+# new one opens a new connection, which together cost more than the update itself.
+_sessions: dict[asyncio.AbstractEventLoop, Any] = {}
 
 
 async def _runpod_post(channel: Channel, body: dict) -> None:
@@ -80,9 +78,13 @@ async def _runpod_post(channel: Channel, body: dict) -> None:
     from runpod.http_client import AsyncClientSession   # only in the worker image; never in the studio's env
     from runpod.serverless.modules.rp_http import send_result
 
-    if channel.session is None:
-        channel.session = AsyncClientSession()
-    await send_result(channel.session, {"status": "IN_PROGRESS", "output": body}, channel.job)
+    session = _sessions.get(channel.loop)
+    if session is None or session.closed:
+        for loop in [lp for lp in _sessions if lp.is_closed()]:
+            _sessions.pop(loop, None)
+        session = _sessions[channel.loop] = AsyncClientSession()
+    # send_result sets the session's X-Request-ID header to the job id before each POST.
+    await send_result(session, {"status": "IN_PROGRESS", "output": body}, channel.job)
 
 
 post: Callable[[Channel, dict], Awaitable[None]] = _runpod_post
