@@ -36,6 +36,7 @@ class JobContext:
     last_stage: str | None = None
     warnings: list[str] = field(default_factory=list)
     bucket: BucketSettings | None = None   # where outputs go: the request's s3Config, else the worker's own
+    inline_copies: int = 1                 # how often the result carries each inline file (worker-comfyui: 2)
 
     def report(self, payload: dict, force: bool = False) -> None:
         """Stage changes always go out; steps within a stage are throttled by worker.progress."""
@@ -163,7 +164,8 @@ async def deliver(ctx: JobContext, collected: list[outputs.Collected],
     def inline() -> list[dict] | None:
         files = [outputs.inline_entry(c, d) for c, d in zip(collected, datas)]
         # base64 grows 4/3; the JSON size is what RunPod counts.
-        if total > settings.inline_max_bytes or outputs.result_size({"files": files}) > outputs.RESULT_BUDGET:
+        if total * ctx.inline_copies > settings.inline_max_bytes \
+                or outputs.result_size({"files": files}) * ctx.inline_copies > outputs.RESULT_BUDGET:
             return None
         return files
 
