@@ -101,7 +101,7 @@ async def execute(ctx: JobContext, prepare: Prepare,
             text = " ".join(str(err.get("message") or "").split())
             raise WorkerError("execution_failed", f"ComfyUI failed while taking the workflow (HTTP {exc.status}"
                               + (f": {text[:200]}" if text else "") + "); its log has the cause",
-                              details={"log_tail": rt.supervisor.log_tail() if rt.supervisor else []}) from None
+                              details={"log_tail": rt.log_tail()}) from None
         available = {}
         for name, folder in node_errors.missing_model_inputs(exc.body):
             try:
@@ -118,10 +118,12 @@ async def execute(ctx: JobContext, prepare: Prepare,
             raise WorkerError("execution_failed", "ComfyUI interrupted the run (someone called /interrupt)") from None
         rt.watchdog()
         raise WorkerError("comfyui_crashed", f"ComfyUI stopped answering while running the job ({exc.data.get('message')})",
-                          details={"log_tail": rt.supervisor.log_tail() if rt.supervisor else []}) from None
+                          details={"log_tail": rt.log_tail()}) from None
     except ComfyUnreachable as exc:
         rt.watchdog()
-        raise WorkerError("comfyui_unavailable", f"ComfyUI at {ctx.client.base_url} does not answer ({exc})") from None
+        tail = rt.log_tail()
+        raise WorkerError("comfyui_unavailable", f"ComfyUI at {ctx.client.base_url} does not answer ({exc})",
+                          details={"log_tail": tail} if tail else None) from None
     ctx.timings.update(queue_ms=result.queue_ms, run_ms=result.run_ms)
     if result.dropped:
         skipped = node_errors.from_validation({"node_errors": result.dropped}, roles)

@@ -100,6 +100,10 @@ async def _read_json(request: web.Request, limit: int) -> Any:
     except ValueError as exc:
         raise web.HTTPBadRequest(text=json.dumps({"error": f"body: not valid JSON ({exc})"}),
                                  content_type="application/json") from None
+    except RecursionError:
+        # JSON nested thousands deep exhausts the parser's stack: a bad request, not a server fault.
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body: the JSON is nested too deeply"}),
+                                 content_type="application/json") from None
 
 
 async def _submit(request: web.Request, *, sync: bool):

@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL at INFO; URLs can carry tokens or presigned signatures in their query.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = None
+    supervised = None
     try:
         if options.preview:
             from worker.local_endpoint.preview import PreviewEngine
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("preview engine running at %s (volume %s)", os.environ["COMFYUI_URL"], engine.data_dir)
         elif options.comfyui_url:
             os.environ["COMFYUI_URL"] = options.comfyui_url
+        elif options.handler == DEFAULT_HANDLER and not os.environ.get("COMFYUI_URL"):
+            supervised = _supervise_comfyui()
         # Imported only now: the handler may read COMFYUI_URL when its module loads.
         handler = load_handler(options.handler)
         asyncio.run(serve(options, handler))
@@ -166,4 +169,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if engine is not None:
             engine.stop()
+        if supervised is not None and supervised.supervisor is not None:
+            supervised.supervisor.stop()        # SIGTERM and Ctrl-C end here; kill -9 is the kernel's (children.py)
     return 0
+
+
+def _supervise_comfyui():
+    """No --comfyui-url and no --preview: run ComfyUI as `python -m worker` does on RunPod — the volume's model
+    folders wired in (extra_model_paths, cache variables) and ComfyUI started now, not on the first job."""
+    from worker import runtime
+    from worker.__main__ import _prepare_volume
+    from worker.config import WorkerSettings
+
+    settings = WorkerSettings.from_env()
+    _prepare_volume()
+    log.info("supervising ComfyUI: %s", settings.comfyui_command)
+    return runtime.configure(WorkerSettings.from_env(), start_comfyui=True)
