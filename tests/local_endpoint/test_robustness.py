@@ -119,3 +119,33 @@ def test_a_crash_under_comfyui_url_carries_the_log_named_by_comfyui_log(tmp_path
     finally:
         proc.stop()
         comfy.stop()
+
+
+def test_jobs_survive_a_restart_of_the_endpoint(tmp_path):
+    state = tmp_path / "state"
+    args = ("--handler", "tests.support.handlers:dispatch", "--state-dir", str(state))
+    proc, base = serve(tmp_path, *args)
+    done = httpx.post(f"{base}/runsync", json={"input": {"kind": "echo", "text": "kept"},
+                                                "s3Config": {"accessSecret": "secret-not-on-disk"}}).json()
+    assert done["status"] == "COMPLETED"
+    running = httpx.post(f"{base}/run", json={"input": {"kind": "sleep", "steps": 100, "step_s": 0.1}}).json()["id"]
+    queued = httpx.post(f"{base}/run", json={"input": {"kind": "sleep", "steps": 1}}).json()["id"]
+    deadline = time.monotonic() + 20
+    while httpx.get(f"{base}/status/{running}").json()["status"] != "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.popen.pid, signal.SIGKILL)                  # the hardest end: nothing is flushed on the way out
+    proc.popen.wait(10)
+    assert "secret-not-on-disk" not in "".join(p.read_text() for p in state.rglob("*.json"))
+
+    proc2, base2 = serve(tmp_path, *args)
+    try:
+        kept = httpx.get(f"{base2}/status/{done['id']}").json()
+        assert kept["status"] == "COMPLETED" and kept["output"]["input"]["text"] == "kept"
+        for job_id in (running, queued):
+            job = httpx.get(f"{base2}/status/{job_id}").json()
+            assert job["status"] == "FAILED", job
+            err = json.loads(job["error"])
+            assert err["code"] == "endpoint_restarted" and "restarted" in err["message"]
+    finally:
+        proc2.stop()

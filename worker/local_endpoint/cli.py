@@ -9,12 +9,14 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from worker.local_endpoint import webhook
 from worker.local_endpoint.app import AppConfig, build_app
 from worker.local_endpoint.idle import IdleClock
+from worker.local_endpoint.journal import Journal
 from worker.local_endpoint.queue import JobQueue
 from worker.local_endpoint.runner import Handler, load_handler
 
@@ -39,6 +41,7 @@ class ServeOptions:
     test_hooks: bool
     idle_exit_s: float = 0.0
     step_delay_s: float | None = None
+    state_dir: str | None = None
 
     def __repr__(self) -> str:  # keep the key out of any accidental log line
         return f"ServeOptions(host={self.host!r}, port={self.port}, endpoint_id={self.endpoint_id!r}, " \
@@ -74,6 +77,9 @@ def parse_args(argv: list[str]) -> ServeOptions:
                    help="exit after this many seconds with no job queued or running and no request (default 0: never)")
     p.add_argument("--step-delay", type=float, default=None, metavar="SECONDS",
                    help="with --preview: the preview engine's seconds per sampler step (default the engine's 0.02)")
+    p.add_argument("--state-dir", default=None, metavar="DIR",
+                   help="keep jobs and results here, so they survive a restart (unfinished ones come back FAILED "
+                        "with code endpoint_restarted)")
     a = p.parse_args(argv)
     api_key = a.api_key or os.environ.get(API_KEY_ENV) or None
     if a.concurrency < 1:
@@ -96,12 +102,14 @@ def parse_args(argv: list[str]) -> ServeOptions:
     return ServeOptions(host=a.host, port=a.port, endpoint_id=a.endpoint_id, api_key=api_key,
                         concurrency=a.concurrency, comfyui_url=a.comfyui_url, preview=a.preview,
                         retention_s=a.retention, handler=a.handler, cold_start_s=a.cold_start,
-                        test_hooks=a.test_hooks, idle_exit_s=a.idle_exit, step_delay_s=a.step_delay)
+                        test_hooks=a.test_hooks, idle_exit_s=a.idle_exit, step_delay_s=a.step_delay,
+                        state_dir=a.state_dir)
 
 
 async def serve(options: ServeOptions, handler: Handler) -> None:
+    journal = Journal(Path(options.state_dir)) if options.state_dir else None
     queue = JobQueue(handler, concurrency=options.concurrency, retention_s=options.retention_s,
-                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver)
+                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver, journal=journal)
     app = build_app(queue, AppConfig(endpoint_id=options.endpoint_id, api_key=options.api_key,
                                      test_hooks=options.test_hooks))
     idle = None

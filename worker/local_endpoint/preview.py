@@ -62,7 +62,7 @@ class PreviewEngine:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "worker.preview", "--host", "127.0.0.1", "--port", str(self.port),
              "--data", str(data), "--models-from-manifest", *extra],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(),
+            stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
