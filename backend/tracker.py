@@ -316,7 +316,9 @@ class JobTracker:
         saved = []
         try:
             for file in files:
-                saved.append(await self.library.save_output(rec.id, file))
+                url = file.get("url") if isinstance(file, dict) else None
+                http = self.client.http_for(url) if isinstance(url, str) else None
+                saved.append(await self.library.save_output(rec.id, file, http))
         except BackendError as exc:
             self._finish(rec, "failed", {"code": "output_unusable", "message": exc.message})
             return

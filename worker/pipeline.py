@@ -173,7 +173,12 @@ async def deliver(ctx: JobContext, collected: list[outputs.Collected],
 
     if target is None:
         files = inline()
-        if files is None:
+        store = outputs.local_store.get()
+        if files is None and store is not None:
+            job_id = str(ctx.job.get("id") or "job")
+            files = [outputs.url_entry(c, len(d), store(job_id, c.ref.filename, d, c.mime))
+                     for c, d in zip(collected, datas)]
+        elif files is None:
             raise outputs.too_large_error(total, settings.inline_max_bytes)
     else:
         prefix = str(ctx.job.get("id") or "job").replace("/", "_")

@@ -7,7 +7,9 @@ import ipaddress
 import logging
 import os
 import signal
+import socket
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from aiohttp import web
 
 from worker.local_endpoint import webhook
 from worker.local_endpoint.app import AppConfig, build_app
+from worker.local_endpoint.files import FileStore
 from worker.local_endpoint.idle import IdleClock
 from worker.local_endpoint.journal import Journal
 from worker.local_endpoint.queue import JobQueue
@@ -108,8 +111,11 @@ def parse_args(argv: list[str]) -> ServeOptions:
 
 async def serve(options: ServeOptions, handler: Handler) -> None:
     journal = Journal(Path(options.state_dir)) if options.state_dir else None
+    # Outputs too big to return inline are kept and served here (with the state, so they survive a restart).
+    scratch = None if options.state_dir else tempfile.TemporaryDirectory(prefix="local-endpoint-files-")
+    store = FileStore(Path(options.state_dir) / "files" if options.state_dir else Path(scratch.name))
     queue = JobQueue(handler, concurrency=options.concurrency, retention_s=options.retention_s,
-                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver, journal=journal)
+                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver, journal=journal, files=store)
     app = build_app(queue, AppConfig(endpoint_id=options.endpoint_id, api_key=options.api_key,
                                      test_hooks=options.test_hooks))
     idle = None
@@ -122,8 +128,11 @@ async def serve(options: ServeOptions, handler: Handler) -> None:
     await site.start()
     queue.start()
     port = runner.addresses[0][1]
-    host = f"[{options.host}]" if ":" in options.host else options.host
-    print(f"local endpoint ready: http://{host}:{port}/v2/{options.endpoint_id}", flush=True)
+    # A wildcard bind is reached by the machine's name; file URLs must be usable by the client.
+    named = socket.gethostname() if options.host in ("0.0.0.0", "::") else options.host
+    host = f"[{named}]" if ":" in named else named
+    store.base_url = f"http://{host}:{port}/v2/{options.endpoint_id}"
+    print(f"local endpoint ready: {store.base_url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -139,6 +148,8 @@ async def serve(options: ServeOptions, handler: Handler) -> None:
         log.info("shutting down: cancelling running jobs")
         await queue.close()
         await runner.cleanup()
+        if scratch is not None:
+            scratch.cleanup()
 
 
 def _busy(queue: JobQueue) -> bool:

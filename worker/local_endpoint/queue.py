@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.local_endpoint import limits
+from worker.local_endpoint.files import FileStore
 from worker.local_endpoint.journal import Journal
 from worker.local_endpoint.model import Job, RunRequest, Status
 from worker.local_endpoint.runner import Handler, Outcome, run_handler
@@ -50,7 +51,7 @@ class WorkerSlot:
 class JobQueue:
     def __init__(self, handler: Handler, *, concurrency: int = 1, retention_s: float = 1800,
                  cold_start_s: float = 0.0, on_terminal: Callable[[Job], Awaitable[None]] | None = None,
-                 journal: Journal | None = None):
+                 journal: Journal | None = None, files: FileStore | None = None):
         self.handler = handler
         self.concurrency = concurrency
         self.retention_s = retention_s
@@ -67,6 +68,7 @@ class JobQueue:
         self._ready_at = 0.0
         self._background: set[asyncio.Task] = set()
         self.journal = journal
+        self.files = files
         if journal is not None:
             for job in journal.load():
                 self.jobs[job.id] = job
@@ -80,6 +82,8 @@ class JobQueue:
     def _drop(self, job_id: str) -> None:
         if self.journal is not None:
             self.journal.forget(job_id)
+        if self.files is not None:
+            self.files.remove(job_id)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -270,7 +274,8 @@ class JobQueue:
         payload = {"id": job.id, "input": job.request.input}
         if job.request.s3_config is not None:
             payload["s3Config"] = job.request.s3_config
-        task = asyncio.create_task(run_handler(self.handler, payload, slot.id, on_progress, on_chunk))
+        store = self.files.save if self.files is not None else None
+        task = asyncio.create_task(run_handler(self.handler, payload, slot.id, on_progress, on_chunk, store))
         self._running[job.id] = task
         timeout_s = job.request.policy.execution_timeout_ms / 1000
         try:
