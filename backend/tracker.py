@@ -51,6 +51,8 @@ class JobTracker:
                  on_event: Callable[[JobEvent], None] | None = None, stuck_grace_s: float = 30.0,
                  clock: Callable[[], float] = time.monotonic):
         self.client = client
+        # The user's bucket (RunPod mode) as the s3Config each job carries; set by the Studio. Never recorded.
+        self.s3_config: Callable[[], dict[str, str] | None] = lambda: None
         self.history = history
         self.library = library
         self.price = price_per_second
@@ -108,7 +110,7 @@ class JobTracker:
         self.history.save(rec)
         self._emit(rec, "submitted", "Sending the job…")
         try:
-            out = await self.client.run(wire, policy)
+            out = await self.client.run(wire, policy, s3_config=self.s3_config())
         except FateUnknownError as exc:
             self._finish(rec, "unknown", exc.to_dict())
             return self.history.get(rec.id) or rec
