@@ -70,7 +70,7 @@ def inline_problem(action: str, values: dict[str, Any], *, limit: int = INLINE_L
         else:
             fixes.append(f"shorten the text to about {int(longest * SPEECH_CHARS_PER_S * float(values.get('speed') or 1))}"
                          " characters")
-    fixes.append("or set a bucket for the studio (the STUDIO_BUCKET_* settings, see docs/backend.md)")
+    fixes.append("or give the studio a bucket (its STUDIO_BUCKET_* settings)")
     field = "format" if "choose MP3" in fixes else ("duration" if action == "music" else "text")
     return field, (f"This {what} ({fmt.upper()}, about {seconds:.0f} s) will be about {size / MB:.1f} MB, more than "
                    f"the {limit // MB} MB RunPod can return without a bucket: " + ", ".join(fixes) + ".")
