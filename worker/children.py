@@ -15,18 +15,29 @@ from collections.abc import Callable
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> Callable[[], None] | None:
-    """A `preexec_fn` for subprocess.Popen, or None where the kernel offers no such thing."""
+def _load_prctl():
+    # Resolved once in the parent: the child, between fork and exec, must not dlopen (another thread of the parent
+    # may have held the loader's lock at fork time).
     if not sys.platform.startswith("linux"):
         return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_prctl = _load_prctl()
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` for subprocess.Popen, or None where the kernel offers no such thing."""
+    if _prctl is None:
+        return None
     parent = os.getpid()
+    prctl = _prctl
 
     def preexec() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
-            return
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:          # the parent died before the request took effect
             os._exit(1)
 

@@ -121,3 +121,14 @@ def test_settings_repr_hides_bucket_keys():
     with pytest.raises(ValueError, match="BUCKET_NAME"):
         WorkerSettings.from_env({"BUCKET_ENDPOINT_URL": "https://x", "BUCKET_ACCESS_KEY_ID": "a",
                                  "BUCKET_SECRET_ACCESS_KEY": "b"})
+
+
+async def test_worker_comfyui_clients_get_s3_urls_in_their_images_list(fake, use_settings, tmp_path, seaweed):
+    endpoint, _ = seaweed
+    use_settings(settings_for(fake, tmp_path, bucket=bucket(endpoint)))
+    result = await handler({"id": "b6", "input": {"workflow": portrait_workflow()}})     # worker-comfyui's shape
+    assert result["status"] == "success", result
+    [image] = result["images"]
+    assert image["type"] == "s3_url" and image["data"] == result["files"][0]["url"]
+    assert image["filename"] == "portrait_00001_.png"
+    assert httpx.get(image["data"]).content[:8] == b"\x89PNG\r\n\x1a\n"
