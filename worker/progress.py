@@ -83,7 +83,8 @@ async def _runpod_post(channel: Channel, body: dict) -> None:
         for loop in [lp for lp in _sessions if lp.is_closed()]:
             _sessions.pop(loop, None)
         session = _sessions[channel.loop] = AsyncClientSession()
-    # send_result sets the session's X-Request-ID header to the job id before each POST.
+    # send_result sets the session's X-Request-ID header to the job id before each POST; with concurrent jobs on one
+    # worker that tracing header may name the other job, but the URL (which RunPod routes by) always names this one.
     await send_result(session, {"status": "IN_PROGRESS", "output": body}, channel.job)
 
 
