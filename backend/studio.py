@@ -19,6 +19,7 @@ from backend.errors import BackendError, InputError
 from backend import provenance
 from backend.journal import Journal
 from backend.library import Library
+from backend import outputsize
 from backend.preview_endpoint import PreviewEndpoint
 from backend.readiness import Readiness, check_readiness
 from backend.recovery import make_backup, open_history
@@ -87,6 +88,8 @@ class Studio:
         self._tracker = JobTracker(self._client, self.history_db, self.library,
                                    price_per_second=s.gpu_price_per_second, on_event=self._publish,
                                    stamp=provenance.stamp_outputs)
+        if self.mode != "preview" and s.bucket is not None:
+            self._tracker.s3_config = s.bucket.to_s3_config
         await self._tracker.start()
         self._backups = asyncio.get_running_loop().create_task(self._backup_hourly())
 
@@ -148,8 +151,19 @@ class Studio:
             raise InputError("action", "must be a job name such as 'portrait'")
         if not isinstance(inputs, dict):
             raise InputError("inputs", "must be a mapping of parameter names to values")
+        too_big = self.inline_problem(action, inputs)
+        if too_big is not None:                 # refused before a job exists: nothing in Jobs, nothing paid
+            raise InputError(*too_big)
         pol = policy or Policy(self.settings.execution_timeout_ms, self.settings.ttl_ms)
         return self._call(self._need_tracker().submit(action, inputs, pol))
+
+    def inline_problem(self, action: str, values: dict[str, Any]) -> tuple[str, str] | None:
+        """(field, sentence) when this job's output could not come back from the endpoint, else None.
+
+        Only RunPod without the user's bucket has that limit: preview and local endpoints serve big files."""
+        if self.mode != "runpod" or self.settings.bucket is not None:
+            return None
+        return outputsize.inline_problem(action, values)
 
     def watch(self, job_id: str, timeout: float | None = None) -> Iterator[JobEvent]:
         """Events for a job until a terminal one. The first event is the job's current state."""

@@ -89,6 +89,11 @@ def wire_job(studio: Any, spec: JobSpec, rc: RunControls, fields: dict[str, gr.c
         validated, err = P.check(spec, raw)
         if err is not None:
             return None, {err.field if err.field in names else names[0]: err.message}
+        # Said at the field before anything is sent: an output RunPod could not return (no bucket set).
+        too_big = getattr(studio, "inline_problem", lambda *_: None)(spec.action, validated)
+        if too_big is not None:
+            field, message = too_big
+            return None, {field if field in names else names[0]: message}
         return validated, {}
 
     def validator(*vals: Any) -> list[dict]:

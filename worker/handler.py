@@ -30,6 +30,9 @@ def pick_action(inp: dict) -> str:
         # The existing client sends a bare portrait request: {"description": ..., "model": ...}.
         if "prompt" in inp or "description" in inp:
             return "portrait"
+        # runpod-workers/worker-comfyui 5.x clients send {"workflow": {...}, "images"?: [...]} and no action.
+        if "workflow" in inp:
+            return "workflow"
         raise WorkerError("invalid_input", "action: is required; one of " + ", ".join(JOB_ACTIONS + CORE_ACTIONS),
                           field="action")
     if not isinstance(action, str) or action not in JOB_ACTIONS + CORE_ACTIONS:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from worker.comfy.client import ComfyClient
-from worker.comfy.supervisor import StartFailed, Supervisor
+from worker.comfy.supervisor import StartFailed, Supervisor, read_tail
 from worker.config import WorkerSettings
 from worker.errors import WorkerError
 
@@ -46,6 +46,14 @@ class Runtime:
         sup.restarts += 1
         sup.start()
         self.facts.clear()
+    def log_tail(self) -> list[str]:
+        """The end of ComfyUI's log: the supervised one's, or with COMFYUI_URL the file COMFYUI_LOG names (the
+        operator points it at the log of the ComfyUI they run)."""
+        if self.supervisor is not None:
+            return self.supervisor.log_tail()
+        if self.settings.comfyui_log_given:
+            return read_tail(self.settings.comfyui_log)
+        return []
 
     def watchdog(self) -> None:
         """Raise when the supervised ComfyUI has exited; called about once a second while a job runs."""

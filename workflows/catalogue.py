@@ -110,8 +110,11 @@ class Param:
             return ", ".join(parts)
         return f"an {t} file as base64, a data URI or an https URL"
 
-    def coerce(self, value: Any) -> Any:
-        """Return the value in its canonical type, or raise ParamError naming this field and what is allowed."""
+    def coerce(self, value: Any, *, allow_http: bool = False) -> Any:
+        """Return the value in its canonical type, or raise ParamError naming this field and what is allowed.
+
+        `allow_http`: a worker run with WORKER_ALLOW_HTTP_URLS=1 (tests) lets plain http media URLs through to its
+        own URL guard."""
         n, t = self.name, self.type
         bad = lambda why: ParamError(n, f"{why}; expected {self.allowed()}")  # noqa: E731
         if t == "text":
@@ -141,7 +144,7 @@ class Param:
         if t in MEDIA_TYPES:
             if not isinstance(value, str) or not value.strip():
                 raise ParamError(n, f"is required: {self.allowed()}" if value in (None, "") else f"got {type(value).__name__}; expected {self.allowed()}")
-            if value.startswith("http://"):
+            if value.strip()[:7].lower() == "http://" and not allow_http:
                 raise ParamError(n, "plain http URLs are not fetched; use an https URL, base64 or a data URI")
             return value
         # numbers: int, float, seed
@@ -260,10 +263,14 @@ class JobSpec:
                 "params": [p.to_dict() for p in self.params]}
 
     # ---- checking input ----
-    def validate(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, raw: dict[str, Any], *, warnings: list[str] | None = None,
+                 allow_http: bool = False) -> dict[str, Any]:
         """Apply aliases and defaults, coerce types, check ranges/choices/multiples; reject unknown fields.
 
-        Returns every declared param (media params only when given). Raises ParamError on the first bad field."""
+        Returns every declared param (media params only when given). Raises ParamError on the first bad field.
+        One rule for every field: `null` (and "" for a non-text field) means the field is absent — a required
+        field is then refused, an optional one gets its default; when `warnings` is given, a sentence per such
+        null field is appended, so the caller can say which defaults were used."""
         if not isinstance(raw, dict):
             raise ParamError("input", f"expected an object with the fields {', '.join(p.name for p in self.params)}")
         by_name = {p.name: p for p in self.params}
@@ -285,10 +292,13 @@ class JobSpec:
             if value is None or (p.type != "text" and value == ""):
                 if p.required:
                     raise ParamError(p.name, f"is required ({p.allowed()})")
+                if p.name in given and warnings is not None:
+                    used = "no value" if p.default is None else f"the default {json.dumps(p.default)}"
+                    warnings.append(f"{p.name}: {json.dumps(given[p.name])} was treated as absent; {used} was used")
                 if p.default is None:
                     continue
                 value = p.default
-            out[p.name] = p.coerce(value)
+            out[p.name] = p.coerce(value, allow_http=allow_http)
         return out
 
 

@@ -171,7 +171,8 @@ class Fake:
         return web.json_response(self.models if r.match_info["folder"] == "checkpoints" else [])
 
     async def calls_route(self, r):
-        return web.json_response({"calls": self.calls, "running": self.running, "pending": [q[0] for q in self.queue]})
+        return web.json_response({"calls": self.calls, "running": self.running, "pending": [q[0] for q in self.queue],
+                                  "prompts": self.counter})
 
     # ---- execution ----
     async def worker(self):

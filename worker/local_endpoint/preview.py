@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from worker.children import die_with_parent
 from workflows.catalogue import load_manifest
 
 START_TIMEOUT_S = 60.0
@@ -61,7 +62,7 @@ class PreviewEngine:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "worker.preview", "--host", "127.0.0.1", "--port", str(self.port),
              "--data", str(data), "--models-from-manifest", *extra],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
