@@ -22,6 +22,7 @@ import soundfile as sf
 from PIL import Image
 
 from tests.support.procs import Proc
+from worker.volume import place_placeholder
 from workflows.catalogue import get_spec, load_manifest
 
 READY = "local endpoint ready:"
@@ -30,10 +31,8 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 
 
 def place(models: Path, path: str) -> None:
-    f = models / path
-    f.parent.mkdir(parents=True, exist_ok=True)
-    with open(f, "wb") as fh:
-        fh.truncate(load_manifest()[path].size)      # sparse: the right size without the gigabytes
+    """A sparse file of the manifest's size where its loader reads it (and refs/main for a hub-cache file)."""
+    place_placeholder(models, load_manifest()[path])
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from workflows.catalogue import load_manifest
+from worker.volume import place_placeholder
 
 START_TIMEOUT_S = 60.0
 
@@ -32,10 +33,7 @@ def write_placeholders(models_dir: Path) -> list[str]:
     The preview engine's own `--models-from-manifest` leaves an existing file alone, so these are what it lists."""
     made = []
     for rel, f in load_manifest().items():
-        target = models_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as fh:
-            fh.truncate(f.size)
+        place_placeholder(models_dir, f)
         made.append(rel)
     return made
 
