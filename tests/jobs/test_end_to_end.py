@@ -252,10 +252,31 @@ def test_a_file_missing_from_the_volume_fails_before_anything_is_queued(serve, v
     assert err["code"] == "model_missing"
     assert err["message"].startswith(f"tts: not provisioned: {path} (")
     assert err["message"].endswith("— run `python -m deploy provision --jobs tts`")
-    assert err["details"]["missing"] == [{"path": path, "size": load_manifest()[path].size}]
+    assert err["details"]["missing"] == [{"path": path, "size": load_manifest()[path].size,
+                                          "problem": "not on the volume", "repo": "openai/whisper-large-v3-turbo",
+                                          "commit": path.split("/")[4]}]
     assert len(httpx.get(serve["engine"] + "/history").json()) == before      # ComfyUI never saw it
     # and once the file is back the same job runs
     assert completed(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6)})["files"]
+
+
+def test_whisper_is_needed_only_to_transcribe_an_empty_reference_transcript(serve, volume):
+    """F5-TTS loads Whisper only when the reference transcript is empty: without Whisper on the volume a job with
+    a transcript still runs, and one without is refused before queueing, naming the repository to provision."""
+    whisper = [p for p in get_spec("tts").all_models() if "whisper-large-v3-turbo" in p]
+    model = next(p for p in whisper if p.endswith("model.safetensors"))
+    (volume / "models" / model).unlink()
+    try:
+        done = completed(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6),
+                                         "reference_text": "One two three four five six."})
+        assert done["files"]
+        err = error_of(run(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6),
+                                           "reference_text": ""}))
+    finally:
+        place(volume / "models", model)
+    assert err["code"] == "model_missing"
+    assert f"{model} (1.6 GB, from openai/whisper-large-v3-turbo)" in err["message"]
+    assert err["message"].endswith("— run `python -m deploy provision --jobs tts`")
 
 
 def test_a_checkpoint_comfyui_does_not_have_is_model_missing(serve):
