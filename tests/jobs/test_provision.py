@@ -217,3 +217,39 @@ async def test_files_of_the_old_layout_are_moved_into_the_pinned_snapshot(tmp_pa
     assert (models / VOCOS).read_bytes() == blobs["cache"] and not old.exists()
     assert (models / "hf/hub/models--org--vocos/refs/main").read_text() == COMMIT
     assert "org/vocos/config.yaml" not in httpx.get(f"{hf}/_stats").json(), "nothing was downloaded"
+
+
+def test_pin_hub_resolves_main_with_the_hub_api_and_moves_pins(tmp_path):
+    """The maintainers' tool: which commit `main` is at now (HF API revision/main → sha), against the manifest."""
+    import subprocess
+    import sys
+
+    from tests.support.procs import REPO
+    from workflows import pin_hub
+    from workflows.catalogue import _read_json
+
+    manifest = _read_json("models.json")
+    pinned = {h.repo: h.commit for h in (hub_cache.parse(f["path"]) for f in manifest["files"]) if h}
+    moved = "1" * 40
+    commits = {**pinned, "SWivid/F5-TTS": moved}
+    (tmp_path / "rules.json").write_text(json.dumps({"commits": commits}))
+    (tmp_path / "root").mkdir()
+    port = free_port()
+    with Proc(["-m", "tests.jobs.fake_hf", "--root", str(tmp_path / "root"), "--port", str(port),
+               "--rules", str(tmp_path / "rules.json")], tmp_path / "hf.log") as proc:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_stats", proc=proc.popen)
+        assert pin_hub.resolve(url, "charactr/vocos-mel-24khz") == pinned["charactr/vocos-mel-24khz"]
+        out = subprocess.run([sys.executable, "-m", "workflows.pin_hub", "--endpoint", url], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert f"SWivid/F5-TTS: pinned {pinned['SWivid/F5-TTS']} (main is now {moved})" in out.stdout
+        assert f"charactr/vocos-mel-24khz: pinned {pinned['charactr/vocos-mel-24khz']} (current)" in out.stdout
+        assert ["GET", "/api/models/SWivid/F5-TTS/revision/main"] in httpx.get(f"{url}/_requests").json()
+
+    new, renames = pin_hub.repin(manifest, commits)
+    assert len(renames) == 2 and all(f"/snapshots/{moved}/" in p for p in renames.values())
+    f5 = next(f for f in new["files"] if f["path"].endswith("model_1250000.safetensors"))
+    assert f5["commit"] == moved and f5["sources"][0]["revision"] == moved
+    tts = pin_hub._rename_in_job(_read_json("tts.json"), renames)
+    assert set(renames.values()) <= set(tts["models"])
