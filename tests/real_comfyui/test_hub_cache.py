@@ -155,7 +155,8 @@ def test_provisioned_f5tts_runs_from_the_volume_with_the_hub_reachable_and_not(t
         for case, endpoint_url in (("reachable", hub), ("unreachable", f"http://127.0.0.1:{free_port()}")):
             env = {**cache_env, "HF_ENDPOINT": endpoint_url}
             with rcu.ComfyServer.start(real, base, log_path=tmp_path / f"comfy-{case}.log", port=comfy_port,
-                                       extra_model_paths=base / "extra_model_paths.yaml", env=env) as comfy:
+                                       extra_model_paths=base / "extra_model_paths.yaml", env=env,
+                                       timeout=600) as comfy:   # a busy 2-core machine starts it slowly
                 started = time.monotonic()
                 done = _run(endpoint, inp, timeout=1500)
                 assert done["status"] == "COMPLETED", f"{case}: {done}\n{comfy.log_tail()}"
