@@ -165,7 +165,7 @@ def test_provisioned_f5tts_runs_from_the_volume_with_the_hub_reachable_and_not(t
                 assert out["status"] == "success" and out["preview"] is False
                 [f] = out["files"]
                 audio, rate = sf.read(io.BytesIO(base64.b64decode(f["data"])))
-                assert f["mime"] == "audio/wav" and rate == 24000 and len(audio) > rate // 2, f
+                assert f["mime"] == "audio/wav" and rate == 24000 and len(audio) > rate // 5, f
                 print(f"tts with the hub {case}: {time.monotonic() - started:.0f} s")
             assert _hub_requests(hub)[before:] == [], f"{case}: a loader asked the hub"
     finally:
