@@ -11,6 +11,7 @@ import gradio as gr
 from backend.errors import BackendError
 from backend.settings import DEFAULT_GPU_PRICE_PER_SECOND
 from ui import jobrun, roles
+from workflows import hub_cache
 from workflows.catalogue import ACTIONS, load_catalogue, load_manifest
 
 MODE_TEXT = {
@@ -48,12 +49,23 @@ def models_total_bytes() -> int:
     return sum(int(manifest[path].size or 0) for path in needed)
 
 
+def missing_label(m: dict) -> str:
+    """A missing file for a person: a hub model by its repository and file name (not the cache path with its
+    commit hash), and why it does not count when it is there but unusable."""
+    hub = hub_cache.parse(str(m.get("path") or ""))
+    name = f"{hub.repo} · {hub.file}" if hub else str(m.get("path"))
+    problem = m.get("problem")
+    why = "" if not problem or problem == "not on the volume" else (
+        " — on the volume but not where the loader looks; provision again to fix it")
+    return f"{name} ({_gb(m.get('size'))}){why}"
+
+
 def readiness_rows(ready: dict) -> list[list]:
     """One row per job: ready, or the missing model files with their sizes."""
     rows = []
     for action, info in (ready.get("jobs") or {}).items():
         missing = info.get("missing") or []
-        what = "; ".join(f"{m.get('path')} ({_gb(m.get('size'))})" for m in missing)
+        what = "; ".join(missing_label(m) for m in missing)
         state = "ready" if info.get("ready") else (f"missing {len(missing)} file(s), "
                                                    f"{_gb(sum(int(m.get('size') or 0) for m in missing))}")
         rows.append([action, state, what or "–"])

@@ -146,3 +146,26 @@ def test_media_checks_refuse_what_the_worker_would_refuse(tmp_path):
     Image.new("RGB", (int(face.min), 400)).save(big)
     assert f"at least {int(face.min)} pixels" in check_media(face, str(small))
     assert check_media(face, str(big)) is None
+
+
+def test_endpoint_rows_name_hub_models_by_repository_not_by_cache_path(tmp_path):
+    """The readiness table shows a hub-cache file as repository · file (no commit hash), and says when it is on the
+    volume but not where the loader looks (a stale refs/main); the worker's own readiness feeds it."""
+    from backend.readiness import build
+    from ui import endpoint
+    from workflows.catalogue import get_spec, load_manifest
+    from worker.volume import job_readiness, place_placeholder
+
+    models = tmp_path / "models"
+    spec = get_spec("tts")
+    for path in spec.all_models():
+        if "whisper" not in path:
+            place_placeholder(models, load_manifest()[path])
+    (models / "hf/hub/models--SWivid--F5-TTS/refs/main").write_text("main")
+    ready = endpoint.as_dict(build(None, {"jobs": {"tts": job_readiness(models)["tts"]}}, []))
+    [row] = endpoint.readiness_rows(ready)
+    assert row[0] == "tts" and row[1].startswith("missing 13 file(s)")
+    assert "SWivid/F5-TTS · F5TTS_v1_Base/model_1250000.safetensors (1.35 GB) — on the volume but not where the " \
+           "loader looks; provision again to fix it" in row[2]
+    assert "openai/whisper-large-v3-turbo · model.safetensors (1.62 GB)" in row[2]
+    assert "snapshots" not in row[2] and "84e5a41" not in row[2]

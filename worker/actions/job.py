@@ -36,8 +36,8 @@ def check_provisioned(action: str, values: dict, models_dir) -> None:
         return
     missing = volume.missing_models(action, models_dir, values)
     if missing:
-        raise WorkerError("model_missing", volume.not_provisioned_message(action, missing),
-                          details={"missing": [{"path": f.path, "size": f.size} for f in missing],
+        raise WorkerError("model_missing", volume.not_provisioned_message(action, missing, models_dir),
+                          details={"missing": [volume.missing_entry(models_dir, f) for f in missing],
                                    "provision": volume.provision_command(action)})
 
 
