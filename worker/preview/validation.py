@@ -115,8 +115,14 @@ class _Validator:
         schema = self.schemas[cls]
         inputs = entry.get("inputs", {})
         errors: list[dict] = []
+        custom: list[dict] = []
         valid = True
-        for name, spec in schema.inputs.items():
+        # ComfyUI walks a set of the input names (required, then optional, as in INPUT_TYPES), so the errors of
+        # one node come in that set's order: the same walk gives the same order for the same PYTHONHASHSEED.
+        names = [n for n, s in schema.inputs.items() if s.category == "required"]
+        optional = [n for n, s in schema.inputs.items() if s.category == "optional"]
+        for name in set(names).union(set(optional)):
+            spec = schema.inputs[name]
             if name not in inputs:
                 if spec.category == "required":
                     errors.append(_err("required_input_missing", "Required input is missing", name,
@@ -127,7 +133,9 @@ class _Validator:
                 ok = self._link(name, spec, val, errors)
                 valid = valid and ok
                 continue
-            self._value(cls, name, spec, val, errors)
+            self._value(cls, name, spec, inputs, errors, custom)
+        # A class's own VALIDATE_INPUTS runs after the walk (LoadImage/LoadAudio file checks).
+        errors.extend(custom)
         ok = not errors and valid
         self.validated[node_id] = (ok, errors)
         return ok, errors
@@ -161,21 +169,30 @@ class _Validator:
         ok, _ = self.node(src_id)
         return ok
 
-    def _value(self, cls: str, name: str, spec: InputSpec, val: Any, errors: list[dict]) -> None:
+    def _value(self, cls: str, name: str, spec: InputSpec, inputs: dict, errors: list[dict],
+               custom_errors: list[dict]) -> None:
         config = input_config(spec, self.files)
+        val = inputs[name]
+        if isinstance(val, dict) and "__value__" in val:
+            val = inputs[name] = val["__value__"]
         try:
-            val = _convert(val, spec.type)
+            converted = _convert(val, spec.type)
         except Exception as exc:  # ComfyUI reports whatever the conversion raised
             errors.append(_err("invalid_input_type", f"Failed to convert an input value to a {spec.type} value",
                                f"{name}, {val}, {exc}",
                                {"input_name": name, "input_config": config, "received_value": val,
                                 "exception_message": str(exc)}))
             return
+        if spec.type in ("INT", "FLOAT", "STRING", "BOOLEAN"):
+            # ComfyUI writes the converted value back into the prompt: the queue and the history show 64, not
+            # "64", and two prompts equal after conversion share the cache.
+            inputs[name] = converted
+        val = converted
         custom = _CUSTOM_FILE_CHECK.get((cls, name))
         if custom is not None:
             if not self.files.exists(str(val)):
-                errors.append(_err("custom_validation_failed", "Custom validation failed for node",
-                                   f"{name} - {custom.format(val)}", {"input_name": name}))
+                custom_errors.append(_err("custom_validation_failed", "Custom validation failed for node",
+                                          f"{name} - {custom.format(val)}", {"input_name": name}))
             return
         opts = spec.options
         extra = {"input_name": name, "input_config": config, "received_value": val}
@@ -207,7 +224,9 @@ class _Validator:
 
 def validate_prompt(prompt: Any, schemas: Mapping[str, NodeSchema], files: FileIndex | None = None
                     ) -> tuple[int, dict | None]:
-    """Validate an API-format prompt the way ComfyUI 0.3.64's POST /prompt does."""
+    """Validate an API-format prompt the way ComfyUI 0.3.64's POST /prompt does.
+
+    Like ComfyUI, it converts INT/FLOAT/STRING/BOOLEAN widget values in place (`"64"` becomes 64)."""
     files = files if files is not None else StaticFiles()
     if not isinstance(prompt, dict):
         return 500, None
