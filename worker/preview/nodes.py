@@ -261,10 +261,8 @@ async def vae_decode_audio(ctx: Ctx) -> Result:
 # ---- custom packs ------------------------------------------------------------------------------------
 @node("F5TTSAudioInputs", "F5TTSAudio", "F5TTSAudioAdvanced")
 async def f5tts(ctx: Ctx) -> Result:
-    sample_text = str(ctx.get("sample_text", "")) if ctx.class_type == "F5TTSAudioInputs" else None
     try:
-        loading.check_f5tts(ctx.data.root / "models", str(ctx.get("model", "F5v1")), str(ctx.get("vocoder", "auto")),
-                            sample_text)
+        loading.check_f5tts(ctx.data.root / "models", str(ctx.get("model", "F5v1")), str(ctx.get("vocoder", "auto")))
     except loading.LoadError as exc:
         raise NodeError(exc.exception_type, str(exc), exc.frames) from None
     text = str(ctx.get("speech", ""))

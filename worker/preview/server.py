@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import info_snapshot
 from .datadir import MODEL_FOLDERS, DataDir
 from .engine import FEATURES, Client, Engine
 from .schemas import NodeSchema
@@ -351,13 +352,20 @@ def _memory() -> tuple[int, int]:
 
 
 def load_object_info(comfy_nodes: dict[str, NodeSchema]) -> dict[str, Any]:
-    """GET /object_info entries rebuilt from the extracted schemas (no descriptions or tooltips)."""
+    """GET /object_info entries: the recorded ones (worker/preview/object_info.json.gz: tooltips, descriptions and
+    display names included), else rebuilt from the extracted schemas (without them)."""
+    recorded = info_snapshot.load()
     out = {}
     for cls, s in comfy_nodes.items():
+        if cls in recorded:
+            out[cls] = recorded[cls]
+            continue
         inp: dict[str, dict] = {}
         order: dict[str, list] = {}
         for name, spec in s.inputs.items():
-            inp.setdefault(spec.category, {})[name] = [spec.type, dict(spec.options)] if spec.options else [spec.type]
+            # A combo keeps its options element even when empty: clients read spec[1].
+            keep = spec.options or spec.is_combo
+            inp.setdefault(spec.category, {})[name] = [spec.type, dict(spec.options)] if keep else [spec.type]
             order.setdefault(spec.category, []).append(name)
         if s.hidden:
             inp["hidden"] = {h: h.upper() for h in s.hidden}
