@@ -33,7 +33,7 @@ def face_photo(width: int = 512, height: int = 512) -> Image.Image:
 def landscape(width: int = 768, height: int = 512) -> Image.Image:
     """A comic landscape panel: sky, sun, hills, a road; no one in it."""
     img = Image.new("RGB", (width, height))
-    sky = np.linspace([90, 150, 230], [200, 225, 250], height // 2).astype(np.uint8)
+    sky = np.linspace([90, 150, 230], [200, 225, 250], height).astype(np.uint8)
     img.paste(Image.fromarray(np.repeat(sky[:, None, :], width, axis=1)), (0, 0))
     d = ImageDraw.Draw(img)
     d.ellipse([width * 0.72, height * 0.08, width * 0.84, height * 0.26], fill=(255, 220, 90))
