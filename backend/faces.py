@@ -60,9 +60,13 @@ def find_face(path: str | Path) -> FaceCheck:
     t0 = time.perf_counter()
     try:
         with Image.open(path) as im:
+            full = im.size[0]
             im.draft("L", (WORK_SIDE, WORK_SIDE))   # JPEG: decode at a reduced size (much faster)
+            factor = full / im.size[0]
             gray = np.asarray(ImageOps.exif_transpose(im).convert("L"))
     except (OSError, ValueError):
         return FaceCheck(False, None, (time.perf_counter() - t0) * 1000)
     box = detect(gray)
+    if box is not None:
+        box = tuple(int(round(v * factor)) for v in box)
     return FaceCheck(box is not None, box, (time.perf_counter() - t0) * 1000)

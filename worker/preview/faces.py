@@ -6,10 +6,8 @@ portrait the studio warns about is the one the preview engine refuses, as RunPod
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 WORK_SIDE = 320          # detection runs on a copy whose long side is at most this
 MIN_FACE_SHARE = 0.1     # smaller faces (share of the short side) do not count
@@ -42,12 +40,3 @@ def detect(gray: np.ndarray) -> tuple[int, int, int, int] | None:
 
 def face_in(img: Image.Image) -> tuple[int, int, int, int] | None:
     return detect(np.asarray(img.convert("L")))
-
-
-def face_in_file(path: Path) -> tuple[int, int, int, int] | None:
-    try:
-        with Image.open(path) as im:
-            im.draft("L", (WORK_SIDE, WORK_SIDE))
-            return face_in(ImageOps.exif_transpose(im))
-    except (OSError, ValueError):
-        return None
