@@ -88,10 +88,12 @@ def build(studio: Any) -> TalkingHeadTab:
     with gr.Tab("From a portrait and speech"):
         with gr.Row():
             with gr.Column():
-                fields = P.build(spec, prefix="th",
+                fields = P.build(spec, prefix="th", names=["image"],
                                  overrides={"image": {"sources": ["upload", "clipboard"]}})
+                # The face warning sits right under the portrait it is about.
                 face_html = gr.HTML("", visible=False, elem_id="th-face-warning")
                 send_anyway = gr.Checkbox(False, label=SEND_ANYWAY, visible=False, elem_id="th-send-anyway")
+                fields.update(P.build(spec, prefix="th", skip=["image"]))
                 with gr.Row():
                     lib_images = gr.Dropdown(choices=[], label="…or a portrait made earlier", elem_id="th-lib-image",
                                              info="Portraits from the Portrait tab and the pipeline")
