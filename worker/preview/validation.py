@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import info_snapshot
 from .schemas import InputSpec, NodeSchema
 
 # Long combo lists are not echoed back (ComfyUI's own limit).
@@ -65,13 +66,23 @@ def combo_options(spec: InputSpec, files: FileIndex) -> list:
     return list(spec.type) if isinstance(spec.type, list) else list(spec.options.get("options", []))
 
 
-def input_config(spec: InputSpec, files: FileIndex) -> list:
-    """The [type, options] pair ComfyUI echoes in extra_info, with file lists filled in."""
+def input_config(spec: InputSpec, files: FileIndex, cls: str | None = None) -> list:
+    """The [type, options] pair ComfyUI echoes in extra_info, with file lists filled in (and, when the class is
+    given, the recorded tooltip and other widget keys that comfy_nodes.json leaves out)."""
+    recorded = _recorded_options(cls, spec) if cls else {}
     if spec.files:
         if isinstance(spec.type, list):
-            return [files.list(spec.files), dict(spec.options)]
-        return [spec.type, {**spec.options, "options": files.list(spec.files)}]
-    return [spec.type, dict(spec.options)]
+            return [files.list(spec.files), {**recorded, **spec.options}]
+        return [spec.type, {**recorded, **spec.options, "options": files.list(spec.files)}]
+    return [spec.type, {**recorded, **spec.options}]
+
+
+def _recorded_options(cls: str, spec: InputSpec) -> dict:
+    entry = info_snapshot.load().get(cls)
+    raw = ((entry or {}).get("input", {}).get(spec.category) or {}).get(spec.name)
+    if isinstance(raw, list) and len(raw) > 1 and isinstance(raw[1], dict):
+        return {k: v for k, v in raw[1].items() if k != "options"}
+    return {}
 
 
 def _types_compatible(received: Any, expected: Any) -> bool:
@@ -130,7 +141,7 @@ class _Validator:
                 continue
             val = inputs[name]
             if isinstance(val, list):
-                ok = self._link(name, spec, val, errors)
+                ok = self._link(cls, name, spec, val, errors)
                 valid = valid and ok
                 continue
             self._value(cls, name, spec, inputs, errors, custom)
@@ -140,8 +151,8 @@ class _Validator:
         self.validated[node_id] = (ok, errors)
         return ok, errors
 
-    def _link(self, name: str, spec: InputSpec, val: list, errors: list[dict]) -> bool:
-        config = input_config(spec, self.files)
+    def _link(self, cls: str, name: str, spec: InputSpec, val: list, errors: list[dict]) -> bool:
+        config = input_config(spec, self.files, cls)
         if len(val) != 2:
             errors.append(_err("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]",
                                name, {"input_name": name, "input_config": config, "received_value": val}))
@@ -171,7 +182,7 @@ class _Validator:
 
     def _value(self, cls: str, name: str, spec: InputSpec, inputs: dict, errors: list[dict],
                custom_errors: list[dict]) -> None:
-        config = input_config(spec, self.files)
+        config = input_config(spec, self.files, cls)
         val = inputs[name]
         if isinstance(val, dict) and "__value__" in val:
             val = inputs[name] = val["__value__"]
