@@ -17,22 +17,12 @@ from . import info_snapshot
 from .datadir import MODEL_FOLDERS, DataDir
 from .engine import FEATURES, Client, Engine
 from .schemas import NodeSchema
+from .faults import FAULT_MODES, VERSION, parse_fault  # noqa: F401 - re-exported
 from .validation import validate_prompt
 
 log = logging.getLogger("preview")
 
 TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
-FAULT_MODES = ("never-start", "crash-mid-job", "hang", "reject")
-VERSION = "0.3.64"
-
-
-def parse_fault(value: str | None) -> str | None:
-    """Validate a fault name; raises ValueError naming what is allowed."""
-    if value in (None, "", "none"):
-        return None
-    if value in FAULT_MODES or (value.startswith("fail-node:") and len(value) > len("fail-node:")):
-        return value
-    raise ValueError(f"fault: {value!r} is not one of never-start, crash-mid-job, hang, reject, fail-node:<ClassType>, none")
 
 
 def trouble() -> web.Response:
