@@ -2,6 +2,7 @@
 prompt + voice + script → portrait → speech → talking head, with each stage's result cached per session."""
 from __future__ import annotations
 
+import html as htmllib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from backend import faces
 from backend.errors import BackendError
 from ui import jobrun, media_checks, progress
 from ui import params as P
@@ -16,6 +18,29 @@ from ui.voice import voice_names, voice_parts
 from workflows.catalogue import ParamError, get_spec, load_catalogue
 
 STAGES = ("portrait", "speech", "talking head")
+SEND_ANYWAY = "Send anyway: I know no face was found"
+
+
+def face_warning(path: str | None, label: str = "Portrait") -> str | None:
+    """The field message when a portrait has no face SONIC can find (None when it has one or there is no file).
+    SONIC fails on such a portrait after the GPU has started; this check is local and takes tens of ms."""
+    if not path:
+        return None
+    if faces.find_face(path).found:
+        return None
+    return f"{label}: {faces.ADVICE}"
+
+
+def face_notice(path: str | None) -> tuple[dict, dict]:
+    """(warning HTML update, "send anyway" checkbox update) for a newly chosen portrait."""
+    msg = face_warning(path)
+    if msg is None:
+        return gr.update(value="", visible=False), gr.update(value=False, visible=False)
+    text = htmllib.escape(faces.ADVICE[0].upper() + faces.ADVICE[1:])
+    return (gr.update(value=f'<div class="job-status" data-kind="warning" role="alert"><strong>Check the portrait'
+                            f'</strong> — {text}. The talking head is not sent unless you tick the box below.</div>',
+                      visible=True),
+            gr.update(value=False, visible=True))
 
 
 @dataclass
@@ -63,8 +88,12 @@ def build(studio: Any) -> TalkingHeadTab:
     with gr.Tab("From a portrait and speech"):
         with gr.Row():
             with gr.Column():
-                fields = P.build(spec, prefix="th",
+                fields = P.build(spec, prefix="th", names=["image"],
                                  overrides={"image": {"sources": ["upload", "clipboard"]}})
+                # The face warning sits right under the portrait it is about.
+                face_html = gr.HTML("", visible=False, elem_id="th-face-warning")
+                send_anyway = gr.Checkbox(False, label=SEND_ANYWAY, visible=False, elem_id="th-send-anyway")
+                fields.update(P.build(spec, prefix="th", skip=["image"]))
                 with gr.Row():
                     lib_images = gr.Dropdown(choices=[], label="…or a portrait made earlier", elem_id="th-lib-image",
                                              info="Portraits from the Portrait tab and the pipeline")
@@ -80,6 +109,8 @@ def build(studio: Any) -> TalkingHeadTab:
         spec = get_spec("lipsync")
         img = media_checks.check_media(spec.param("image"), values.get("image"))
         aud = media_checks.check_media(spec.param("audio"), values.get("audio"))
+        if not img and not values.get("send_anyway"):
+            img = face_warning(values.get("image"), spec.param("image").label)
         if img:
             probs["image"] = img
         if aud:
@@ -87,7 +118,10 @@ def build(studio: Any) -> TalkingHeadTab:
         return probs
 
     jobrun.wire_job(studio, spec, rc, fields, lambda rec: {video: (jobrun.outputs_of(rec, "video") or [None])[0]},
-                    [video], extra_check=extra_check)
+                    [video], extra_inputs={"send_anyway": send_anyway}, extra_check=extra_check)
+    # The face check runs as soon as a portrait is chosen, so the warning is at the field before Run.
+    fields["image"].change(face_notice, inputs=[fields["image"]], outputs=[face_html, send_anyway],
+                           show_progress="hidden", **jobrun.PRIVATE)
 
     def do_refresh():
         return (gr.update(choices=library_outputs(studio, "portrait", "image")),
@@ -109,6 +143,7 @@ def build(studio: Any) -> TalkingHeadTab:
                                       info="Save a voice in the Voice tab first")
                 p_script = P.component(cat["tts"].param("text"), elem_id="pipe-script")
                 prc = jobrun.controls("pipe", "Run pipeline")
+                p_send_anyway = gr.Checkbox(False, label=SEND_ANYWAY, visible=False, elem_id="pipe-send-anyway")
                 stage_html = [gr.HTML("", elem_id=f"pipe-stage-{i}") for i in range(len(STAGES))]
             with gr.Column():
                 p_image = gr.Image(label="Portrait", type="filepath", interactive=False, elem_id="pipe-image")
@@ -116,9 +151,9 @@ def build(studio: Any) -> TalkingHeadTab:
                 p_video = gr.Video(label="Talking head", interactive=False, elem_id="pipe-video")
     cache = gr.State({})
 
-    def validator(prompt: str, voice: str | None, script: str, _cache: Any) -> list[dict]:
+    def validator(prompt: str, voice: str | None, script: str, _cache: Any, _anyway: bool) -> list[dict]:
         probs = pipeline_problems(prompt, voice, script)
-        return P.field_messages(["prompt", "voice", "text", "cache"], None, probs)
+        return P.field_messages(["prompt", "voice", "text", "cache", "send_anyway"], None, probs)
 
     def pipeline_problems(prompt: str, voice: str | None, script: str) -> dict[str, str]:
         probs: dict[str, str] = {}
@@ -134,7 +169,8 @@ def build(studio: Any) -> TalkingHeadTab:
             probs["text"] = err.message
         return probs
 
-    def run_pipeline(prompt: str, voice: str | None, script: str, cache_in: dict) -> Iterator[dict]:
+    def run_pipeline(prompt: str, voice: str | None, script: str, cache_in: dict, anyway: bool = False
+                     ) -> Iterator[dict]:
         cache_now = dict(cache_in or {})
         probs = pipeline_problems(prompt, voice, script)
         if probs:
@@ -153,6 +189,14 @@ def build(studio: Any) -> TalkingHeadTab:
         for i, (action, inputs, kind, out) in enumerate(plan):
             if inputs is None:
                 inputs = {"image": results[0], "audio": results[1]}
+                warning = None if anyway else face_warning(results[0])
+                if warning:   # SONIC would fail on it after the GPU started: ask before sending
+                    yield {stage_html[i]: progress.render_problem(warning),
+                           prc.status: progress.render_problem(
+                               f"Stopped before the talking head: {warning}. Change the description and run again, "
+                               f"or tick “{SEND_ANYWAY}”."),
+                           p_send_anyway: gr.update(visible=True, value=False)}
+                    return
             path = None
             try:
                 for html, job_id, path, done in run_stage(studio, action, inputs, kind, cache_now, STAGES[i]):
@@ -170,8 +214,8 @@ def build(studio: Any) -> TalkingHeadTab:
         yield {prc.status: progress.render_event("completed", "All three stages are done.",
                                                  licence=cat["lipsync"].licence)}
 
-    prc.run.click(run_pipeline, inputs=[p_prompt, p_voice, p_script, cache],
-                  outputs=[prc.status, prc.job_id, cache, p_image, p_audio, p_video, *stage_html],
+    prc.run.click(run_pipeline, inputs=[p_prompt, p_voice, p_script, cache, p_send_anyway],
+                  outputs=[prc.status, prc.job_id, cache, p_image, p_audio, p_video, *stage_html, p_send_anyway],
                   validator=validator, concurrency_limit=None, **jobrun.PRIVATE)
     jobrun.wire_cancel(studio, prc)
 
