@@ -36,18 +36,30 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 TIER_TIMEOUT_S = 900        # the first test may install the real ComfyUI (minutes)
 
 
+MISSING = rcu.missing_reason()
+
+
+def pytest_terminal_summary(terminalreporter):
+    # Where the archives are absent the tier is left out (deselected), said once here rather than once per test.
+    if MISSING:
+        terminalreporter.write_line(f"SKIPPED {MISSING}: the real_comfyui tests did not run")
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.real_comfyui)
-            item.add_marker(pytest.mark.timeout(TIER_TIMEOUT_S))
+    tier = [item for item in items if HERE in Path(str(item.fspath)).resolve().parents]
+    if MISSING:
+        config.hook.pytest_deselected(items=tier)
+        items[:] = [item for item in items if item not in tier]
+        return
+    for item in tier:
+        item.add_marker(pytest.mark.real_comfyui)
+        item.add_marker(pytest.mark.timeout(TIER_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")
 def real() -> rcu.RealComfy:
-    reason = rcu.missing_reason()
-    if reason:
-        pytest.skip(reason)
+    if MISSING:
+        pytest.skip(MISSING)
     return rcu.ensure_installed()
 
 
