@@ -17,9 +17,9 @@ from typing import Any
 import gradio as gr
 
 from backend.settings import Settings
-from ui import api, endpoint, handoffs, jobs, music, panel, portrait, talking_head, voice
+from ui import api, endpoint, handoffs, jobs, music, page_js, panel, portrait, talking_head, voice
 from ui.jobrun import PRIVATE
-from ui.voice import voice_names
+from ui.voice import library_hint, voice_names
 
 BANNERS = {
     "preview": "**Preview mode** — no RunPod credentials were found, so jobs run on a local endpoint with the "
@@ -93,7 +93,8 @@ def build_blocks(studio: Any) -> gr.Blocks:
 
         def on_load(*filters: str):
             names = voice_names(studio)
-            return (gr.update(choices=names), gr.update(choices=names), *jobs_tab.refresh(*filters))
+            return (gr.update(choices=names, info=library_hint(names)), gr.update(choices=names),
+                    *jobs_tab.refresh(*filters))
 
         demo.load(on_load, inputs=jobs_tab.inputs, outputs=[voice_tab.voices, th_tab.voices, *jobs_tab.outputs],
                   **PRIVATE)
@@ -115,9 +116,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
+        # quiet: Gradio's own start lines suggest `share=True` in launch(); the studio's hints name its options.
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                     mcp_server=mcp_enabled(args, env), allowed_paths=[str(settings.data_dir.resolve())],
-                    prevent_thread_lock=True, show_error=True, css=CSS)
+                    prevent_thread_lock=True, show_error=True, css=CSS + page_js.CSS, js=page_js.JS, quiet=True)
+        api.describe_files_truthfully(demo)
+        if demo.share_url:
+            print(f"public link: {demo.share_url}", flush=True)
+        elif not args.share:
+            print("(for a public link, start with --share; add --auth user:pass to choose the login)", flush=True)
         if notice:
             print(notice, flush=True)
         print(f"studio ready: http://{args.host}:{args.port}/", flush=True)

@@ -76,7 +76,9 @@ class Studio:
         else:
             self._client = RunPodClient(s.api_base, s.endpoint_id or "", s.api_key)
         self._tracker = JobTracker(self._client, self.history_db, self.library,
-                                   price_per_second=s.gpu_price_per_second, on_event=self._publish)
+                                   # preview jobs run on no paid GPU: no cost anywhere
+                                   price_per_second=0.0 if self.mode == "preview" else s.gpu_price_per_second,
+                                   on_event=self._publish)
         await self._tracker.start()
 
     def close(self) -> None:
