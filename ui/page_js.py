@@ -17,7 +17,10 @@ JS = """
       c = document.createElement('div');
       c.className = 'char-count';
       c.setAttribute('aria-live', 'polite');
-      el.insertAdjacentElement('afterend', c);
+      // Below the box: Gradio wraps a textarea in a flex row (with its buttons), where it would sit beside it.
+      const parent = el.parentElement;
+      const anchor = parent && getComputedStyle(parent).display.includes('flex') ? parent : el;
+      anchor.insertAdjacentElement('afterend', c);
       el.__studioCounter = c;
     }
     const n = el.value.length;
