@@ -56,4 +56,8 @@ CSS = """
 .char-count { font-size: 12px; opacity: 0.75; text-align: right; margin-top: 2px; }
 .char-count-full { opacity: 1; color: #b45309; }
 .char-count-cut { opacity: 1; color: #b00020; font-weight: 600; }
+/* A table that is read, not edited: a click picks the row; no cell outline, no row/column handles. */
+.read-only-table .selection-button, .read-only-table .cell-menu-button { display: none !important; }
+.read-only-table td.cell-selected { box-shadow: none !important; }
+.read-only-table tbody tr:hover td { cursor: pointer; }
 """

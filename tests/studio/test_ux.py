@@ -239,10 +239,12 @@ def test_preview_shows_no_costs_and_jobs_use_the_tab_names(desktop: Page):
     details = desktop.locator("#jobs-details")
     expect(details).to_contain_text("Music · completed")
     assert "Cost" not in details.inner_text() and "$" not in details.inner_text()
-    # A clicked cell is read-only: no editor opens in the table.
+    # A clicked cell is read-only: no editor opens, and no row/column handles appear.
     desktop.locator("#jobs-table [data-testid=cell-0-2]").dblclick()
     desktop.wait_for_timeout(300)
     assert desktop.locator("#jobs-table textarea, #jobs-table input[type=text]").count() == 0
+    handles = desktop.locator("#jobs-table .selection-button, #jobs-table .cell-menu-button")
+    assert all(not handles.nth(i).is_visible() for i in range(handles.count()))
     tab(desktop, "Endpoint")
     desktop.locator("#endpoint-check").click()
     readiness = desktop.locator("#endpoint-readiness")
