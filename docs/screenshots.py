@@ -101,12 +101,22 @@ def save_png(png: bytes, path: Path, max_kb: int) -> int:
     return len(png)
 
 
+def go_to_tab(page, name: str) -> None:
+    """Click a tab; on a narrow screen Gradio moves the tabs that do not fit into a "More tabs" menu."""
+    direct = page.get_by_role("tab", name=name, exact=True)
+    if direct.count() and direct.first.is_visible():
+        direct.first.click()
+        return
+    page.get_by_role("button", name="More tabs").first.click()
+    page.locator(".overflow-dropdown button", has_text=name).first.click()
+
+
 class Shooter:
     def __init__(self, page, out: Path, suffix: str, max_kb: int):
         self.page, self.out, self.suffix, self.max_kb = page, out, suffix, max_kb
 
     def tab(self, name: str) -> None:
-        self.page.get_by_role("tab", name=name, exact=True).click()
+        go_to_tab(self.page, name)
         self.page.wait_for_timeout(400)
 
     def done(self, status_id: str) -> None:

@@ -49,6 +49,23 @@ JS = """
       .forEach((el) => update(el));
   setInterval(scan, 700);
   scan();
+  // An image or audio field shows its validation message as a banner laid over its top edge, where it hides the
+  // drop zone or the player. Make room for it: pad the field's block by the banner's height while it shows.
+  const makeRoom = () => {
+    document.querySelectorAll('.block').forEach((block) => {
+      const banner = block.querySelector(':scope > [data-testid=status-tracker] .validation-error');
+      const h = banner && banner.offsetParent !== null ? banner.offsetHeight : 0;
+      if (h > 0) {
+        const want = `${h + 6}px`;
+        if (block.style.paddingTop !== want) block.style.paddingTop = want;
+        block.__studioPadded = true;
+      } else if (block.__studioPadded) {
+        block.style.paddingTop = '';
+        block.__studioPadded = false;
+      }
+    });
+  };
+  setInterval(makeRoom, 250);
 }
 """
 
