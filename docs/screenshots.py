@@ -160,7 +160,7 @@ def make_everything(s: Shooter, media: dict[str, Path], voice_name: str) -> None
     s.shot("voice")
 
     s.tab("Talking head")
-    page.get_by_role("tab", name="One click: prompt + voice + script").click()
+    page.get_by_role("tab", name="One click").click()
     page.locator("#pipe-prompt textarea").fill("an old lighthouse keeper, front-facing, head and shoulders")
     s.pick("pipe-voice", voice_name)
     page.locator("#pipe-script textarea").fill("Every night I climb the stairs, and every night the sea waits.")

@@ -77,4 +77,13 @@ CSS = """
 .read-only-table .selection-button, .read-only-table .cell-menu-button { display: none !important; }
 .read-only-table td.cell-selected { box-shadow: none !important; }
 .read-only-table tbody tr:hover td { cursor: pointer; }
+/* A phone (390×844) shows a tab's main input and run button without scrolling: a compact header and smaller
+   image drop zones there. */
+@media (max-width: 640px) {
+  .gradio-container h1 { font-size: 1.35rem !important; margin: 0 !important; }
+  #mode-banner { font-size: 0.78rem; }
+  #mode-banner p { line-height: 1.35; margin: 0; }
+  #th-image, #panel-image { height: auto !important; }
+  #th-image .image-container, #panel-image .image-container { height: 160px !important; }
+}
 """

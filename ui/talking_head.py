@@ -85,7 +85,7 @@ def build(studio: Any) -> TalkingHeadTab:
     cat = load_catalogue()
     spec = cat["lipsync"]
     gr.Markdown(f"**{spec.title}** — {spec.summary}")
-    with gr.Tab("From a portrait and speech"):
+    with gr.Tab("From portrait + speech"):
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 # The two inputs and the run button first, so all three are in view without scrolling.
@@ -145,7 +145,7 @@ def build(studio: Any) -> TalkingHeadTab:
     lib_audio.change(use_audio, inputs=[lib_audio, lib_audio_paths], outputs=[fields["audio"]], **jobrun.PRIVATE)
 
     # ---- the one-click pipeline ----
-    with gr.Tab("One click: prompt + voice + script"):
+    with gr.Tab("One click"):
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 p_prompt = P.component(cat["portrait"].param("prompt"), elem_id="pipe-prompt", lines=2)
