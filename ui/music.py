@@ -29,7 +29,7 @@ GENRE_PRESETS: dict[str, str] = {
 
 def build(studio: Any) -> None:
     spec = load_catalogue()["music"]
-    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             # The style and the run button first; lyrics, length and the rest below.

@@ -83,6 +83,7 @@ CSS = """
   .gradio-container h1 { font-size: 1.35rem !important; margin: 0 !important; }
   #mode-banner { font-size: 0.78rem; }
   #mode-banner p { line-height: 1.35; margin: 0; }
+  .tab-summary { display: none !important; }     /* the tab's name says it; the summary costs two lines */
   #th-image, #panel-image { height: auto !important; }
   #th-image .image-container, #panel-image .image-container { height: 160px !important; }
 }

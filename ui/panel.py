@@ -12,7 +12,7 @@ from workflows.catalogue import get_spec, load_catalogue
 
 def build(studio: Any) -> None:
     spec = load_catalogue()["animate"]
-    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             # The panel, the motion text and the run button first, so all are in view without scrolling.

@@ -40,7 +40,7 @@ def build(studio: Any) -> PortraitTab:
     spec = load_catalogue()["portrait"]
     prompt_name = next(p.name for p in spec.params if p.type == "text" and p.required)
     seed_name = next((p.name for p in spec.params if p.type == "seed"), None)
-    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             # The description and the run button first, so both are in view without scrolling.

@@ -84,7 +84,7 @@ def run_stage(studio: Any, action: str, inputs: dict[str, Any], kind: str, cache
 def build(studio: Any) -> TalkingHeadTab:
     cat = load_catalogue()
     spec = cat["lipsync"]
-    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
     with gr.Tab("From portrait + speech"):
         with gr.Row():
             with gr.Column(scale=1, min_width=300):

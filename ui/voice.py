@@ -64,7 +64,7 @@ def trim(path: str, start: float | None, end: float | None) -> str:
 
 def build(studio: Any) -> VoiceTab:
     spec = load_catalogue()["tts"]
-    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
     names_now = voice_names(studio)
     with gr.Row():
         # The script, the run button and the result first (left, and on top on a phone); the reference right.

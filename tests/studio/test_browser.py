@@ -68,7 +68,7 @@ def save_voice(page: Page, media, name: str) -> None:
 def test_portrait_makes_an_image_and_refuses_an_empty_prompt(page: Page, artifacts):
     tab(page, "Portrait")
     page.locator("#portrait-run").click()
-    expect(page.get_by_text("Description: is required")).to_be_visible(timeout=10_000)
+    expect(page.locator("#portrait-prompt").get_by_text("Description: is required")).to_be_visible(timeout=10_000)
     expect(page.locator("#portrait-status [data-kind]")).to_have_count(0)
 
     page.locator("#portrait-prompt textarea").fill("a weathered sky pirate, front-facing, head and shoulders")

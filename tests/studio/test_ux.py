@@ -184,7 +184,7 @@ def test_earlier_portraits_are_thumbnails_with_their_description_never_paths(des
 def test_field_errors_use_the_page_labels_and_land_on_their_field(desktop: Page, media):
     tab(desktop, "Portrait")
     desktop.locator("#portrait-run").click()
-    expect(desktop.get_by_text("Description: is required")).to_be_visible(timeout=15_000)
+    expect(desktop.locator("#portrait-prompt").get_by_text("Description: is required")).to_be_visible(timeout=15_000)
     assert "prompt:" not in desktop.locator("body").inner_text()
 
     tab(desktop, "Voice")
@@ -285,8 +285,9 @@ def test_endpoint_cost_table_counts_earlier_runs_on_page_load(desktop: Page):
     desktop.locator("#portrait-run").click()
     finished(desktop, "portrait-status")
     desktop.reload()
+    expect(desktop.locator("#mode-banner")).to_contain_text("Preview mode", timeout=60_000)
     tab(desktop, "Endpoint")
-    expect(desktop.locator("#endpoint-cost")).to_contain_text(re.compile(r"Portrait \| [0-9.]+ s"))
+    expect(desktop.locator("#endpoint-cost")).to_contain_text(re.compile(r"Portrait\s+[0-9.]+ s"))
 
 
 def test_rerun_follows_the_new_job_and_selects_it(desktop: Page):
