@@ -42,7 +42,7 @@ def remaining_s(percent: float | None, running_for_s: float | None, typical_s: f
 def next_interval(s: PollState) -> float:
     if s.status == "queued":
         if s.since_submit_s < 2.0:
-            return 0.6 if s.since_submit_s > 0.3 else FAST_S
+            return FAST_S * 2 if s.since_submit_s > 0.3 else FAST_S
         return COLD_S if s.cold_start else min(SLOW_S, 0.5 + 0.05 * s.since_submit_s)
     if s.status == "uploading":
         return NEAR_END_S * 2
@@ -50,12 +50,20 @@ def next_interval(s: PollState) -> float:
     if s.predicted_run_s is None:
         # No idea when it ends: brisk at first, then about once a second, sparser for very long jobs.
         # (a job's first progress report gives a prediction within a second or two, so no need to hurry).
+        if not s.watched and running_for < 3.0:
+            return 0.5
         return SLOW_S if running_for < 20.0 else COLD_S
     rem = s.predicted_run_s - running_for
-    if not s.watched and rem > 1.5:
+    if not s.watched:
         # Nobody is showing its progress, so only the end matters: halve the distance to the predicted end
-        # each time (this is what keeps many jobs in flight cheap).
-        return min(5.0, rem / 2)
+        # each time (this is what keeps many jobs in flight cheap), land on it, then look briskly. A job
+        # without progress reports is predicted from this action's usual run time, which is exact enough.
+        if rem > 1.5:
+            return min(5.0, rem / 2)
+        if rem > NEAR_END_S:
+            return rem
+        overdue = -rem
+        return NEAR_END_S if overdue < 0.6 else 0.4 if overdue < 3.0 else SLOW_S
     if rem > ENDGAME_S + 5.0:
         # Far from the end: two fifths of the distance (2.5–10 s), so a person sees the bar move every few
         # seconds while a long job costs well under 0.3 requests per second.

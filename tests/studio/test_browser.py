@@ -30,7 +30,8 @@ def page(browser, app) -> Page:
     ctx = browser.new_context(viewport=VIEW)
     pg = ctx.new_page()
     pg.goto(app.url)
-    expect(pg.locator("#mode-banner")).to_contain_text("Preview mode")
+    # A loaded shared machine can take a while to render the page the first time.
+    expect(pg.locator("#mode-banner")).to_contain_text("Preview mode", timeout=60_000)
     yield pg
     ctx.close()
 
