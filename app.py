@@ -20,9 +20,9 @@ import gradio as gr
 
 from backend.errors import SettingsError
 from backend.settings import Settings, parse_logins
-from ui import api, endpoint, exchange, handoffs, jobs, music, panel, portrait, roles, talking_head, voice
+from ui import api, endpoint, exchange, handoffs, jobs, music, page_js, panel, portrait, roles, talking_head, voice
 from ui.jobrun import PRIVATE
-from ui.voice import voice_names
+from ui.voice import library_hint, voice_names
 
 BANNERS = {
     "preview": "**Preview mode** — no RunPod credentials were found, so jobs run on a local endpoint with the "
@@ -135,7 +135,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
             # Gradio hides a tab's content but not its button: the buttons go by style, and the page opens on Jobs.
             style = "" if owner else ("<style>" + ", ".join(f"button[data-tab-id='{t}']" for t in OWNER_TABS)
                                       + " { display: none !important; }</style>")
-            return (gr.update(choices=names), gr.update(choices=names), note, style,
+            return (gr.update(choices=names, info=library_hint(names)), gr.update(choices=names), note, style,
                     gr.update(selected="portrait" if owner else "jobs"), *refreshed, *visibility)
 
         demo.load(on_load, inputs=jobs_tab.inputs,
@@ -163,9 +163,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
+        # quiet: Gradio's own start lines suggest `share=True` in launch(); the studio's hints name its options.
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                     mcp_server=mcp_enabled(args, env), allowed_paths=allowed, blocked_paths=blocked,
-                    prevent_thread_lock=True, show_error=True, css=CSS)
+                    prevent_thread_lock=True, show_error=True, css=CSS + page_js.CSS, js=page_js.JS, quiet=True)
+        api.describe_files_truthfully(demo)
+        if demo.share_url:
+            print(f"public link: {demo.share_url}", flush=True)
+        elif not args.share:
+            print("(for a public link, start with --share; add --auth user:pass to choose the login)", flush=True)
         if notice:
             print(notice, flush=True)
         print(f"studio ready: http://{args.host}:{args.port}/", flush=True)

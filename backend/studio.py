@@ -86,8 +86,9 @@ class Studio:
         else:
             self._client = RunPodClient(s.api_base, s.endpoint_id or "", s.api_key)
         self._tracker = JobTracker(self._client, self.history_db, self.library,
-                                   price_per_second=s.gpu_price_per_second, on_event=self._publish,
-                                   stamp=provenance.stamp_outputs)
+                                   # preview jobs run on no paid GPU: no cost anywhere
+                                   price_per_second=0.0 if self.mode == "preview" else s.gpu_price_per_second,
+                                   on_event=self._publish, stamp=provenance.stamp_outputs)
         if self.mode != "preview" and s.bucket is not None:
             self._tracker.s3_config = s.bucket.to_s3_config
         await self._tracker.start()

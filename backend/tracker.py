@@ -377,7 +377,8 @@ class JobTracker:
         rec.status = status
         rec.error = error
         rec.finished_at = time.time()
-        if rec.execution_ms is not None:
+        # A preview job ran on no paid GPU: it has no cost (None, not $0, so nothing shows one).
+        if rec.execution_ms is not None and self.price and not rec.preview:
             rec.cost_usd = round(rec.execution_ms / 1000 * self.price, 9)
         self._jobs.pop(rec.id, None)
         self.history.save(rec)

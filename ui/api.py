@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +26,15 @@ from workflows.catalogue import JobSpec, Param, ParamError, load_catalogue
 OUTPUT_KIND = {"portrait": "image", "tts": "audio", "music": "audio", "lipsync": "video", "animate": "video"}
 
 
+# How a file reaches a tool: what Gradio's MCP server and gradio_client really accept.
+FILE_HOWTO = ("Pass a file as an https URL or as a data URI (data:<mime>;base64,...); with gradio_client, "
+              "handle_file(path).")
+
+
 def _describe(p: Param) -> str:
     text = f"{p.label}. {p.help}".strip() if p.help else p.label + "."
     if p.is_media:
-        text += f" A{'n' if p.type == 'image' else 'n'} {p.type} file."
+        text += f" An {p.type} file: an https URL or a data URI (data:{p.type}/...;base64,...)."
     else:
         text += f" Allowed: {p.allowed()}."
     if not p.required and p.default is not None:
@@ -49,38 +55,51 @@ def docstring(spec: JobSpec) -> str:
     return "\n".join(lines)
 
 
+def refuse(message: str) -> gr.Error:
+    """The error an API caller gets: the message goes back to the caller, and the console gets one line (an input
+    error is no crash, so no traceback)."""
+    print(f"studio api: refused: {message}", file=sys.stderr, flush=True)
+    return gr.Error(message, print_exception=False)
+
+
+def refusal(err: ParamError | str, labels: dict[str, str]) -> gr.Error:
+    """A refusal that names its field as the page labels it and by its API name ("Description (prompt): ...")."""
+    return refuse(P.relabel(err.message if isinstance(err, ParamError) else err, labels, with_name=True))
+
+
 def run_to_end(studio: Any, action: str, inputs: dict[str, Any]) -> Any:
     """Submit and wait for the terminal record; errors become gr.Error with the job's own message."""
     roles.require_owner(studio)
     try:
         rec = studio.submit(action, inputs)
     except BackendError as err:
-        raise gr.Error(err.message) from None
+        raise refuse(err.message) from None
     for ev in studio.watch(rec.id):
         rec = ev.record
     if rec.status != "completed":
         err = rec.error or {}
-        raise gr.Error(f"{action} job {rec.id} {rec.status}: {err.get('code', '')} {err.get('message', '')}".strip())
+        raise refuse(f"{action} job {rec.id} {rec.status}: {err.get('code', '')} {err.get('message', '')}".strip())
     return rec
 
 
 def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
     names = [p.name for p in spec.params]
     kind = OUTPUT_KIND[spec.action]
+    labels = P.labels_of(spec)
 
     def call(*values: Any) -> str:
         raw = P.clean(spec, dict(zip(names, values)))
         try:
             inputs = spec.validate(raw)
         except ParamError as err:
-            raise gr.Error(err.message) from None
+            raise refusal(err, labels) from None
         for p in spec.media_params:
             problem = media_checks.check_media(p, inputs.get(p.name))
             if problem:
-                raise gr.Error(problem)
+                raise refusal(problem, labels)
         outs = outputs_of(run_to_end(studio, spec.action, inputs), kind)
         if not outs:
-            raise gr.Error(f"{spec.action}: the job finished without a {kind} file")
+            raise refuse(f"{spec.action}: the job finished without a {kind} file")
         return outs[0]
 
     call.__name__ = spec.action
@@ -107,15 +126,16 @@ def talking_head_endpoint(studio: Any) -> Callable[..., str]:
         Returns:
             The MP4 talking-head video file.
         """
+        labels = {**P.labels_of(cat["tts"]), "prompt": cat["portrait"].param("prompt").label}
         try:
             p_in = cat["portrait"].validate({"prompt": prompt})
             t_in = cat["tts"].validate({"text": text, "reference_audio": reference_audio,
                                         "reference_text": reference_text or ""})
         except ParamError as err:
-            raise gr.Error(err.message) from None
+            raise refusal(err, labels) from None
         problem = media_checks.check_media(cat["tts"].param("reference_audio"), reference_audio)
         if problem:
-            raise gr.Error(problem)
+            raise refusal(problem, labels)
         image = outputs_of(run_to_end(studio, "portrait", p_in), "image")[0]
         speech = outputs_of(run_to_end(studio, "tts", t_in), "audio")[0]
         lip = cat["lipsync"].validate({"image": image, "audio": speech})
@@ -190,6 +210,22 @@ def job_json(rec: Any, comments: list[dict[str, Any]], base_url: str) -> dict[st
     }
 
 
+def api_component(p: Param) -> gr.components.Component:
+    """A hidden input for the named API. It enforces nothing itself (no min/max, no fixed choices, numbers not
+    rounded): Gradio's own checks answer "Value 0 is less than minimum value 1." without naming the field, so
+    every check is the catalogue's, whose message names it. A required field has no value, so the API and MCP
+    schemas list it as required."""
+    value = None if p.required else p.default
+    if p.type in ("int", "float", "seed"):
+        return gr.Number(value=value, label=p.label, visible=False)
+    if p.type == "choice":
+        return gr.Dropdown(choices=list(p.choices), value=value, label=p.label, allow_custom_value=True,
+                           visible=False)
+    if p.type == "text":
+        return gr.Textbox(value=value, label=p.label, visible=False)
+    return P.component(p, visible=False)
+
+
 def _output_component(kind: str) -> gr.components.Component:
     if kind == "image":
         return gr.Image(type="filepath", format="png", visible=False)
@@ -204,13 +240,13 @@ def build(studio: Any) -> None:
     with gr.Column(visible=False):
         for action in ("portrait", "tts", "lipsync", "animate", "music"):
             spec = cat[action]
-            inputs = [P.component(p, visible=False) for p in spec.params]
+            inputs = [api_component(p) for p in spec.params]
             out = _output_component(OUTPUT_KIND[action])
             trigger = gr.Button(visible=False)
             trigger.click(job_endpoint(studio, spec), inputs=inputs, outputs=[out], api_name=action,
                           concurrency_limit=None)
-        th_in = [gr.Textbox(visible=False), gr.Audio(type="filepath", visible=False), gr.Textbox(visible=False),
-                 gr.Textbox(visible=False, value="")]
+        th_in = [gr.Textbox(value=None, visible=False), gr.Audio(type="filepath", visible=False),
+                 gr.Textbox(value=None, visible=False), gr.Textbox(visible=False, value="")]
         th_out = gr.Video(visible=False, format=None)
         def export_studio() -> str:
             """The whole studio as one .zip: every output, input, voice, job and comment (owners and reviewers)."""
@@ -224,3 +260,22 @@ def build(studio: Any) -> None:
                                        api_name="jobs", concurrency_limit=None)
         gr.Button(visible=False).click(talking_head_endpoint(studio), inputs=th_in, outputs=[th_out],
                                        api_name="talking_head", concurrency_limit=None)
+
+
+def describe_files_truthfully(demo: gr.Blocks) -> None:
+    """Gradio's MCP server appends to every tool with a file argument a sentence about an "upload_file_to_gradio"
+    tool that this server does not have; say instead how files are really passed (https URL or data URI, which
+    its argument conversion accepts). Gradio offers no setting for that sentence, so the server object's class
+    is swapped for a subclass that overrides only it. Call after launch(); without MCP it does nothing."""
+    server = getattr(demo, "mcp_server_obj", None)
+    if server is None or getattr(server, "_studio_files", False):
+        return
+
+    class StudioMCPServer(type(server)):  # type: ignore[misc]
+        _studio_files = True
+
+        @property
+        def _file_data_tool_description(self) -> str:
+            return " " + FILE_HOWTO
+
+    server.__class__ = StudioMCPServer

@@ -60,6 +60,12 @@ def missing_label(m: dict) -> str:
     return f"{name} ({_gb(m.get('size'))}){why}"
 
 
+def title(action: str) -> str:
+    """A job kind as the tabs name it (Portrait, Voice, Talking head, Panel animation, Music)."""
+    spec = load_catalogue().get(action)
+    return spec.title if spec else action
+
+
 def readiness_rows(ready: dict) -> list[list]:
     """One row per job: ready, or the missing model files with their sizes."""
     rows = []
@@ -68,7 +74,7 @@ def readiness_rows(ready: dict) -> list[list]:
         what = "; ".join(missing_label(m) for m in missing)
         state = "ready" if info.get("ready") else (f"missing {len(missing)} file(s), "
                                                    f"{_gb(sum(int(m.get('size') or 0) for m in missing))}")
-        rows.append([action, state, what or "–"])
+        rows.append([title(action), state, what or "–"])
     return rows
 
 
@@ -88,15 +94,15 @@ def summary(mode: str, ready: dict) -> str:
     if jobs:
         missing = {a: j for a, j in jobs.items() if not j.get("ready")}
         if not missing:
-            lines.append(f"**Jobs:** all {len(jobs)} jobs ready ({', '.join(jobs)}).")
+            lines.append(f"**Jobs:** all {len(jobs)} jobs ready ({', '.join(title(a) for a in jobs)}).")
         else:
             parts = []
             for action, j in missing.items():
                 files = j.get("missing") or []
                 size = sum(int(m.get("size") or 0) for m in files)
-                parts.append(f"{action} is missing {len(files)} model file(s) ({_gb(size)})")
+                parts.append(f"{title(action)} is missing {len(files)} model file(s) ({_gb(size)})")
             ready_ones = [a for a in jobs if a not in missing]
-            lines.append(f"**Jobs:** {'; '.join(parts)}. Ready: {', '.join(ready_ones) or 'none'}. "
+            lines.append(f"**Jobs:** {'; '.join(parts)}. Ready: {', '.join(title(a) for a in ready_ones) or 'none'}. "
                          "Provision the volume (docs/deploy.md, step 5) to fetch the missing files.")
     else:
         lines.append("**Jobs:** the model check did not answer.")
@@ -120,12 +126,12 @@ def monthly_estimate(studio: Any, jobs_per_month: float) -> str:
     for action in ACTIONS:
         runs = [r.execution_ms for r in studio.history(action=action, status="completed") if r.execution_ms]
         if not runs:
-            lines.append(f"| {action} | no finished runs yet | – |")
+            lines.append(f"| {title(action)} | no finished runs yet | – |")
             continue
         avg_s = sum(runs) / len(runs) / 1000
         cost = avg_s * price * jobs_per_month
         gpu_total += cost
-        lines.append(f"| {action} | {avg_s:.1f} s | ${cost:.2f} |")
+        lines.append(f"| {title(action)} | {avg_s:.1f} s | ${cost:.2f} |")
     volume = VOLUME_GB * VOLUME_PRICE_PER_GB_MONTH
     models = models_total_bytes()
     measured_note = (" Run times are measured in preview mode, so GPU time here is far below a real GPU's."
@@ -159,7 +165,8 @@ def build(studio: Any) -> None:
     with gr.Row(equal_height=True):
         per_month = gr.Number(label="Jobs of each kind per month", value=100, minimum=0, elem_id="endpoint-jobs")
         estimate_btn = gr.Button("Estimate monthly cost", elem_id="endpoint-estimate")
-    estimate = gr.Markdown(monthly_estimate(studio, 100), elem_id="endpoint-cost")
+    # A callable value is computed again for every page load, so the table counts the runs made so far.
+    estimate = gr.Markdown(lambda: monthly_estimate(studio, 100), elem_id="endpoint-cost")
 
     def do_check():
         roles.require_owner(studio, "check the endpoint (it may start a GPU worker)")

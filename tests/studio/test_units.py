@@ -39,7 +39,10 @@ def test_mcp_from_flag_or_environment():
 
 def test_running_event_shows_step_and_bar_and_done_shows_the_licence():
     html = progress.render_event("running", "Step 12 of 28", {"step": 12, "steps": 28, "percent": 43})
-    assert "Step 12 of 28" in html and '<progress class="job-bar" value="12" max="28"' in html
+    assert "Step 12 of 28" in html and 'aria-valuenow="12"' in html and 'aria-valuemax="28"' in html
+    assert "width:42.9%" in html
+    empty = progress.render_event("running", "Starting", {"step": 0, "steps": 28, "percent": 0})
+    assert "width:0.0%" in empty                                          # a 0 % bar is drawn empty
     done = progress.render_event("completed", "Done", licence=load_catalogue()["lipsync"].licence)
     assert "Non-commercial use only" in done and "CC BY-NC-SA 4.0" in done
     failed = progress.render_event("failed", "x", error={"code": "model_missing", "message": "sonic/unet.pth"})
@@ -87,7 +90,7 @@ def test_monthly_estimate_includes_the_volume_and_the_default_price():
     text = endpoint.monthly_estimate(studio, 100)
     assert "$0.00031/s — the default" in text
     # 100 portraits × 20 s × $0.00031 = $0.62, plus 50 GB × $0.07 = $3.50.
-    assert "| portrait | 20.0 s | $0.62 |" in text
+    assert "| Portrait | 20.0 s | $0.62 |" in text
     assert "**Estimated total: $4.12 / month**" in text
 
 
@@ -99,9 +102,13 @@ def test_jobs_rows_are_readable_and_errors_short():
                     status="failed", created_at=1.0, delay_ms=1500, execution_ms=None, cost_usd=0.00012,
                     error={"code": "execution_failed", "message": "The sampler ran out of GPU memory " * 4})
     row = jobs.row(rec)
-    assert row[1:6] == ["tts", "failed", "1.5", "", "$0.0001"]
+    assert row[1:6] == ["Voice", "failed", "1.5", "", "$0.0001"]      # the job as its tab names it
+    assert jobs.row(rec, show_cost=False)[1:5] == ["Voice", "failed", "1.5", ""]   # preview: no cost column
+    assert len(jobs.row(rec, show_cost=False)) == len(jobs.columns(show_cost=False))
+    assert "Cost" not in jobs.describe(rec, show_cost=False)
     assert len(row[6]) <= jobs.ERROR_CHARS and row[6].endswith("…")
     text = jobs.describe(rec)
+    assert text.startswith("### Voice · failed")
     assert "a \\| b" in text and "ref.wav" in text and "/lib/x" not in text
     assert "**Error:** The sampler ran out" in text and "execution_failed" in text
 
