@@ -24,6 +24,8 @@ from backend.records import TERMINAL, JobEvent, JobRecord, Policy
 from backend.settings import RedactingFilter, Settings
 from backend.tracker import JobTracker, describe
 from backend.voices import VoiceLibrary
+from backend.cast import Cast
+from backend.scenes.store import SceneStore
 
 log = logging.getLogger("backend.studio")
 LOGGERS = ("backend", "backend.studio", "backend.client", "backend.tracker", "backend.library")
@@ -40,6 +42,9 @@ class Studio:
         self.library = Library(data / "library", max_download_bytes=self.settings.max_download_bytes)
         self.history_db = History(data / "studio.sqlite3")
         self.voices = VoiceLibrary(self.history_db, self.library)
+        # Issue 9: the cast and the scenes live in the same database file (one file to back up).
+        self.cast = Cast(data / "studio.sqlite3", self.library, self.voices)
+        self.scenes = SceneStore(data / "studio.sqlite3")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="studio-backend", daemon=True)
         self._watchers: dict[str, list[queue.Queue[JobEvent]]] = {}
@@ -90,6 +95,8 @@ class Studio:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self.history_db.close()
+            self.cast.close()
+            self.scenes.close()
             for name in LOGGERS:
                 logging.getLogger(name).removeFilter(self._redactor)
         with self._watch_lock:
@@ -169,6 +176,8 @@ class Studio:
         rec = self.get(job_id)
         if rec is None:
             raise InputError("job_id", f"no job {job_id!r} in the history")
+        if rec.action == "scene":
+            raise InputError("job_id", "a scene render is made again from the Scenes tab (Render video)")
         return self.submit(rec.action, dict(rec.inputs), policy=Policy(**_policy_args(rec.policy))
                            if rec.policy else None)
 
