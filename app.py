@@ -18,6 +18,8 @@ import gradio as gr
 
 from backend.settings import Settings
 from ui import api, endpoint, handoffs, jobs, music, panel, portrait, talking_head, voice
+from ui import cast as cast_ui
+from ui import scenes as scenes_ui
 from ui.jobrun import PRIVATE
 from ui.voice import voice_names
 
@@ -34,7 +36,7 @@ CSS = """
 .licence-note { margin-top: 6px; font-size: 0.9em; color: #8a5a00; }
 .job-error { color: #b00020; }
 .job-id { font-size: 0.8em; opacity: 0.7; }
-"""
+""" + scenes_ui.CSS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -75,20 +77,30 @@ def build_blocks(studio: Any) -> gr.Blocks:
         with gr.Tabs() as tabs:
             with gr.Tab("Portrait", id="portrait"):
                 portrait_tab = portrait.build(studio)
+                portrait_add = gr.Button("Add chosen portrait to the cast", elem_id="portrait-add-cast")
             with gr.Tab("Voice", id="voice"):
                 voice_tab = voice.build(studio)
+                voice_add = gr.Button("Add the voice picked in the library to the cast", elem_id="voice-add-cast")
             with gr.Tab("Talking head", id=handoffs.TALKING_HEAD_TAB):
                 th_tab = talking_head.build(studio)
             with gr.Tab("Panel animation", id="panel"):
                 panel.build(studio)
             with gr.Tab("Music", id="music"):
                 music.build(studio)
+            with gr.Tab("Scenes", id="scenes"):
+                scenes_tab = scenes_ui.build(studio)
+            with gr.Tab("Cast", id=handoffs.CAST_TAB) as cast_page:
+                cast_tab = cast_ui.build(studio)
             with gr.Tab("Jobs", id="jobs") as jobs_page:
                 jobs_tab = jobs.build(studio)
             with gr.Tab("Endpoint", id="endpoint"):
                 endpoint.build(studio)
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
+        handoffs.wire_cast(studio, tabs, portrait_tab, voice_tab, cast_tab, portrait_add, voice_add)
+        cast_page.select(cast_tab.refresh, outputs=cast_tab.outputs, **PRIVATE)
+        demo.load(scenes_tab["load"], outputs=scenes_tab["load_outputs"], **PRIVATE)
         api.build(studio)
+        api.build_scenes(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
         def on_load(*filters: str):

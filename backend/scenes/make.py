@@ -345,7 +345,13 @@ def make_missing(studio: Any, record: SceneRecord, *, concurrency: int = DEFAULT
     try:
         while True:
             if not stop.is_set():
-                for s in work.sendable()[: max(0, concurrency - len(in_flight))]:
+                flying = {work.settled[sid].key for sid in in_flight}
+                for s in work.sendable():
+                    if len(in_flight) >= concurrency:
+                        break
+                    if s.key in flying:     # two shots on the same panel: one job makes it for both
+                        continue
+                    flying.add(s.key)
                     try:
                         rec = studio.submit(s.step.action, s.inputs)
                     except BackendError as err:

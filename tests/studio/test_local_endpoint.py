@@ -118,7 +118,7 @@ async def _mcp_session(url: str) -> None:
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = {t.name: t for t in (await session.list_tools()).tools}
-            assert set(tools) == {"portrait", "tts", "lipsync", "animate", "music", "talking_head"}
+            assert set(tools) == {"portrait", "tts", "lipsync", "animate", "music", "talking_head", "scene_render", "cast"}
             assert "reference_audio" in tools["tts"].inputSchema["properties"]
             assert "Text to speak" in json.dumps(tools["tts"].inputSchema)
             result = await session.call_tool("music", {"tags": "calm harp", "duration": 5, "steps": 10})
