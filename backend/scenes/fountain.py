@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 SCENE_PREFIX = re.compile(r"^(INT\./EXT|INT/EXT|I/E|INT|EXT|EST)[. ]", re.IGNORECASE)
 SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
-TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9 _-]*):\s*(.*)$")
+# a title-page key is a word or two ("Title:", "Draft date:"), so a sentence with a colon stays action
+TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*(?: [A-Za-z0-9_-]+)?):\s*(.*)$")
 PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
 PARENTHETICAL = re.compile(r"^\s*\(.*\)\s*$")
 EMPHASIS = re.compile(r"(?<!\\)(\*{1,3}|_)(?=\S)(.+?)(?<=\S)(?<!\\)\1")
@@ -87,7 +88,8 @@ def plain(text: str) -> str:
 
 BONEYARD = re.compile(r"/\*.*?\*/", re.DOTALL)
 # a note may span lines, but not a blank line
-NOTE = re.compile(r"\[\[((?:(?!\n[ \t]*\n).)*?)\]\]", re.DOTALL)
+# (a line of exactly two spaces is Fountain's way to keep a blank line inside a note)
+NOTE = re.compile(r"\[\[((?:(?!\n(?:[ \t]?|[ \t]{3,})\n).)*?)\]\]", re.DOTALL)
 _BONE, _NOTE = "\x01", "\x02"
 
 
@@ -117,7 +119,9 @@ def _strip_boneyard_and_notes(text: str) -> tuple[list[_Src], list[Problem]]:
     for no, raw in enumerate(text.split("\n"), start=1):
         clean = raw.replace(_BONE, "")
         if _NOTE in raw:
-            clean = re.sub(_NOTE + "+", " ", clean)
+            # "JACK[[note]]." → "JACK."; "word[[note]]word" keeps a space between the words
+            clean = re.sub(r"(?<=(\S))" + _NOTE + r"+(?=\w)", " ", clean)
+            clean = clean.replace(_NOTE, "")
             clean = re.sub(r"(?<=\S)  +(?=\S)", " ", clean).rstrip()
         if clean.strip() == "" and _NOTE in raw:
             out.append(_Src(no, "", list(notes.get(no, [])), note_only=True))

@@ -176,6 +176,20 @@ class _Builder:
         shot["lines"].append(spoken_line)
         self.apply_notes(directions, shot, line)
 
+    def _cast_cue(self, e: fountain.Element):
+        """A cast member's name in mixed case over some words ("Anna\nHi.") is Fountain action, but
+        a writer means a line: read it as a dialogue block."""
+        first, _, rest = e.text.strip().partition("\n")
+        name = first.split("(")[0].strip()
+        if not rest.strip() or _norm(name) not in self.cast:
+            return None
+        cue = fountain.Element("character", name, e.line_no, ())
+        body = [fountain.Element("parenthetical" if fountain.PARENTHETICAL.match(t) else "dialogue", t.strip(),
+                                 e.line_no + 1 + n) for n, t in enumerate(rest.split("\n")) if t.strip()]
+        if body:
+            body[-1] = replace(body[-1], notes=e.notes)
+        return cue, body
+
     def build(self, doc: fountain.Document) -> tuple[list[dict], str | None, str | None]:
         heading = None
         elements = list(doc.elements)
@@ -185,6 +199,8 @@ class _Builder:
             if e.kind == "scene_heading":
                 heading = heading or fountain.plain(e.text)
                 self.apply_notes(e.notes, None)
+            elif e.kind == "action" and not e.forced and self._cast_cue(e) is not None:
+                self.dialogue(*self._cast_cue(e))
             elif e.kind == "action":
                 text = fountain.plain(" ".join(e.text.split()))
                 shot = self.new_shot("panel", e.line_no, text)
