@@ -13,7 +13,7 @@ from ui import jobrun
 from ui.portrait import STYLES
 from ui.voice import voice_names
 
-NEW = "➕ New character"
+NEW = "+ New character"
 
 
 @dataclass
@@ -65,22 +65,23 @@ def build(studio: Any) -> CastTab:
                               elem_id="cast-name", max_length=48)
             look = gr.Textbox(label="Look", lines=2, max_length=1000, elem_id="cast-look",
                               placeholder="e.g. silver hair, red oilskin coat, scar over the left eye")
+            voice = gr.Dropdown([], value=None, label="Voice", elem_id="cast-voice",
+                                info="From the voice library (save one in the Voice tab)")
             with gr.Row():
-                voice = gr.Dropdown([], value=None, label="Voice", elem_id="cast-voice",
-                                    info="From the voice library (save one in the Voice tab)")
                 style = gr.Dropdown(list(STYLES), value="None", label="Style preset", elem_id="cast-style")
-            seed = gr.Number(value=-1, precision=0, minimum=-1, label="Default seed (-1 = random)",
-                             elem_id="cast-seed")
+                seed = gr.Number(value=-1, precision=0, minimum=-1, label="Default seed (-1 = random)",
+                                 elem_id="cast-seed")
             with gr.Row():
                 save = gr.Button("Save character", variant="primary", elem_id="cast-save")
                 delete = gr.Button("Remove from cast", variant="stop", elem_id="cast-delete")
             status = gr.Markdown("", elem_id="cast-status")
         with gr.Column(scale=1):
-            portrait = gr.Image(label="Portrait", type="filepath", sources=["upload", "clipboard"], height=260,
-                                elem_id="cast-portrait")
-            lib = gr.Dropdown([], value=None, label="…or a portrait made earlier", elem_id="cast-lib-portrait",
-                              info="Portraits from the Portrait tab")
-    board = gr.HTML(cards_html(studio), elem_id="cast-cards")
+            with gr.Row():
+                portrait = gr.Image(label="Portrait", type="filepath", sources=["upload", "clipboard"], height=220,
+                                    elem_id="cast-portrait", scale=1, min_width=160)
+                lib = gr.Dropdown([], value=None, label="…or a portrait made earlier", elem_id="cast-lib-portrait",
+                                  info="Portraits from the Portrait tab", scale=1, min_width=160)
+            board = gr.HTML(cards_html(studio), elem_id="cast-cards")
     char_id = gr.State(None)
 
     def choices() -> list[str]:

@@ -24,7 +24,7 @@ from ui import jobrun
 from ui.portrait import STYLES
 from ui.talking_head import library_outputs
 
-NEW = "➕ New scene"
+NEW = "+ New scene"
 EXAMPLE = """Title: The Night Mail
 
 EXT. HARBOUR - NIGHT
@@ -132,24 +132,24 @@ def build(studio: Any) -> dict[str, Any]:
                 "cast voice. **Make what's missing** runs the jobs the storyboard needs; **Render video** makes "
                 "the MP4 with subtitles.")
     with gr.Row():
-        pick = gr.Dropdown([NEW], value=NEW, label="Scene", elem_id="scene-pick", scale=2)
-        title = gr.Textbox(label="Title", value="Untitled scene", elem_id="scene-title", scale=2, max_length=120)
-        with gr.Column(scale=1, min_width=160):
-            save = gr.Button("Save scene", elem_id="scene-save", size="sm")
-            delete = gr.Button("Delete scene", elem_id="scene-delete", size="sm", variant="stop")
-        with gr.Column(scale=1, min_width=160):
-            export = gr.Button("Export .zip", elem_id="scene-export", size="sm")
-            imp = gr.UploadButton("Import .zip", file_types=[".zip"], elem_id="scene-import", size="sm")
+        pick = gr.Dropdown([NEW], value=NEW, label="Scene", elem_id="scene-pick", scale=2, min_width=160)
+        title = gr.Textbox(label="Title", value="Untitled scene", elem_id="scene-title", scale=2, max_length=120,
+                           min_width=160)
+        save = gr.Button("Save", elem_id="scene-save", size="sm", scale=0, min_width=70)
+        delete = gr.Button("Delete", elem_id="scene-delete", size="sm", variant="stop", scale=0, min_width=70)
+        export = gr.Button("Export .zip", elem_id="scene-export", size="sm", scale=0, min_width=100)
+        imp = gr.UploadButton("Import .zip", file_types=[".zip"], elem_id="scene-import", size="sm", scale=0,
+                              min_width=100)
     with gr.Row():
         with gr.Column(scale=2):
-            script = gr.Textbox(label="Script (Fountain)", lines=14, max_lines=40, value=EXAMPLE,
+            with gr.Row():
+                make = gr.Button("Make what's missing", variant="primary", elem_id="scene-make", min_width=120)
+                render = gr.Button("Render video", variant="primary", elem_id="scene-render", min_width=100)
+                cancel = gr.Button("Cancel all", variant="stop", elem_id="scene-cancel", min_width=90)
+            status = gr.HTML("", elem_id="scene-status")
+            script = gr.Textbox(label="Script (Fountain)", lines=12, max_lines=40, value=EXAMPLE,
                                 elem_id="scene-script")
             errors = gr.HTML("", elem_id="scene-errors")
-            with gr.Row():
-                make = gr.Button("Make what's missing", variant="primary", elem_id="scene-make")
-                cancel = gr.Button("Cancel all", variant="stop", elem_id="scene-cancel")
-                render = gr.Button("Render video", variant="primary", elem_id="scene-render")
-            status = gr.HTML("", elem_id="scene-status")
             with gr.Accordion("Scene settings: style, video, music", open=False, elem_id="scene-settings"):
                 with gr.Row():
                     style = gr.Dropdown(list(STYLES), value="Graphic novel ink", label="Panel style",
@@ -220,9 +220,10 @@ def build(studio: Any) -> dict[str, Any]:
 
     def view(rec: SceneRecord | None, work: M.SceneWork | None = None) -> tuple:
         """(scene_id, pick, errors, board, shot choices, video, subs)."""
-        if rec is None:
-            return (None, gr.update(choices=scene_choices(), value=NEW), "", board_html(None), gr.update(choices=[]),
-                    None, gr.update(value=None, visible=False))
+        if rec is None:     # a new, unsaved scene: the example, checked against the cast as it is
+            work = M.load(studio, SceneRecord(id="", title="Untitled scene", script=EXAMPLE))
+            return (None, gr.update(choices=scene_choices(), value=NEW), errors_html(work), board_html(work),
+                    gr.update(choices=[]), None, gr.update(value=None, visible=False))
         work = work or M.load(studio, rec)
         r = rec.render or {}
         mp4 = r.get("mp4") if r.get("mp4") and Path(r["mp4"]).is_file() else None

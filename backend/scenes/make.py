@@ -152,7 +152,6 @@ class SceneWork:
         out = []
         for shot in self.scene.shots:
             i = shot.index
-            ov = self.record.overrides.get(str(i)) or {}
             problems = [p.message for p in self.plan.problems if p.shot == i]
             states = []
             message, percent = "", None
@@ -181,8 +180,9 @@ class SceneWork:
                         self.settled[st.id].state != "ready"]
                 message = "to make: " + ", ".join(todo) if todo else ""
             speech = [self.file_of(r) for r in self.plan.speech.get(i, [])]
-            spoken = sum(seconds_of(f) for f in speech if f) + P.LINE_GAP_S * len(shot.lines)
-            dur = ov.get("duration") or shot.hold_s or max(P.DEFAULT_SHOT_S, spoken)
+            spoken = [seconds_of(f) for f in speech if f] if all(speech) else []
+            clip = self.file_of(self.plan.video.get(i))
+            dur = P.shot_length(shot, self.record.overrides, spoken, seconds_of(clip) if clip else None)
             text = " / ".join(f"{ln.text}" for ln in shot.lines) or shot.description
             who = shot.character or (shot.lines[0].character if shot.lines else None)
             engine = (self.plan.step(f"animate:{i}").inputs.get("mode") if f"animate:{i}" in self.settled else None)
@@ -245,9 +245,13 @@ def render_settings(d: dict[str, Any] | None) -> RenderSettings:
 
 
 def parse(studio: Any, script: str) -> tuple[Scene | None, ScriptErrors | None]:
+    """The scene, or every problem with its line number (a scene past 15 minutes included)."""
     from backend.scenes.script import parse_scene
+    from backend.scenes.timeline import estimate
     try:
-        return parse_scene(script, studio.cast.names()), None
+        scene = parse_scene(script, studio.cast.names())
+        estimate(scene)
+        return scene, None
     except ScriptErrors as errs:
         return None, errs
 

@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.scenes.model import RenderSettings, Scene, Shot
+from backend.scenes.timeline import estimate_speech_s, shot_duration
 from workflows.catalogue import ParamError, load_catalogue
 
 OUTPUT_KIND = {"portrait": "image", "tts": "audio", "lipsync": "video", "animate": "video", "music": "audio"}
 # A panel image framed like the render (portrait job: 256–1024 px, multiples of 8).
 FRAME = {"16:9": (1024, 576), "9:16": (576, 1024), "1:1": (768, 768)}
 HEAD_FRAME = (512, 768)
-DEFAULT_SHOT_S = 3.0            # a silent shot without a hold note
-LINE_GAP_S = 0.4                # the pause after each line (an estimate for the music's length only)
 MUSIC_MIN_S, MUSIC_MAX_S, MUSIC_STEP_S = 5.0, 240.0, 5.0
 ENGINES = ("animatelcm", "svd")
 
@@ -236,14 +235,19 @@ def content_key(action: str, inputs: Mapping[str, Any], sha: Callable[[str], str
     return action + ":" + hashlib.sha256(json.dumps(norm, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def shot_length(shot: Shot, overrides: Mapping[str, Mapping], speech_s: list[float] | None = None,
+                clip_s: float | None = None) -> float:
+    """The shot's length as the renderer's timeline will make it (speech not made yet is estimated)."""
+    spoken = list(speech_s or [])
+    spoken += [estimate_speech_s(ln.text) for ln in shot.lines[len(spoken):]]
+    override = (overrides.get(str(shot.index)) or {}).get("duration")
+    return shot_duration(shot, spoken[: len(shot.lines)], float(override) if override else None, clip_s)
+
+
 def music_seconds(scene: Scene, overrides: Mapping[str, Mapping], speech_s: Mapping[int, list[float]]) -> float:
     """About the scene's length (the renderer loops or trims the bed to the exact length): rounded up to 5 s, so
     a small edit of a line does not re-make the music."""
-    total = 0.0
-    for shot in scene.shots:
-        ov = (overrides.get(str(shot.index)) or {}).get("duration") or shot.hold_s
-        spoken = sum(speech_s.get(shot.index, [])) + LINE_GAP_S * len(shot.lines)
-        total += float(ov) if ov else max(DEFAULT_SHOT_S, spoken)
+    total = sum(shot_length(shot, overrides, speech_s.get(shot.index)) for shot in scene.shots)
     return min(MUSIC_MAX_S, max(MUSIC_MIN_S, math.ceil(total / MUSIC_STEP_S) * MUSIC_STEP_S))
 
 
