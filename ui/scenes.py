@@ -249,12 +249,21 @@ def build(studio: Any) -> dict[str, Any]:
     # -- events ---------------------------------------------------------------------------------------------------
     def on_load():
         recs = studio.scenes.list()
-        rec = recs[0] if recs else None
+        # There is always a saved scene on the page, so every later edit updates it (never creates a second).
+        rec = recs[0] if recs else studio.scenes.new("Untitled scene", EXAMPLE,
+                                                     settings={"style": "Graphic novel ink"})
         return (*view(rec), *fields_of(rec))
 
     def on_pick(choice: str):
         rec = studio.scenes.get(choice) if choice and choice != NEW else None
+        if rec is None:
+            rec = studio.scenes.new(_untitled(), EXAMPLE, settings={"style": "Graphic novel ink"})
         return (*view(rec), *fields_of(rec))
+
+    def _untitled() -> str:
+        taken = {r.title for r in studio.scenes.list()}
+        return next(t for t in (f"Untitled scene {n}" if n else "Untitled scene" for n in range(1000))
+                    if t not in taken)
 
     pick.input(on_pick, inputs=[pick], outputs=[*view_out, *fields], **jobrun.PRIVATE)
 
@@ -268,7 +277,7 @@ def build(studio: Any) -> dict[str, Any]:
 
     gr.on([save.click, script.blur, title.blur, *(c.input for c in settings_in)], on_save,
           inputs=[scene_id, title, script, *settings_in], outputs=view_out, show_progress="hidden",
-          **jobrun.PRIVATE)
+          concurrency_limit=1, concurrency_id="scene-save", trigger_mode="always_last", **jobrun.PRIVATE)
 
     def on_delete(sid):
         if sid:
