@@ -226,8 +226,10 @@ def build(studio: Any) -> dict[str, Any]:
                     gr.update(choices=[]), None, gr.update(value=None, visible=False))
         work = work or M.load(studio, rec)
         r = rec.render or {}
-        mp4 = r.get("mp4") if r.get("mp4") and Path(r["mp4"]).is_file() else None
-        files = [p for p in (r.get("srt"), r.get("vtt")) if p and Path(p).is_file()]
+        made = [r.get(k) for k in ("mp4", "srt", "vtt")]
+        mp4, files = None, []
+        if all(p and Path(p).is_file() for p in made):
+            mp4, *files = M.download_names(studio, rec.title, made)
         return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
                 gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)))
 

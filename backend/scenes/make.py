@@ -486,4 +486,24 @@ def render_scene(studio: Any, work: SceneWork, on_progress: Callable[[float], No
     work.record.render = {"mp4": outs[0]["path"], "srt": outs[1]["path"], "vtt": outs[2]["path"],
                           "job_id": rec.id, "duration": float(result.duration_s)}
     studio.scenes.save(work.record)
-    return Rendered(rec, outs[0]["path"], outs[1]["path"], outs[2]["path"], float(result.duration_s))
+    return Rendered(rec, *download_names(studio, work.record.title, [o["path"] for o in outs]),
+                    float(result.duration_s))
+
+
+def download_names(studio: Any, title: str, paths: list[str]) -> list[str]:
+    """The render's files under the scene's title (the library names them by hash and job), for the page's
+    player and downloads: hard links in the library's tmp folder, so nothing is copied."""
+    import re
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:60] or "scene"
+    folder = Path(studio.library.root) / "tmp" / f"render-{Path(paths[0]).stem}"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for p in paths:
+        dest = folder / f"{slug}{Path(p).suffix}"
+        if not dest.exists():
+            try:
+                os.link(p, dest)
+            except OSError:
+                shutil.copyfile(p, dest)
+        out.append(str(dest))
+    return out

@@ -73,6 +73,7 @@ def save_voice(page: Page, media, name: str) -> None:  # noqa: F811
     expect(page.locator("#voice-save-status")).to_contain_text(f"Saved voice “{name}”", timeout=20_000)
 
 
+@pytest.mark.timeout(1200)   # a dozen preview jobs and a render; minutes on a loaded 2-core machine
 def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, artifacts):  # noqa: F811
     page = new_page(browser, app)
     save_voice(page, media, "Low voice")
