@@ -46,9 +46,10 @@ def cards_html(studio: Any) -> str:
     for c in chars:
         img = (f'<img src="/gradio_api/file={html.escape(c.portrait)}" alt="{html.escape(c.name)}">' if c.portrait
                else '<div class="cast-noimg">no portrait yet: made from the look when a scene needs it</div>')
-        voice = html.escape(c.voice) if c.voice else "<i>no voice</i>"
+        voice = f"voice: {html.escape(c.voice)}" if c.voice else "<i>no voice yet</i>"
+        style = "" if c.style in ("", "None") else f" · {html.escape(c.style)}"
         cards.append(f'<div class="cast-card" data-name="{html.escape(c.name)}">{img}<div><b>{html.escape(c.name)}'
-                     f'</b><br>{html.escape(c.look or "")}<br>🎙 {voice} · {html.escape(c.style)}'
+                     f'</b><br>{html.escape(c.look or "")}<br>{voice}{style}'
                      f'{"" if c.seed < 0 else f" · seed {c.seed}"}</div></div>')
     return '<div class="cast-cards">' + "".join(cards) + "</div>"
 

@@ -32,7 +32,7 @@ A small rowing boat slides into the fog. [[animate]]
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    a = App(tmp_path_factory.mktemp("scenes-preview"))
+    a = App(tmp_path_factory.mktemp("scenes-preview"), extra_env={"STUDIO_MCP": "1"})
     try:
         yield a.start()
     finally:
@@ -173,3 +173,45 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
     tab(phone, "Cast")
     expect(phone.locator("#cast-cards .cast-card")).to_have_count(2, timeout=15_000)
     phone.screenshot(path=str(artifacts / "cast-390.png"))
+
+
+@pytest.mark.timeout(900)
+def test_scene_render_and_cast_through_the_named_api_and_mcp(app):
+    """After the browser test: the same cast and a made scene, so scene_render only renders."""
+    import asyncio
+    import concurrent.futures
+    import json
+
+    import av
+    from gradio_client import Client
+
+    c = Client(app.url, verbose=False)
+    cast = c.predict(api_name="/cast")
+    assert [(m["name"], m["voice"]) for m in cast] == [("Rosa", "High voice"), ("Teo", "Low voice")]
+    with pytest.raises(Exception, match="script: line 10: TEDDY is not in the cast"):
+        c.predict(script=SCRIPT.replace("TEO\n", "TEDDY\n"), api_name="/scene_render")
+    with pytest.raises(Exception, match="fps: 12 is not one of 24, 25, 30"):
+        c.predict(script=SCRIPT, fps=12, api_name="/scene_render")
+    out = c.predict(script=SCRIPT, title="Night Mail", api_name="/scene_render")
+    mp4 = out[0]["video"] if isinstance(out[0], dict) else out[0]
+    with av.open(mp4) as container:
+        assert container.streams.video[0].width == 1280 and container.streams.audio
+    assert open(out[1], encoding="utf-8").read().count("-->") == 2
+
+    async def tools() -> dict:
+        from mcp import ClientSession
+        from mcp.client.streamable_http import streamablehttp_client
+        async with streamablehttp_client(f"{app.url}/gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return {t.name: t for t in (await session.list_tools()).tools}
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:     # its own loop: Playwright owns this thread's
+        found = pool.submit(asyncio.run, tools()).result(timeout=120)
+    props = found["scene_render"].inputSchema["properties"]
+    assert set(props) == {"script", "aspect", "resolution", "fps", "burn_subtitles", "talking_head", "style",
+                          "music_tags", "title"}
+    schema = json.dumps(found["scene_render"].inputSchema)
+    for words in ("The scene in Fountain", "Allowed: 720 or 1080", "Allowed: 24, 25 or 30", "full frame"):
+        assert words in schema
+    assert "cast" in found
