@@ -25,7 +25,8 @@ SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
 TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*(?: [A-Za-z0-9_-]+)?):\s*(.*)$")
 PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
 PARENTHETICAL = re.compile(r"^\s*\(.*\)\s*$")
-EMPHASIS = re.compile(r"(?<!\\)(\*{1,3}|_)(?=\S)(.+?)(?<=\S)(?<!\\)\1")
+EMPHASIS = re.compile(r"(?<!\\)(\*{1,3})(?=\S)(.+?)(?<=\S)(?<!\\)\1")
+UNDERLINE = re.compile(r"(?<![\w\\])_(?=\S)(.+?)(?<=\S)(?<!\\)_(?!\w)")   # not inside a word: snake_case stays
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def plain(text: str) -> str:
     """The text without Fountain emphasis markers (`*italic*`, `**bold**`, `_underline_`, `\\*` escapes)."""
     prev = None
     while prev != text:
-        prev, text = text, EMPHASIS.sub(r"\2", text)
+        prev, text = text, UNDERLINE.sub(r"\1", EMPHASIS.sub(r"\2", text))
     return text.replace("\\*", "*").replace("\\_", "_")
 
 

@@ -614,8 +614,10 @@ def _compose(timeline: Timeline, prepared: list[_Prepared], shots, settings: Ren
         now = time.monotonic()
         if now - last_report > 0.25 or k == n_frames - 1:
             last_report = now
+            shot = shots[cur]
             progress(0.05 + 0.93 * (k + 1) / n_frames,
-                     f"Rendering {shots[cur].label} of {len(shots)} — {t:.0f}s of {total_s:.0f}s")
+                     f"Rendering shot {cur + 1} of {len(shots)} ({shot.kind.replace('_', ' ')}, line {shot.line_no})"
+                     f" — {t:.0f} s of {total_s:.0f} s")
 
 
 class _Encoder:

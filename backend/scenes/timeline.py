@@ -19,6 +19,7 @@ TAIL_S = 0.6           # after the last line
 SILENT_PANEL_S = 3.0
 TITLE_S = 2.5
 CROSSFADE_S = 0.4
+MIN_SHOT_S = 0.5       # a shorter override is lengthened to this (as [[hold]] allows no less)
 WORDS_PER_S = 2.6      # speaking rate for estimates before the speech is made
 
 
@@ -38,7 +39,7 @@ def shot_duration(shot: Shot, speech_s: Sequence[float], override_s: float | Non
     speech_total = LEAD_IN_S + sum(speech_s) + GAP_S * max(0, len(speech_s) - 1) + TAIL_S if speech_s else 0.0
     held = override_s if override_s is not None else shot.hold_s
     if held is not None:
-        return round(max(held, speech_total), 3)
+        return round(max(held, MIN_SHOT_S, speech_total), 3)
     if speech_s:
         return round(speech_total, 3)
     if shot.kind == "title":
