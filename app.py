@@ -21,6 +21,8 @@ import gradio as gr
 from backend.errors import SettingsError
 from backend.settings import Settings, parse_logins
 from ui import api, endpoint, exchange, handoffs, jobs, music, page_js, panel, portrait, roles, talking_head, voice
+from ui import cast as cast_ui
+from ui import scenes as scenes_ui
 from ui.jobrun import PRIVATE
 from ui.voice import library_hint, voice_names
 
@@ -32,13 +34,13 @@ BANNERS = {
     "runpod": "**RunPod mode** — jobs run on your RunPod Serverless endpoint.",
 }
 
-OWNER_TABS = ("portrait", "voice", handoffs.TALKING_HEAD_TAB, "panel", "music", "endpoint")
+OWNER_TABS = ("portrait", "voice", handoffs.TALKING_HEAD_TAB, "panel", "music", handoffs.CAST_TAB, "endpoint")
 CSS = """
 .job-status progress { width: 100%; height: 12px; display: block; margin-top: 4px; }
 .licence-note { margin-top: 6px; font-size: 0.9em; color: #8a5a00; }
 .job-error { color: #b00020; }
 .job-id { font-size: 0.8em; opacity: 0.7; }
-"""
+""" + scenes_ui.CSS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -106,23 +108,33 @@ def build_blocks(studio: Any) -> gr.Blocks:
         with gr.Tabs() as tabs:
             with gr.Tab("Portrait", id="portrait") as t_portrait:
                 portrait_tab = portrait.build(studio)
+                portrait_add = gr.Button("Add chosen portrait to the cast", elem_id="portrait-add-cast")
             with gr.Tab("Voice", id="voice") as t_voice:
                 voice_tab = voice.build(studio)
+                voice_add = gr.Button("Add the voice picked in the library to the cast", elem_id="voice-add-cast")
             with gr.Tab("Talking head", id=handoffs.TALKING_HEAD_TAB) as t_head:
                 th_tab = talking_head.build(studio)
             with gr.Tab("Panel animation", id="panel") as t_panel:
                 panel.build(studio)
             with gr.Tab("Music", id="music") as t_music:
                 music.build(studio)
+            with gr.Tab("Scenes", id="scenes"):
+                scenes_tab = scenes_ui.build(studio)
+            with gr.Tab("Cast", id=handoffs.CAST_TAB) as cast_page:
+                cast_tab = cast_ui.build(studio)
             with gr.Tab("Jobs", id="jobs") as jobs_page:
                 jobs_tab = jobs.build(studio)
                 exchange.build(studio)
             with gr.Tab("Endpoint", id="endpoint") as t_endpoint:
                 endpoint.build(studio)
         # What a reviewer may not use is hidden for them (the handlers refuse it as well: ui/roles.py).
-        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, t_endpoint, *jobs_tab.owner_only]
+        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only]
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
+        handoffs.wire_cast(studio, tabs, portrait_tab, voice_tab, cast_tab, portrait_add, voice_add)
+        cast_page.select(cast_tab.refresh, outputs=cast_tab.outputs, **PRIVATE)
+        demo.load(scenes_tab["load"], outputs=scenes_tab["load_outputs"], **PRIVATE)
         api.build(studio)
+        api.build_scenes(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
         def on_load(*filters: str):

@@ -27,6 +27,8 @@ from backend.records import TERMINAL, JobEvent, JobRecord, Policy
 from backend.settings import RedactingFilter, Settings
 from backend.tracker import JobTracker, describe
 from backend.voices import VoiceLibrary
+from backend.cast import Cast
+from backend.scenes.store import SceneStore
 
 log = logging.getLogger("backend.studio")
 LOGGERS = ("backend", "backend.studio", "backend.client", "backend.tracker", "backend.library")
@@ -49,6 +51,9 @@ class Studio:
         if self.notice:
             log.warning("%s", self.notice)
         self.voices = VoiceLibrary(self.history_db, self.library)
+        # Issue 9: the cast and the scenes live in the same database file (one file to back up).
+        self.cast = Cast(data / "studio.sqlite3", self.library, self.voices)
+        self.scenes = SceneStore(data / "studio.sqlite3")
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="studio-backend", daemon=True)
         self._watchers: dict[str, list[queue.Queue[JobEvent]]] = {}
@@ -117,6 +122,8 @@ class Studio:
             except Exception as exc:
                 log.warning("Could not back up the history: %s", exc)
             self.history_db.close()
+            self.cast.close()
+            self.scenes.close()
             for name in LOGGERS:
                 logging.getLogger(name).removeFilter(self._redactor)
         with self._watch_lock:
@@ -209,6 +216,8 @@ class Studio:
         rec = self.get(job_id)
         if rec is None:
             raise InputError("job_id", f"no job {job_id!r} in the history")
+        if rec.action == "scene":
+            raise InputError("job_id", "a scene render is made again from the Scenes tab (Render video)")
         return self.submit(rec.action, dict(rec.inputs), policy=Policy(**_policy_args(rec.policy))
                            if rec.policy else None)
 

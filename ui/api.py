@@ -279,3 +279,102 @@ def describe_files_truthfully(demo: gr.Blocks) -> None:
             return " " + FILE_HOWTO
 
     server.__class__ = StudioMCPServer
+
+
+# -- scenes (issue 9) -----------------------------------------------------------------------------------------
+def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
+    from backend.scenes import make as M
+    from backend.scenes.store import SceneRecord
+
+    def scene_render(script: str, aspect: str = "16:9", resolution: int = 720, fps: int = 24,
+                     burn_subtitles: bool = False, talking_head: str = "full", style: str = "Graphic novel ink",
+                     music_tags: str = "", title: str = "") -> tuple[str, str]:
+        """Render a scene written in Fountain into one MP4 with subtitles, making whatever media it still needs.
+
+        Characters are named by their cast name (see the `cast` tool): a dialogue cue such as MARA speaks in
+        Mara's cast voice. Each action paragraph is a panel; notes set directions: [[talking head]] (in a
+        dialogue block), [[animate]] or [[animate: svd]], [[image: cast name or job id]], [[hold 3s]],
+        [[push in]], [[pan left]], [[caption: text]], [[title: text]], [[music: tags]]. Panel images, speech,
+        talking heads, animations and music are made first (jobs already made with the same inputs are reused),
+        then the video is rendered. The scene is saved in the Scenes tab under its title.
+
+        Args:
+            script: The scene in Fountain. Required. Cues must name cast members.
+            aspect: Frame shape. Allowed: "16:9", "9:16", "1:1". Default: "16:9".
+            resolution: Short side in pixels. Allowed: 720 or 1080. Default: 720.
+            fps: Frames per second. Allowed: 24, 25 or 30. Default: 24.
+            burn_subtitles: Draw the subtitles into the picture as well. Default: False.
+            talking_head: How talking heads are shown. Allowed: "full" (full frame) or "inset" (over the last
+                panel). Default: "full".
+            style: Style preset of the panel images. Allowed: the Portrait tab's presets ("None", "Graphic novel
+                ink", "Manga", "Painterly", "Photographic", "Noir"). Default: "Graphic novel ink".
+            music_tags: Tags for a music bed made for the scene's length; empty uses the script's [[music: …]]
+                note (no note: no music). Default: "".
+            title: The scene's name in the Scenes tab (an existing scene of that name is updated); empty uses
+                the script's Title, or "API scene". Default: "".
+
+        Returns:
+            The MP4 video and its SRT subtitle file.
+        """
+        roles.require_owner(studio, "render scenes")
+        from ui.portrait import STYLES
+        if not isinstance(script, str) or not script.strip():
+            raise gr.Error("script: is required (a scene in Fountain)")
+        if style not in STYLES:
+            raise gr.Error(f"style: {style!r} is not one of {', '.join(STYLES)}")
+        try:
+            settings = {"aspect": aspect, "resolution": int(resolution), "fps": int(fps),
+                        "burn_subtitles": bool(burn_subtitles), "talking_head": talking_head, "style": style}
+            M.render_settings(settings)
+        except (BackendError, TypeError, ValueError) as err:
+            raise gr.Error(getattr(err, "message", str(err))) from None
+        scene, errors = M.parse(studio, script)
+        if errors is not None:
+            raise gr.Error("script: " + "; ".join(str(e) for e in errors.errors))
+        name = (title or "").strip() or (scene.title if scene and scene.title else "API scene")
+        rec = studio.scenes.find(name) or SceneRecord(id="", title=name)
+        rec.script, rec.settings = script, {**rec.settings, **settings}
+        rec.music = {"source": "job", "tags": music_tags.strip()} if (music_tags or "").strip() else \
+            {"source": "script"}
+        rec = studio.scenes.save(rec)
+        for work in M.make_missing(studio, rec, concurrency=rec.settings.get("concurrency", 3)):
+            pass
+        work = M.load(studio, rec)
+        failed = [f"shot {c.index + 1}: {c.message}" for c in work.cards() if c.status == "failed"]
+        if failed:
+            raise gr.Error("Some shots could not be made — " + "; ".join(failed))
+        try:
+            res = M.render_scene(studio, work)
+        except BackendError as err:
+            raise gr.Error(err.message) from None
+        return res.mp4, res.srt
+
+    return scene_render
+
+
+def cast_endpoint(studio: Any) -> Callable[[], list[dict[str, Any]]]:
+    def cast() -> list[dict[str, Any]]:
+        """The studio's cast: the characters a scene script can name in its dialogue cues.
+
+        Returns:
+            A JSON list, one object per character: name (as cues use it), look (added to image prompts), voice
+            (the voice library name, or null), has_portrait, seed (-1 = random) and style (a style preset).
+        """
+        return [{"name": c.name, "look": c.look, "voice": c.voice, "has_portrait": bool(c.portrait),
+                 "seed": c.seed, "style": c.style} for c in studio.cast.list()]
+
+    return cast
+
+
+def build_scenes(studio: Any) -> None:
+    """Hidden components carrying `scene_render` and `cast` (must be called inside the Blocks)."""
+    with gr.Column(visible=False):
+        ins = [gr.Textbox(visible=False), gr.Textbox(visible=False, value="16:9"), gr.Number(visible=False, value=720),
+               gr.Number(visible=False, value=24), gr.Checkbox(visible=False, value=False),
+               gr.Textbox(visible=False, value="full"), gr.Textbox(visible=False, value="Graphic novel ink"),
+               gr.Textbox(visible=False, value=""), gr.Textbox(visible=False, value="")]
+        outs = [gr.Video(visible=False, format=None), gr.File(visible=False)]
+        gr.Button(visible=False).click(scene_render_endpoint(studio), inputs=ins, outputs=outs,
+                                       api_name="scene_render", concurrency_limit=None)
+        gr.Button(visible=False).click(cast_endpoint(studio), inputs=[], outputs=[gr.JSON(visible=False)],
+                                       api_name="cast", concurrency_limit=None)

@@ -5,6 +5,7 @@ from typing import Any
 
 import gradio as gr
 
+from ui.cast import CastTab, new_character
 from ui.jobrun import PRIVATE
 from ui.portrait import PortraitTab
 from ui.talking_head import TalkingHeadTab
@@ -40,3 +41,15 @@ def wire(studio: Any, tabs: gr.Tabs, portrait: PortraitTab, voice: VoiceTab, tal
     # A voice saved in the Voice tab is offered by the pipeline at once.
     voice.voices.change(lambda _v: gr.update(choices=voice_names(studio)), inputs=[voice.voices],
                         outputs=[talking_head.voices], queue=False, **PRIVATE)
+
+
+CAST_TAB = "cast"
+
+
+def wire_cast(studio: Any, tabs: gr.Tabs, portrait: PortraitTab, voice: VoiceTab, cast: CastTab,
+              portrait_add: gr.Button, voice_add: gr.Button) -> None:
+    """"Add to cast": the chosen portrait, or the voice picked in the voice library, starts a new character."""
+    portrait_add.click(lambda path: (*new_character(studio, portrait=path), gr.Tabs(selected=CAST_TAB)),
+                       inputs=[portrait.selected], outputs=[*cast.editor, tabs], **PRIVATE)
+    voice_add.click(lambda name: (*new_character(studio, voice=name), gr.Tabs(selected=CAST_TAB)),
+                    inputs=[voice.voices], outputs=[*cast.editor, tabs], **PRIVATE)

@@ -23,12 +23,22 @@ def test_defaults_bind_loopback_on_7860_without_login():
 
 
 def test_login_from_flag_or_environment_and_always_with_share():
-    assert app.resolve_auth(ns(auth="ed:pw"), {})[0] == ("ed", "pw")
-    assert app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw2"})[0] == ("ann", "pw2")
-    creds, notice = app.resolve_auth(ns(share=True), {})
+    assert app.resolve_auth(ns(auth="ed:pw"), {})[0] == [("ed", "pw")]
+    assert app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw2,bo:pw3"})[0] == [("ann", "pw2"), ("bo", "pw3")]
+    [creds], notice = app.resolve_auth(ns(share=True), {})
     assert creds[0] == "studio" and len(creds[1]) >= 12 and creds[1] in notice
     with pytest.raises(SystemExit, match="user:pass"):
         app.resolve_auth(ns(auth="nopassword"), {})
+    assert app.resolve_auth(app.parse_args([]), {}) == (None, None)          # local use: no login page
+
+
+def test_reviewers_log_in_beside_owners_and_never_alone():
+    logins, notice = app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw", "STUDIO_REVIEWERS": "rev:pw2"})
+    assert logins == [("ann", "pw"), ("rev", "pw2")] and notice is None
+    logins, notice = app.resolve_auth(app.parse_args([]), {"STUDIO_REVIEWERS": "rev:pw2"})
+    assert logins[0][0] == "studio" and logins[0][1] in notice        # someone must be able to run jobs
+    with pytest.raises(SystemExit, match="also an owner"):
+        app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw", "STUDIO_REVIEWERS": "ann:pw2"})
 
 
 def test_mcp_from_flag_or_environment():
@@ -171,7 +181,7 @@ def test_endpoint_rows_name_hub_models_by_repository_not_by_cache_path(tmp_path)
     (models / "hf/hub/models--SWivid--F5-TTS/refs/main").write_text("main")
     ready = endpoint.as_dict(build(None, {"jobs": {"tts": job_readiness(models)["tts"]}}, []))
     [row] = endpoint.readiness_rows(ready)
-    assert row[0] == "tts" and row[1].startswith("missing 13 file(s)")
+    assert row[0] == "Voice" and row[1].startswith("missing 13 file(s)")
     assert "SWivid/F5-TTS · F5TTS_v1_Base/model_1250000.safetensors (1.35 GB) — on the volume but not where the " \
            "loader looks; provision again to fix it" in row[2]
     assert "openai/whisper-large-v3-turbo · model.safetensors (1.62 GB)" in row[2]
