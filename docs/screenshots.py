@@ -215,7 +215,7 @@ def main() -> None:
                     ctx = browser.new_context(viewport=viewport)
                     page = ctx.new_page()
                     page.goto(url)
-                    page.locator("#mode-banner").wait_for()
+                    page.locator("#mode-banner").wait_for(timeout=120_000)   # slow first render on a busy machine
                     make_everything(Shooter(page, a.out, suffix, a.max_kb), media, f"Captain Mara {i + 1}")
                     ctx.close()
                 browser.close()

@@ -73,11 +73,8 @@ CSS = """
 .char-count { font-size: 12px; opacity: 0.75; text-align: right; margin-top: 2px; }
 .char-count-full { opacity: 1; color: #b45309; }
 .char-count-cut { opacity: 1; color: #b00020; font-weight: 600; }
-/* A table that is read, not edited: a click picks the row; no cell outline, no row/column handles. */
+/* A table that is read, not edited: a click picks the row, with no row/column handles. */
 .read-only-table .selection-button, .read-only-table .cell-menu-button { display: none !important; }
-.read-only-table td.cell-selected { --ring-color: transparent !important;
-  box-shadow: inset 1px 0 0 var(--border-color-primary) !important; }
-.read-only-table td:focus-visible { outline: none !important; }
 .read-only-table tbody tr:hover td { cursor: pointer; }
 /* A phone (390×844) shows a tab's main input and run button without scrolling: a compact header and smaller
    image drop zones there. */
