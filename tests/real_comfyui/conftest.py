@@ -66,12 +66,10 @@ def real() -> rcu.RealComfy:
 # ---- a volume and a ComfyUI folder as in production ------------------------------------------------------------
 
 def place(models: Path, path: str) -> Path:
-    """A sparse placeholder of the manifest's size: the pre-queue check passes, the loader fails on the bytes."""
-    f = models / path
-    f.parent.mkdir(parents=True, exist_ok=True)
-    with open(f, "wb") as fh:
-        fh.truncate(load_manifest()[path].size)
-    return f
+    """A sparse placeholder of the manifest's size (with the hub cache's refs/main where the file is in one): the
+    pre-queue check passes, the loader fails on the bytes."""
+    volume_mod.place_placeholder(models, load_manifest()[path])
+    return models / path
 
 
 @dataclass
