@@ -139,6 +139,23 @@ class Shooter:
             state="attached", timeout=20_000)
 
 
+SCENE = """Title: Night Mail
+
+EXT. HARBOUR - NIGHT
+
+Fog rolls over the harbour. A lantern swings on the pier. [[push in]]
+
+MARA
+The lights are out. We go now.
+
+MARA
+[[talking head]]
+Keep your lantern low.
+
+A small rowing boat slides into the fog. [[animate]]
+"""
+
+
 def make_everything(s: Shooter, media: dict[str, Path], voice_name: str) -> None:
     page = s.page
     s.tab("Portrait")
@@ -181,9 +198,31 @@ def make_everything(s: Shooter, media: dict[str, Path], voice_name: str) -> None
     s.done("music-status")
     s.shot("music")
 
+    s.tab("Cast")
+    page.locator("#cast-name textarea, #cast-name input").first.fill("Mara")
+    page.locator("#cast-look textarea").fill("silver hair, red oilskin coat, weathered face")
+    page.locator("#cast-portrait input[type=file]").set_input_files(str(media["face"]))
+    page.locator("#cast-portrait img").first.wait_for(timeout=20_000)
+    s.pick("cast-voice", voice_name)
+    page.locator("#cast-save").click()
+    page.locator("#cast-status").get_by_text("Saved").wait_for(timeout=20_000)
+    page.wait_for_timeout(800)
+    s.shot("cast")
+
+    s.tab("Scenes")
+    page.locator("#scene-title input, #scene-title textarea").first.fill("Night Mail")
+    page.locator("#scene-script textarea").fill(SCENE)
+    page.locator("#scene-board .shot").first.wait_for(timeout=20_000)
+    page.locator("#scene-make").click()
+    page.locator("#scene-status [data-kind=completed]").get_by_text("Everything is made").wait_for(timeout=4 * JOB_MS)
+    page.locator("#scene-render").click()
+    page.locator("#scene-status [data-kind=completed]").get_by_text("Rendered").wait_for(timeout=4 * JOB_MS)
+    page.wait_for_timeout(1500)
+    s.shot("scenes")
+
     s.tab("Jobs")
     page.locator("#jobs-table [data-testid=cell-0-1]").click()
-    page.locator("#jobs-details").get_by_text("Music").first.wait_for(timeout=20_000)
+    page.locator("#jobs-details").get_by_text("Scene").first.wait_for(timeout=20_000)
     page.wait_for_timeout(800)
     s.shot("jobs")
 

@@ -66,10 +66,14 @@ def short_error(err: dict | None, limit: int = ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Kinds of history records made by the studio itself rather than by a worker job.
+STUDIO_KINDS = {"scene": "Scene"}
+
+
 def title(action: str) -> str:
-    """A job kind as the tabs name it: Portrait, Voice, Talking head, Panel animation, Music."""
+    """A job kind as the tabs name it: Portrait, Voice, Talking head, Panel animation, Music, Scene."""
     spec = load_catalogue().get(action)
-    return spec.title if spec else action
+    return spec.title if spec else STUDIO_KINDS.get(action, action)
 
 
 def columns(show_cost: bool = True) -> list[str]:
@@ -153,7 +157,7 @@ def build(studio: Any) -> JobsTab:
     gr.Markdown("Every job from every tab, newest first. **Click a row** to see its settings and outputs; "
                 "the table updates by itself while jobs run.")
     with gr.Row():
-        action = gr.Dropdown([("all kinds", ALL), *((title(a), a) for a in ACTIONS)], value=ALL,
+        action = gr.Dropdown([("all kinds", ALL), *((title(a), a) for a in (*ACTIONS, *STUDIO_KINDS))], value=ALL,
                              label="Show jobs of kind", elem_id="jobs-action", scale=3)
         status = gr.Dropdown([ALL, *STATUSES, review.NEEDS_CHANGES], value=ALL, label="Status", elem_id="jobs-status", scale=3)
         with gr.Column(scale=1, min_width=120):
