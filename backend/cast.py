@@ -76,7 +76,8 @@ def check_seed(seed: Any) -> int:
 class Cast:
     """Thread-safe: one connection behind a lock, like the history."""
 
-    def __init__(self, db_path: Path, library: Library, voices: Any = None):
+    def __init__(self, db_path: Path, library: Library, voices: Any = None, journal: Any = None):
+        self._journal = journal         # backend.journal.Journal: a copy of each row beside the library
         self._db = connect(db_path)
         self._lock = threading.Lock()
         self._library = library
@@ -133,7 +134,23 @@ class Cast:
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO cast_members ({','.join(row)}) VALUES "
                              f"({','.join('?' * len(row))})", list(row.values()))
+        if self._journal:
+            self._journal.put("cast", char.id, row)
         return char
+
+    def restore(self, rows: Any) -> int:
+        """Put back characters kept in the journal that the database lacks (after a repaired history)."""
+        n = 0
+        for row in rows:
+            try:
+                char = Character(**row)
+            except TypeError:
+                continue
+            d = char.to_dict()
+            with self._lock:
+                n += self._db.execute(f"INSERT OR IGNORE INTO cast_members ({','.join(d)}) VALUES "
+                                      f"({','.join('?' * len(d))})", list(d.values())).rowcount
+        return n
 
     def rename(self, name_or_id: str, new_name: str) -> Character:
         char = self._need(name_or_id)
@@ -145,6 +162,8 @@ class Cast:
         char = self.get(name_or_id)
         if char is None:
             return False
+        if self._journal:
+            self._journal.delete("cast", char.id)
         with self._lock:
             return self._db.execute("DELETE FROM cast_members WHERE id = ?", (char.id,)).rowcount > 0
 

@@ -48,12 +48,16 @@ class Studio:
         opened = open_history(data, Journal(self.library.root / "meta"))
         self.history_db = opened.history
         self.notice: str | None = opened.notice
-        if self.notice:
-            log.warning("%s", self.notice)
         self.voices = VoiceLibrary(self.history_db, self.library)
         # Issue 9: the cast and the scenes live in the same database file (one file to back up).
-        self.cast = Cast(data / "studio.sqlite3", self.library, self.voices)
-        self.scenes = SceneStore(data / "studio.sqlite3")
+        journal = self.history_db.journal
+        self.cast = Cast(data / "studio.sqlite3", self.library, self.voices, journal=journal)
+        self.scenes = SceneStore(data / "studio.sqlite3", journal=journal)
+        if self.notice and journal is not None:      # a repaired history: the cast and scenes come back too
+            back = self.cast.restore(journal.rows("cast")), self.scenes.restore(journal.rows("scenes"))
+            self.notice += f" Also restored: {back[0]} cast members, {back[1]} scenes."
+        if self.notice:
+            log.warning("%s", self.notice)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="studio-backend", daemon=True)
         self._watchers: dict[str, list[queue.Queue[JobEvent]]] = {}

@@ -45,7 +45,8 @@ class SceneRecord:
 
 
 class SceneStore:
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, journal: Any = None):
+        self._journal = journal         # backend.journal.Journal: a copy of each scene beside the library
         self._db = connect(db_path)
         self._lock = threading.Lock()
         with self._lock:
@@ -91,13 +92,32 @@ class SceneStore:
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO scenes ({','.join(row)}) VALUES ({','.join('?' * len(row))})",
                              values)
+        if self._journal:
+            self._journal.put("scenes", rec.id, row)
         return rec
+
+    def restore(self, rows: Any) -> int:
+        """Put back scenes kept in the journal that the database lacks (after a repaired history)."""
+        n = 0
+        for row in rows:
+            try:
+                rec = SceneRecord(**row)
+            except TypeError:
+                continue
+            d = rec.to_dict()
+            values = [json.dumps(d[k]) if k in _JSON else d[k] for k in d]
+            with self._lock:
+                n += self._db.execute(f"INSERT OR IGNORE INTO scenes ({','.join(d)}) VALUES "
+                                      f"({','.join('?' * len(d))})", values).rowcount
+        return n
 
     def new(self, title: str, script: str = "", **kw: Any) -> SceneRecord:
         return self.save(SceneRecord(id="", title=title, script=script, **kw))
 
     def delete(self, scene_id: str) -> bool:
         """The scene's row only; its media and renders stay in the library and the Jobs history."""
+        if self._journal:
+            self._journal.delete("scenes", scene_id)
         with self._lock:
             return self._db.execute("DELETE FROM scenes WHERE id = ?", (scene_id,)).rowcount > 0
 
