@@ -3,8 +3,8 @@
 - `.safetensors` / `.sft`: the header is parsed as the safetensors library does (8-byte little-endian length, a
   JSON object, data offsets that cover the file), with its error messages (transcript c02d).
 - `.ckpt` / `.pt` / `.pth` / `.bin`: must be a zip archive or a pickle, as torch.load needs (message approximate).
-- F5-TTS: the vocoder and model files must be in the Hugging Face caches on the data folder's volume (HF_HOME =
-  models/hf, CACHED_PATH_CACHE_ROOT = models/cached_path, as worker/volume.py sets them); otherwise the node
+- F5-TTS: the vocoder and model files must be in the Hugging Face hub cache on the data folder's volume (HF_HOME =
+  models/hf, as worker/volume.py sets it; cached_path's hf:// URLs end there too); otherwise the node
   fails as on a machine that cannot download (transcript g03), though at once instead of after ~23 s.
 
 Placeholders are exempt: a file that is empty or whose first 64 KiB are all zero bytes (the sparse files the
@@ -156,11 +156,13 @@ def check_f5tts(models: Path, model: str, vocoder: str) -> None:
             f'{_F5}F5TTS.py", line 175, in load_model\n', f'{_F5}F5TTS.py", line 271, in load_f5_model_url\n',
             f'{_F5}F5TTS.py", line 153, in load_vocoder\n',
             f'{_F5}F5-TTS/src/f5_tts/infer/utils_infer.py", line 114, in load_vocoder\n', *_HUB_FRAMES])
+    # cached_path hands hf:// URLs to huggingface_hub, which ignores CACHED_PATH_CACHE_ROOT: the checkpoint is read
+    # from the hub cache, like the vocoder (what the real runs showed; the manifest puts it there).
     repo, file = _F5_MODELS.get(model, ("", ""))
-    if not repo or not cached(models / "cached_path", repo, file):
+    if not repo or not cached(hub, repo, file):
         raise LoadError("huggingface_hub.errors.LocalEntryNotFoundError", HUB_OFFLINE, [
             f'{_F5}F5TTS.py", line 590, in create\n', f'{_F5}F5TTS.py", line 372, in create\n',
             f'{_F5}F5TTS.py", line 175, in load_model\n', f'{_F5}F5TTS.py", line 284, in load_f5_model_url\n',
             *_HUB_FRAMES])
-    for path in (models / "cached_path" / ("models--" + repo.replace("/", "--"))).glob(f"snapshots/*/{file}"):
+    for path in (hub / ("models--" + repo.replace("/", "--"))).glob(f"snapshots/*/{file}"):
         check_model_file("F5TTSAudioInputs", path)
