@@ -165,8 +165,11 @@ def build(studio: Any) -> None:
     with gr.Row(equal_height=True):
         per_month = gr.Number(label="Jobs of each kind per month", value=100, minimum=0, elem_id="endpoint-jobs")
         estimate_btn = gr.Button("Estimate monthly cost", elem_id="endpoint-estimate")
-    # A callable value is computed again for every page load, so the table counts the runs made so far.
-    estimate = gr.Markdown(lambda: monthly_estimate(studio, 100), elem_id="endpoint-cost")
+    estimate = gr.Markdown(monthly_estimate(studio, 100), elem_id="endpoint-cost")
+    # Computed again on every page load (gr.on without triggers), so the table counts the runs made so far; a
+    # private event, not a callable value, which would add an unnamed public API endpoint and MCP tool.
+    gr.on(None, lambda n: monthly_estimate(studio, float(n or 0)), inputs=[per_month], outputs=[estimate],
+          show_progress="hidden", **jobrun.PRIVATE)
 
     def do_check():
         roles.require_owner(studio, "check the endpoint (it may start a GPU worker)")

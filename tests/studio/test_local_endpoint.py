@@ -170,7 +170,7 @@ def test_the_key_never_reaches_the_browser_the_api_or_the_logs(page: Page, app):
         assert FAKE_KEY not in body, path
     page.get_by_role("tab", name="Endpoint", exact=True).click()
     page.locator("#endpoint-check").click()
-    expect(page.locator("#endpoint-readiness")).to_contain_text("portrait", timeout=60_000)
+    expect(page.locator("#endpoint-readiness")).to_contain_text("Portrait", timeout=60_000)
     page.get_by_role("tab", name="Jobs", exact=True).click()
     page.locator("#jobs-refresh").click()
     page.wait_for_timeout(1000)
