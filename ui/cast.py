@@ -11,6 +11,7 @@ import gradio as gr
 from backend.errors import BackendError
 from ui import jobrun, roles
 from ui.portrait import STYLES
+from ui.talking_head import face_warning
 from ui.voice import voice_names
 
 NEW = "+ New character"
@@ -110,7 +111,12 @@ def build(studio: Any) -> CastTab:
         except BackendError as err:
             return (cid, f"⚠ {err.message}", *(gr.update() for _ in outputs))
         p, vo, lb, bd = refresh()
-        return c.id, f"Saved “{c.name}”.", gr.update(choices=choices(), value=c.name), vo, lb, bd
+        saved = f"Saved “{c.name}”."
+        # Checked here, when the portrait joins the cast, not only when a talking head is about to be sent.
+        no_face = face_warning(c.portrait, "Portrait") if c.portrait else None
+        if no_face:
+            saved += f" ⚠ {no_face} Talking heads of this character would fail."
+        return c.id, saved, gr.update(choices=choices(), value=c.name), vo, lb, bd
 
     save.click(do_save, inputs=[char_id, name, look, voice, style, seed, portrait],
                outputs=[char_id, status, *outputs], **jobrun.PRIVATE)

@@ -356,6 +356,10 @@ def make_missing(studio: Any, record: SceneRecord, *, concurrency: int = DEFAULT
                     if s.key in flying:     # two shots on the same panel: one job makes it for both
                         continue
                     flying.add(s.key)
+                    no_face = _no_face(s.step.action, s.inputs)
+                    if no_face:             # SONIC would fail on it after the GPU started: say so, send nothing
+                        work.live[s.step.id] = {"state": "failed", "error": no_face}
+                        continue
                     try:
                         rec = studio.submit(s.step.action, s.inputs)
                     except BackendError as err:
@@ -424,6 +428,15 @@ class Rendered:
     srt: str
     vtt: str
     duration_s: float
+
+
+def _no_face(action: str, inputs: dict[str, Any]) -> str | None:
+    """The advice when a talking head's portrait has no face the lip-sync model can find."""
+    image = inputs.get("image") if action == "lipsync" else None
+    if not isinstance(image, str) or not Path(image).is_file():
+        return None
+    from backend import faces
+    return None if faces.find_face(image).found else f"Portrait: {faces.ADVICE}"
 
 
 def _keep_output(studio: Any, job_id: str, src: Path, kind: str, mime: str) -> dict[str, Any]:
