@@ -114,11 +114,12 @@ def build(studio: Any) -> TalkingHeadTab:
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 # The two inputs and the run button first, so all three are in view without scrolling.
-                fields = P.build(spec, names=["image", "audio"], prefix="th",
+                fields = P.build(spec, names=["image"], prefix="th",
                                  overrides={"image": {"sources": ["upload", "clipboard"], "height": 230}})
-                # The face warning sits right under the portrait and speech it is about.
+                # The face warning sits right under the portrait it is about (hidden until there is one).
                 face_html = gr.HTML("", visible=False, elem_id="th-face-warning")
                 send_anyway = gr.Checkbox(False, label=SEND_ANYWAY, visible=False, elem_id="th-send-anyway")
+                fields.update(P.build(spec, names=["audio"], prefix="th"))
                 rc = jobrun.controls("th", "Make talking head")
                 fields.update(P.build(spec, skip=["image", "audio"], prefix="th"))
                 lib_images = gr.Gallery(label="…or a portrait made earlier (click one to use it)",
