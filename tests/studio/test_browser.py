@@ -230,8 +230,10 @@ def test_endpoint_tab_summarises_readiness_and_estimates_a_real_monthly_cost(pag
     sizes = {f["path"]: f["size"] for f in json.loads((REPO / "workflows" / "models.json").read_text())["files"]}
     needed: set[str] = set()        # every file some job's declaration names, in any of its modes
     for action in ("portrait", "tts", "lipsync", "animate", "music"):
-        models = json.loads((REPO / "workflows" / f"{action}.json").read_text())["models"]
+        decl = json.loads((REPO / "workflows" / f"{action}.json").read_text())
+        models = decl["models"]
         needed.update(*(models.values() if isinstance(models, dict) else [models]))
+        needed.update(*(decl.get("models_when_empty") or {}).values())     # Whisper, for an empty transcript
     expect(cost).to_contain_text(f"{sum(sizes[p] for p in needed) / 1e9:.2f} GB")   # what the jobs' models take
     total = re.search(r"Estimated total: \$([0-9.]+)", cost.inner_text())
     assert total and float(total.group(1)) >= 3.50, cost.inner_text()   # at least the 50 GB volume floor
