@@ -216,7 +216,7 @@ def test_a_model_missing_from_the_volume_is_refused_before_queueing(served, serv
     assert err["code"] == "model_missing"
     assert err["message"] == (f"portrait: not provisioned: {path} (2.1 GB) — run "
                               "`python -m deploy provision --jobs portrait`")
-    assert err["details"]["missing"] == [{"path": path, "size": load_manifest()[path].size}]
+    assert err["details"]["missing"] == [{"path": path, "size": load_manifest()[path].size, "problem": "not on the volume"}]
     assert history_count(server) == before                 # the real ComfyUI never saw it
 
 
