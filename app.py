@@ -148,7 +148,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
             style = "" if owner else ("<style>" + ", ".join(f"button[data-tab-id='{t}']" for t in OWNER_TABS)
                                       + " { display: none !important; }</style>")
             return (gr.update(choices=names, info=library_hint(names)), gr.update(choices=names), note, style,
-                    gr.update(selected="portrait" if owner else "jobs"), *refreshed, *visibility)
+                    gr.update() if owner else gr.update(selected="jobs"), *refreshed, *visibility)
 
         demo.load(on_load, inputs=jobs_tab.inputs,
                   outputs=[voice_tab.voices, th_tab.voices, role_note, role_style, tabs, *jobs_tab.outputs,
