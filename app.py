@@ -83,13 +83,13 @@ def served_paths(data_dir: Path) -> tuple[list[str], list[str]]:
     """(allowed, blocked) for Gradio's file routes: the library's media only, never the database, its WAL and
     backups, the journal, the endpoint's state or logs."""
     lib = data_dir / "library"
-    allowed = [lib / "outputs", lib / "inputs"]
+    allowed = [lib / "outputs", lib / "inputs", lib / "downloads"]
     blocked = [data_dir / n for n in ("studio.sqlite3", "studio.sqlite3-wal", "studio.sqlite3-shm",
                                       "studio.sqlite3-journal", "backups", "preview-endpoint", ".env")]
     blocked += [lib / "tmp", lib / "meta"]
     if data_dir.is_dir():
         blocked += [p for p in data_dir.iterdir() if p.name != "library"]
-        blocked += [p for p in lib.iterdir() if p.name not in ("outputs", "inputs")] if lib.is_dir() else []
+        blocked += [p for p in lib.iterdir() if p.name not in ("outputs", "inputs", "downloads")] if lib.is_dir() else []
     return [str(p.resolve()) for p in allowed], sorted({str(p.resolve()) for p in blocked})
 
 

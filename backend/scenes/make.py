@@ -505,10 +505,10 @@ def render_scene(studio: Any, work: SceneWork, on_progress: Callable[[float], No
 
 def download_names(studio: Any, title: str, paths: list[str]) -> list[str]:
     """The render's files under the scene's title (the library names them by hash and job), for the page's
-    player and downloads: hard links in the library's tmp folder, so nothing is copied."""
+    player and downloads: hard links in the library's downloads folder, so nothing is copied."""
     import re
     slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:60] or "scene"
-    folder = Path(studio.library.root) / "tmp" / f"render-{Path(paths[0]).stem}"
+    folder = Path(studio.library.root) / "downloads" / f"render-{Path(paths[0]).stem}"
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for p in paths:
