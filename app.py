@@ -20,9 +20,11 @@ import gradio as gr
 
 from backend.errors import SettingsError
 from backend.settings import Settings, parse_logins
-from ui import api, endpoint, exchange, handoffs, jobs, music, panel, portrait, roles, talking_head, voice
+from ui import api, endpoint, exchange, handoffs, jobs, music, page_js, panel, portrait, roles, talking_head, voice
+from ui import cast as cast_ui
+from ui import scenes as scenes_ui
 from ui.jobrun import PRIVATE
-from ui.voice import voice_names
+from ui.voice import library_hint, voice_names
 
 BANNERS = {
     "preview": "**Preview mode** — no RunPod credentials were found, so jobs run on a local endpoint with the "
@@ -32,13 +34,13 @@ BANNERS = {
     "runpod": "**RunPod mode** — jobs run on your RunPod Serverless endpoint.",
 }
 
-OWNER_TABS = ("portrait", "voice", handoffs.TALKING_HEAD_TAB, "panel", "music", "endpoint")
+OWNER_TABS = ("portrait", "voice", handoffs.TALKING_HEAD_TAB, "panel", "music", handoffs.CAST_TAB, "endpoint")
 CSS = """
 .job-status progress { width: 100%; height: 12px; display: block; margin-top: 4px; }
 .licence-note { margin-top: 6px; font-size: 0.9em; color: #8a5a00; }
 .job-error { color: #b00020; }
 .job-id { font-size: 0.8em; opacity: 0.7; }
-"""
+""" + scenes_ui.CSS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -81,13 +83,13 @@ def served_paths(data_dir: Path) -> tuple[list[str], list[str]]:
     """(allowed, blocked) for Gradio's file routes: the library's media only, never the database, its WAL and
     backups, the journal, the endpoint's state or logs."""
     lib = data_dir / "library"
-    allowed = [lib / "outputs", lib / "inputs"]
+    allowed = [lib / "outputs", lib / "inputs", lib / "downloads"]
     blocked = [data_dir / n for n in ("studio.sqlite3", "studio.sqlite3-wal", "studio.sqlite3-shm",
                                       "studio.sqlite3-journal", "backups", "preview-endpoint", ".env")]
     blocked += [lib / "tmp", lib / "meta"]
     if data_dir.is_dir():
         blocked += [p for p in data_dir.iterdir() if p.name != "library"]
-        blocked += [p for p in lib.iterdir() if p.name not in ("outputs", "inputs")] if lib.is_dir() else []
+        blocked += [p for p in lib.iterdir() if p.name not in ("outputs", "inputs", "downloads")] if lib.is_dir() else []
     return [str(p.resolve()) for p in allowed], sorted({str(p.resolve()) for p in blocked})
 
 
@@ -106,23 +108,33 @@ def build_blocks(studio: Any) -> gr.Blocks:
         with gr.Tabs() as tabs:
             with gr.Tab("Portrait", id="portrait") as t_portrait:
                 portrait_tab = portrait.build(studio)
+                portrait_add = gr.Button("Add chosen portrait to the cast", elem_id="portrait-add-cast")
             with gr.Tab("Voice", id="voice") as t_voice:
                 voice_tab = voice.build(studio)
+                voice_add = gr.Button("Add the voice picked in the library to the cast", elem_id="voice-add-cast")
             with gr.Tab("Talking head", id=handoffs.TALKING_HEAD_TAB) as t_head:
                 th_tab = talking_head.build(studio)
             with gr.Tab("Panel animation", id="panel") as t_panel:
                 panel.build(studio)
             with gr.Tab("Music", id="music") as t_music:
                 music.build(studio)
+            with gr.Tab("Scenes", id="scenes"):
+                scenes_tab = scenes_ui.build(studio)
+            with gr.Tab("Cast", id=handoffs.CAST_TAB) as cast_page:
+                cast_tab = cast_ui.build(studio)
             with gr.Tab("Jobs", id="jobs") as jobs_page:
                 jobs_tab = jobs.build(studio)
                 exchange.build(studio)
             with gr.Tab("Endpoint", id="endpoint") as t_endpoint:
                 endpoint.build(studio)
         # What a reviewer may not use is hidden for them (the handlers refuse it as well: ui/roles.py).
-        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, t_endpoint, *jobs_tab.owner_only]
+        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only]
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
+        handoffs.wire_cast(studio, tabs, portrait_tab, voice_tab, cast_tab, portrait_add, voice_add)
+        cast_page.select(cast_tab.refresh, outputs=cast_tab.outputs, **PRIVATE)
+        demo.load(scenes_tab["load"], outputs=scenes_tab["load_outputs"], **PRIVATE)
         api.build(studio)
+        api.build_scenes(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
         def on_load(*filters: str):
@@ -135,8 +147,8 @@ def build_blocks(studio: Any) -> gr.Blocks:
             # Gradio hides a tab's content but not its button: the buttons go by style, and the page opens on Jobs.
             style = "" if owner else ("<style>" + ", ".join(f"button[data-tab-id='{t}']" for t in OWNER_TABS)
                                       + " { display: none !important; }</style>")
-            return (gr.update(choices=names), gr.update(choices=names), note, style,
-                    gr.update(selected="portrait" if owner else "jobs"), *refreshed, *visibility)
+            return (gr.update(choices=names, info=library_hint(names)), gr.update(choices=names), note, style,
+                    gr.update() if owner else gr.update(selected="jobs"), *refreshed, *visibility)
 
         demo.load(on_load, inputs=jobs_tab.inputs,
                   outputs=[voice_tab.voices, th_tab.voices, role_note, role_style, tabs, *jobs_tab.outputs,
@@ -163,9 +175,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
+        # quiet: Gradio's own start lines suggest `share=True` in launch(); the studio's hints name its options.
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                     mcp_server=mcp_enabled(args, env), allowed_paths=allowed, blocked_paths=blocked,
-                    prevent_thread_lock=True, show_error=True, css=CSS)
+                    prevent_thread_lock=True, show_error=True, css=CSS + page_js.CSS, js=page_js.JS, quiet=True)
+        api.describe_files_truthfully(demo)
+        if demo.share_url:
+            print(f"public link: {demo.share_url}", flush=True)
+        elif not args.share:
+            print("(for a public link, start with --share; add --auth user:pass to choose the login)", flush=True)
         if notice:
             print(notice, flush=True)
         print(f"studio ready: http://{args.host}:{args.port}/", flush=True)

@@ -74,6 +74,11 @@ class RunPodClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def http_for(self, url: str) -> httpx.AsyncClient | None:
+        """The authorised client for a file the endpoint itself serves (a local endpoint's large outputs); None
+        for any other URL, so the API key never goes to a bucket or another host."""
+        return self._http if url.startswith(self.base + "/files/") else None
+
     # -- operations -------------------------------------------------------------------------------------------
     async def run(self, input: dict[str, Any], policy: Policy, *, webhook: str | None = None,
                   s3_config: dict[str, Any] | None = None) -> dict[str, Any]:

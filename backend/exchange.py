@@ -62,9 +62,26 @@ def import_zip(src: Path, data_dir: Path) -> dict[str, int]:
                 added["files"] += 1
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        opened = open_history(data_dir, Journal(lib / "meta"))
+        mine = Journal(lib / "meta")
+        opened = open_history(data_dir, mine)
         try:
             taken = opened.history.merge_from_journal(Journal(incoming), mirror=True)
         finally:
             opened.history.close()
+        # The cast and the scenes: rows this studio lacks (by id) are added, its own are left as they are.
+        from backend.cast import Cast
+        from backend.library import Library
+        from backend.scenes.store import SceneStore
+        have = {k: {r.get("id") for r in mine.rows(k)} for k in ("cast", "scenes")}
+        for kind in have:
+            for row in Journal(incoming).rows(kind):
+                if row.get("id") and row["id"] not in have[kind]:
+                    mine.put(kind, row["id"], row)
+        cast = Cast(data_dir / "studio.sqlite3", Library(lib), journal=mine)
+        scenes = SceneStore(data_dir / "studio.sqlite3", journal=mine)
+        try:
+            taken["cast"], taken["scenes"] = cast.restore(mine.rows("cast")), scenes.restore(mine.rows("scenes"))
+        finally:
+            cast.close()
+            scenes.close()
     return {**added, **taken}

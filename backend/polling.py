@@ -13,6 +13,9 @@ FAST_S = 0.25
 NEAR_END_S = 0.15
 SLOW_S = 1.0
 COLD_S = 2.0
+# The last stretch before a job's predicted end, polled every ENDGAME_POLL_S (median detection ≈ half of it).
+ENDGAME_S = 1.0
+ENDGAME_POLL_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -46,21 +49,31 @@ def next_interval(s: PollState) -> float:
     running_for = s.running_for_s or 0.0
     if s.predicted_run_s is None:
         # No idea when it ends: brisk at first, then about once a second, sparser for very long jobs.
-        return 0.5 if running_for < 3.0 else SLOW_S if running_for < 20.0 else COLD_S
+        # (a job's first progress report gives a prediction within a second or two, so no need to hurry).
+        if not s.watched and running_for < 3.0:
+            return 0.5
+        return SLOW_S if running_for < 20.0 else COLD_S
     rem = s.predicted_run_s - running_for
-    if not s.watched and rem > 1.5:
+    if not s.watched:
         # Nobody is showing its progress, so only the end matters: halve the distance to the predicted end
-        # each time (this is what keeps many jobs in flight cheap).
-        return min(5.0, rem / 2)
-    if rem > 8.0:
-        return 2.5            # far from the end; progress every 2.5 s is enough for a person
-    if rem > 3.0:
-        return 1.5
-    if rem > 1.5:
-        return rem / 2        # one look half-way, then ...
-    if rem > NEAR_END_S:
-        return rem            # ... land on the predicted end
+        # each time (this is what keeps many jobs in flight cheap), land on it, then look briskly. A job
+        # without progress reports is predicted from this action's usual run time, which is exact enough.
+        if rem > 1.5:
+            return min(5.0, rem / 2)
+        if rem > NEAR_END_S:
+            return rem
+        overdue = -rem
+        return NEAR_END_S if overdue < 0.6 else 0.4 if overdue < 3.0 else SLOW_S
+    if rem > ENDGAME_S + 5.0:
+        # Far from the end: two fifths of the distance (2.5–10 s), so a person sees the bar move every few
+        # seconds while a long job costs well under 0.3 requests per second.
+        return max(2.5, min(10.0, rem / 2.5))
+    if rem > ENDGAME_S + 0.2:
+        # Jump to just before the predicted end. Progress seen at a poll is already a little old, so the
+        # prediction runs late by up to a progress step: the true end lies in the last ENDGAME_S before it.
+        # (never more than 3/4 of the way: an early prediction, from few progress reports, runs later still).
+        return min(rem - ENDGAME_S, rem * 0.75)
     overdue = -rem
-    if overdue < 0.6:
-        return NEAR_END_S
+    if overdue < 1.0:
+        return ENDGAME_POLL_S
     return 0.4 if overdue < 3.0 else SLOW_S

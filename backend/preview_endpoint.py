@@ -110,7 +110,9 @@ class PreviewEndpoint:
         self.startup_timeout_s = startup_timeout_s
         self.idle_exit_s = idle_exit_s
         self.args: tuple[str, ...] = ("--preview", "--host", "127.0.0.1", "--port", "0", "--endpoint-id", "preview",
-                                      "--idle-exit", f"{idle_exit_s:g}", *extra_args)
+                                      "--idle-exit", f"{idle_exit_s:g}",
+                                      # jobs and results on disk: a restarted endpoint still answers for them
+                                      "--state-dir", str(folder / "state"), *extra_args)
         self.state: EndpointState | None = None
         self.reused = False
         self._proc: subprocess.Popen[bytes] | None = None

@@ -16,7 +16,7 @@ from backend.tracker import parse_error
 class JobReadiness:
     action: str
     ready: bool
-    missing: list[dict[str, Any]]        # [{"path", "size"}]
+    missing: list[dict[str, Any]]        # [{"path", "size", "problem"?, "repo"?}]
 
     @property
     def missing_bytes(self) -> int:
@@ -66,8 +66,7 @@ def build(health: Health | None, debug: dict[str, Any] | None, problems: list[st
     if isinstance(debug, dict):
         for action, j in (debug.get("jobs") or {}).items():
             if isinstance(j, dict):
-                missing = [{"path": str(m.get("path")), "size": int(m.get("size") or 0)}
-                           for m in j.get("missing") or [] if isinstance(m, dict)]
+                missing = [_missing_file(m) for m in j.get("missing") or [] if isinstance(m, dict)]
                 jobs[action] = JobReadiness(action, bool(j.get("ready")) and not missing, missing)
     vol = (debug or {}).get("volume") or {}
     comfy = (debug or {}).get("comfyui") or {}
@@ -81,6 +80,16 @@ def build(health: Health | None, debug: dict[str, Any] | None, problems: list[st
         comfyui_version=comfy.get("version") if debug else None,
         problems=problems,
     )
+
+
+def _missing_file(m: dict[str, Any]) -> dict[str, Any]:
+    """One missing file from the worker's answer: where it goes, its size, and (newer workers) why a loader would
+    not find it — e.g. a hub cache whose refs/main does not name the snapshot — and its Hugging Face repo."""
+    out: dict[str, Any] = {"path": str(m.get("path")), "size": int(m.get("size") or 0)}
+    for key in ("problem", "repo"):
+        if isinstance(m.get(key), str) and m[key]:
+            out[key] = m[key]
+    return out
 
 
 async def _debug(client: RunPodClient, timeout: float) -> dict[str, Any]:

@@ -69,6 +69,24 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class BucketConfig:
+    """The user's own S3-compatible bucket, sent with each RunPod job as `s3Config` so large outputs come back
+    as URLs. The keys are Secrets: never in a page, a log line or a job record."""
+    endpoint_url: str
+    bucket: str
+    access_id: Secret
+    access_secret: Secret
+
+    def to_s3_config(self) -> dict[str, str]:
+        return {"endpointUrl": self.endpoint_url, "bucketName": self.bucket, "accessId": self.access_id.reveal(),
+                "accessSecret": self.access_secret.reveal()}
+
+
+BUCKET_VARS = ("STUDIO_BUCKET_ENDPOINT_URL", "STUDIO_BUCKET_NAME", "STUDIO_BUCKET_ACCESS_KEY_ID",
+               "STUDIO_BUCKET_SECRET_ACCESS_KEY")
+
+
+@dataclass(frozen=True)
 class Settings:
     api_key: Secret | None = None
     endpoint_id: str | None = None
@@ -83,6 +101,7 @@ class Settings:
     # passwords stay with the login page. With a login in front, a request without a user has no rights.
     reviewers: tuple[str, ...] = ()
     login_required: bool = False
+    bucket: BucketConfig | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.api_base)
@@ -109,7 +128,8 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value, so logs and errors can be scanned/redacted for them."""
-        vals = [s.reveal() for s in (self.api_key, *self.extra_secrets) if s]
+        bucket = (self.bucket.access_id, self.bucket.access_secret) if self.bucket else ()
+        vals = [s.reveal() for s in (self.api_key, *self.extra_secrets, *bucket) if s]
         return [v for v in vals if v]
 
     @classmethod
@@ -135,6 +155,18 @@ class Settings:
 
         key = get("RUNPOD_API_KEY")
         hf = get("HF_TOKEN")
+        given = {n: get(n) for n in BUCKET_VARS}
+        bucket = None
+        if any(given.values()):
+            missing = [n for n, v in given.items() if not v]
+            if missing:
+                raise SettingsError(f"{', '.join(missing)}: needed too when any STUDIO_BUCKET_* setting is given")
+            url = given["STUDIO_BUCKET_ENDPOINT_URL"] or ""
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+                raise SettingsError(f"STUDIO_BUCKET_ENDPOINT_URL: {url!r} is not an http(s) URL")
+            bucket = BucketConfig(endpoint_url=url, bucket=given["STUDIO_BUCKET_NAME"] or "",
+                                  access_id=Secret(given["STUDIO_BUCKET_ACCESS_KEY_ID"] or ""),
+                                  access_secret=Secret(given["STUDIO_BUCKET_SECRET_ACCESS_KEY"] or ""))
         return cls(
             api_key=Secret(key) if key else None,
             endpoint_id=get("RUNPOD_ENDPOINT_ID"),
@@ -145,6 +177,7 @@ class Settings:
             ttl_ms=int(number("STUDIO_TTL_MS", 86_400_000, int)),
             extra_secrets=(Secret(hf),) if hf else (),
             reviewers=tuple(user for user, _ in parse_logins(get("STUDIO_REVIEWERS") or "", "STUDIO_REVIEWERS")),
+            bucket=bucket,
         )
 
 

@@ -19,6 +19,7 @@ from backend.errors import BackendError, InputError
 from backend import provenance
 from backend.journal import Journal
 from backend.library import Library
+from backend import outputsize
 from backend.preview_endpoint import PreviewEndpoint
 from backend.readiness import Readiness, check_readiness
 from backend.recovery import make_backup, open_history
@@ -26,6 +27,8 @@ from backend.records import TERMINAL, JobEvent, JobRecord, Policy
 from backend.settings import RedactingFilter, Settings
 from backend.tracker import JobTracker, describe
 from backend.voices import VoiceLibrary
+from backend.cast import Cast
+from backend.scenes.store import SceneStore
 
 log = logging.getLogger("backend.studio")
 LOGGERS = ("backend", "backend.studio", "backend.client", "backend.tracker", "backend.library")
@@ -45,9 +48,16 @@ class Studio:
         opened = open_history(data, Journal(self.library.root / "meta"))
         self.history_db = opened.history
         self.notice: str | None = opened.notice
+        self.voices = VoiceLibrary(self.history_db, self.library)
+        # Issue 9: the cast and the scenes live in the same database file (one file to back up).
+        journal = self.history_db.journal
+        self.cast = Cast(data / "studio.sqlite3", self.library, self.voices, journal=journal)
+        self.scenes = SceneStore(data / "studio.sqlite3", journal=journal)
+        if self.notice and journal is not None:      # a repaired history: the cast and scenes come back too
+            back = self.cast.restore(journal.rows("cast")), self.scenes.restore(journal.rows("scenes"))
+            self.notice += f" Also restored: {back[0]} cast members, {back[1]} scenes."
         if self.notice:
             log.warning("%s", self.notice)
-        self.voices = VoiceLibrary(self.history_db, self.library)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="studio-backend", daemon=True)
         self._watchers: dict[str, list[queue.Queue[JobEvent]]] = {}
@@ -85,8 +95,11 @@ class Studio:
         else:
             self._client = RunPodClient(s.api_base, s.endpoint_id or "", s.api_key)
         self._tracker = JobTracker(self._client, self.history_db, self.library,
-                                   price_per_second=s.gpu_price_per_second, on_event=self._publish,
-                                   stamp=provenance.stamp_outputs)
+                                   # preview jobs run on no paid GPU: no cost anywhere
+                                   price_per_second=0.0 if self.mode == "preview" else s.gpu_price_per_second,
+                                   on_event=self._publish, stamp=provenance.stamp_outputs)
+        if self.mode != "preview" and s.bucket is not None:
+            self._tracker.s3_config = s.bucket.to_s3_config
         await self._tracker.start()
         self._backups = asyncio.get_running_loop().create_task(self._backup_hourly())
 
@@ -113,6 +126,8 @@ class Studio:
             except Exception as exc:
                 log.warning("Could not back up the history: %s", exc)
             self.history_db.close()
+            self.cast.close()
+            self.scenes.close()
             for name in LOGGERS:
                 logging.getLogger(name).removeFilter(self._redactor)
         with self._watch_lock:
@@ -148,8 +163,19 @@ class Studio:
             raise InputError("action", "must be a job name such as 'portrait'")
         if not isinstance(inputs, dict):
             raise InputError("inputs", "must be a mapping of parameter names to values")
+        too_big = self.inline_problem(action, inputs)
+        if too_big is not None:                 # refused before a job exists: nothing in Jobs, nothing paid
+            raise InputError(*too_big)
         pol = policy or Policy(self.settings.execution_timeout_ms, self.settings.ttl_ms)
         return self._call(self._need_tracker().submit(action, inputs, pol))
+
+    def inline_problem(self, action: str, values: dict[str, Any]) -> tuple[str, str] | None:
+        """(field, sentence) when this job's output could not come back from the endpoint, else None.
+
+        Only RunPod without the user's bucket has that limit: preview and local endpoints serve big files."""
+        if self.mode != "runpod" or self.settings.bucket is not None:
+            return None
+        return outputsize.inline_problem(action, values)
 
     def watch(self, job_id: str, timeout: float | None = None) -> Iterator[JobEvent]:
         """Events for a job until a terminal one. The first event is the job's current state."""
@@ -194,6 +220,8 @@ class Studio:
         rec = self.get(job_id)
         if rec is None:
             raise InputError("job_id", f"no job {job_id!r} in the history")
+        if rec.action == "scene":
+            raise InputError("job_id", "a scene render is made again from the Scenes tab (Render video)")
         return self.submit(rec.action, dict(rec.inputs), policy=Policy(**_policy_args(rec.policy))
                            if rec.policy else None)
 

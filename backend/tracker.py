@@ -52,6 +52,8 @@ class JobTracker:
                  stamp: Callable[[JobRecord], None] | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.client = client
+        # The user's bucket (RunPod mode) as the s3Config each job carries; set by the Studio. Never recorded.
+        self.s3_config: Callable[[], dict[str, str] | None] = lambda: None
         self.history = history
         self.library = library
         self.price = price_per_second
@@ -110,7 +112,7 @@ class JobTracker:
         self.history.save(rec)
         self._emit(rec, "submitted", "Sending the job…")
         try:
-            out = await self.client.run(wire, policy)
+            out = await self.client.run(wire, policy, s3_config=self.s3_config())
         except FateUnknownError as exc:
             self._finish(rec, "unknown", exc.to_dict())
             return self.history.get(rec.id) or rec
@@ -318,7 +320,9 @@ class JobTracker:
         saved = []
         try:
             for file in files:
-                saved.append(await self.library.save_output(rec.id, file))
+                url = file.get("url") if isinstance(file, dict) else None
+                http = self.client.http_for(url) if isinstance(url, str) else None
+                saved.append(await self.library.save_output(rec.id, file, http))
         except BackendError as exc:
             self._finish(rec, "failed", {"code": "output_unusable", "message": exc.message})
             return
@@ -373,7 +377,8 @@ class JobTracker:
         rec.status = status
         rec.error = error
         rec.finished_at = time.time()
-        if rec.execution_ms is not None:
+        # A preview job ran on no paid GPU: it has no cost (None, not $0, so nothing shows one).
+        if rec.execution_ms is not None and self.price and not rec.preview:
             rec.cost_usd = round(rec.execution_ms / 1000 * self.price, 9)
         self._jobs.pop(rec.id, None)
         self.history.save(rec)

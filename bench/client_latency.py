@@ -4,7 +4,9 @@ Starts one local endpoint (`python -m worker serve`, test handlers, 64 slots), t
   1. ≥30 jobs of a known length followed by our JobTracker: median ms from the job's end (the handler stamps
      `finished_at`) to the tracker's "completed" event, and /status requests per job-second;
   2. the same jobs through the runpod SDK's `Endpoint`/`Job.output()` (run in .venv-worker as a subprocess);
-  3. 50 jobs in flight at once under our tracker: its CPU (% of one core) and RSS.
+  3. 50 jobs in flight at once under our tracker: its CPU (% of one core) and RSS;
+  4. a mix like real use: jobs of 5, 20 and 60 s that report progress about once a second, each shown in a tab
+     (watched) while it runs: median detection and /status requests per job-second.
 The last line printed is one JSON object with the issue's keys.
 
     python bench/client_latency.py [--jobs 30] [--seconds 2.0]
@@ -91,6 +93,45 @@ async def ours(base: str, endpoint_id: str, n: int, seconds: float, stagger: flo
     return {"results": results, "status_requests": status_requests}
 
 
+async def mix(base: str, endpoint_id: str, lengths: list[float], per_length: int, stagger: float,
+              data: Path) -> dict:
+    """Jobs of several lengths reporting progress, submitted in an interleaved order and watched like a tab
+    follows its job; the same figures as `ours`."""
+    client = RecordingClient(base, endpoint_id, Secret(KEY))
+    done: dict[str, float] = {}
+    events: dict[str, asyncio.Event] = {}
+
+    def on_event(ev) -> None:
+        if ev.terminal:
+            done[ev.record.id] = time.time()
+            events.setdefault(ev.record.id, asyncio.Event()).set()
+
+    history = History(data / "mix.sqlite3")
+    tracker = JobTracker(client, history, Library(data / "lib3"), on_event=on_event)
+    await tracker.start()
+    results = []
+    try:
+        client.requests.clear()
+        recs = []
+        for i in range(per_length):
+            for seconds in lengths:
+                rec = await tracker.submit("bench-mix", {"kind": "paced", "seconds": seconds, "i": i}, POLICY)
+                tracker.set_watched(rec.id, True)
+                recs.append((time.time(), rec))
+                await asyncio.sleep(stagger)
+        for _, rec in recs:
+            await events.setdefault(rec.id, asyncio.Event()).wait()
+        for t0, rec in recs:
+            end = client.finished_at[rec.remote_id]
+            results.append({"detect_ms": (done[rec.id] - end) * 1000, "life_s": done[rec.id] - t0})
+        status_requests = client.requests["status"]
+    finally:
+        await tracker.stop()
+        await client.aclose()
+        history.close()
+    return {"results": results, "status_requests": status_requests}
+
+
 async def load(base: str, endpoint_id: str, jobs: int, seconds: float, data: Path) -> dict:
     """`jobs` in flight together; CPU and RSS of this process (the tracker) while they run."""
     client = RunPodClient(base, endpoint_id, Secret(KEY))
@@ -147,6 +188,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--load-jobs", type=int, default=50)
     ap.add_argument("--load-seconds", type=float, default=12.0)
+    ap.add_argument("--mix-lengths", default="5,20,60", help="job lengths of the mix, in seconds")
+    ap.add_argument("--mix-per-length", type=int, default=5, help="jobs of each length in the mix")
+    ap.add_argument("--only-mix", action="store_true", help="run the mix alone (for tuning the polling)")
     a = ap.parse_args()
     if a.jobs < 30:
         ap.error(f"--jobs: {a.jobs} is below the 30 the comparison needs")
@@ -159,6 +203,15 @@ def main() -> None:
             line = proc.wait_for_line("local endpoint ready:", timeout=60)
             m = re.search(r"(http://\S+/v2)/(\S+)", line)
             base, endpoint_id = m.group(1), m.group(2)
+            lengths = [float(x) for x in a.mix_lengths.split(",")]
+            mx = asyncio.run(mix(base, endpoint_id, lengths, a.mix_per_length, 0.7, Path(tmp)))
+            mdet, mrps = summarise(mx)
+            print(f"mix {a.mix_lengths} s × {a.mix_per_length}: median detect {mdet:.0f} ms, "
+                  f"{mrps:.3f} status requests per job-second", flush=True)
+            if a.only_mix:
+                print(json.dumps({"mix_detect_ms_median": round(mdet, 1),
+                                  "mix_status_requests_per_job_second": round(mrps, 3)}))
+                return
             mine = asyncio.run(ours(base, endpoint_id, a.jobs, a.seconds, a.stagger, a.warmup, Path(tmp)))
             det, rps = summarise(mine)
             print(f"tracker: median detect {det:.0f} ms, {rps:.2f} status requests per job-second", flush=True)
@@ -176,7 +229,8 @@ def main() -> None:
             proc.stop()
     print(json.dumps({"detect_ms_median": round(det, 1), "status_requests_per_job_second": round(rps, 3),
                       "sdk_detect_ms_median": round(sdet, 1), "sdk_status_requests_per_job_second": round(srps, 3),
-                      "cpu_percent_50_jobs": round(lo["cpu_percent"], 2), "rss_mb_50_jobs": round(lo["rss_mb"], 1)}))
+                      "cpu_percent_50_jobs": round(lo["cpu_percent"], 2), "rss_mb_50_jobs": round(lo["rss_mb"], 1),
+                      "mix_detect_ms_median": round(mdet, 1), "mix_status_requests_per_job_second": round(mrps, 3)}))
 
 
 if __name__ == "__main__":

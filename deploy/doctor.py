@@ -166,7 +166,8 @@ def diagnose(f: Facts) -> list[Verdict]:
             size = sum(int(m.get("size") or 0) for m in files)
             what = files[0]["path"] if len(files) == 1 else f"{len(files)} files"
             parts.append(f"{action} ({what}, {_gb(size)})")
-        details = [f"{a}: {m.get('path')}" for a, files in missing.items() for m in files]
+        details = [f"{a}: {m.get('path')}" + (f" ({m['problem']})" if m.get("problem") not in (None, "not on the volume")
+                                              else "") for a, files in missing.items() for m in files]
         v.append(Verdict("models", "problem", f"models missing for {', '.join(parts)}",
                          f"python -m deploy provision --jobs {','.join(missing)} --yes", details))
     else:

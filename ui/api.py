@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +26,15 @@ from workflows.catalogue import JobSpec, Param, ParamError, load_catalogue
 OUTPUT_KIND = {"portrait": "image", "tts": "audio", "music": "audio", "lipsync": "video", "animate": "video"}
 
 
+# How a file reaches a tool: what Gradio's MCP server and gradio_client really accept.
+FILE_HOWTO = ("Pass a file as an https URL or as a data URI (data:<mime>;base64,...); with gradio_client, "
+              "handle_file(path).")
+
+
 def _describe(p: Param) -> str:
     text = f"{p.label}. {p.help}".strip() if p.help else p.label + "."
     if p.is_media:
-        text += f" A{'n' if p.type == 'image' else 'n'} {p.type} file."
+        text += f" An {p.type} file: an https URL or a data URI (data:{p.type}/...;base64,...)."
     else:
         text += f" Allowed: {p.allowed()}."
     if not p.required and p.default is not None:
@@ -49,38 +55,51 @@ def docstring(spec: JobSpec) -> str:
     return "\n".join(lines)
 
 
+def refuse(message: str) -> gr.Error:
+    """The error an API caller gets: the message goes back to the caller, and the console gets one line (an input
+    error is no crash, so no traceback)."""
+    print(f"studio api: refused: {message}", file=sys.stderr, flush=True)
+    return gr.Error(message, print_exception=False)
+
+
+def refusal(err: ParamError | str, labels: dict[str, str]) -> gr.Error:
+    """A refusal that names its field as the page labels it and by its API name ("Description (prompt): ...")."""
+    return refuse(P.relabel(err.message if isinstance(err, ParamError) else err, labels, with_name=True))
+
+
 def run_to_end(studio: Any, action: str, inputs: dict[str, Any]) -> Any:
     """Submit and wait for the terminal record; errors become gr.Error with the job's own message."""
     roles.require_owner(studio)
     try:
         rec = studio.submit(action, inputs)
     except BackendError as err:
-        raise gr.Error(err.message) from None
+        raise refuse(err.message) from None
     for ev in studio.watch(rec.id):
         rec = ev.record
     if rec.status != "completed":
         err = rec.error or {}
-        raise gr.Error(f"{action} job {rec.id} {rec.status}: {err.get('code', '')} {err.get('message', '')}".strip())
+        raise refuse(f"{action} job {rec.id} {rec.status}: {err.get('code', '')} {err.get('message', '')}".strip())
     return rec
 
 
 def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
     names = [p.name for p in spec.params]
     kind = OUTPUT_KIND[spec.action]
+    labels = P.labels_of(spec)
 
     def call(*values: Any) -> str:
         raw = P.clean(spec, dict(zip(names, values)))
         try:
             inputs = spec.validate(raw)
         except ParamError as err:
-            raise gr.Error(err.message) from None
+            raise refusal(err, labels) from None
         for p in spec.media_params:
             problem = media_checks.check_media(p, inputs.get(p.name))
             if problem:
-                raise gr.Error(problem)
+                raise refusal(problem, labels)
         outs = outputs_of(run_to_end(studio, spec.action, inputs), kind)
         if not outs:
-            raise gr.Error(f"{spec.action}: the job finished without a {kind} file")
+            raise refuse(f"{spec.action}: the job finished without a {kind} file")
         return outs[0]
 
     call.__name__ = spec.action
@@ -107,15 +126,16 @@ def talking_head_endpoint(studio: Any) -> Callable[..., str]:
         Returns:
             The MP4 talking-head video file.
         """
+        labels = {**P.labels_of(cat["tts"]), "prompt": cat["portrait"].param("prompt").label}
         try:
             p_in = cat["portrait"].validate({"prompt": prompt})
             t_in = cat["tts"].validate({"text": text, "reference_audio": reference_audio,
                                         "reference_text": reference_text or ""})
         except ParamError as err:
-            raise gr.Error(err.message) from None
+            raise refusal(err, labels) from None
         problem = media_checks.check_media(cat["tts"].param("reference_audio"), reference_audio)
         if problem:
-            raise gr.Error(problem)
+            raise refusal(problem, labels)
         image = outputs_of(run_to_end(studio, "portrait", p_in), "image")[0]
         speech = outputs_of(run_to_end(studio, "tts", t_in), "audio")[0]
         lip = cat["lipsync"].validate({"image": image, "audio": speech})
@@ -190,6 +210,22 @@ def job_json(rec: Any, comments: list[dict[str, Any]], base_url: str) -> dict[st
     }
 
 
+def api_component(p: Param) -> gr.components.Component:
+    """A hidden input for the named API. It enforces nothing itself (no min/max, no fixed choices, numbers not
+    rounded): Gradio's own checks answer "Value 0 is less than minimum value 1." without naming the field, so
+    every check is the catalogue's, whose message names it. A required field has no value, so the API and MCP
+    schemas list it as required."""
+    value = None if p.required else p.default
+    if p.type in ("int", "float", "seed"):
+        return gr.Number(value=value, label=p.label, visible=False)
+    if p.type == "choice":
+        return gr.Dropdown(choices=list(p.choices), value=value, label=p.label, allow_custom_value=True,
+                           visible=False)
+    if p.type == "text":
+        return gr.Textbox(value=value, label=p.label, visible=False)
+    return P.component(p, visible=False)
+
+
 def _output_component(kind: str) -> gr.components.Component:
     if kind == "image":
         return gr.Image(type="filepath", format="png", visible=False)
@@ -204,13 +240,13 @@ def build(studio: Any) -> None:
     with gr.Column(visible=False):
         for action in ("portrait", "tts", "lipsync", "animate", "music"):
             spec = cat[action]
-            inputs = [P.component(p, visible=False) for p in spec.params]
+            inputs = [api_component(p) for p in spec.params]
             out = _output_component(OUTPUT_KIND[action])
             trigger = gr.Button(visible=False)
             trigger.click(job_endpoint(studio, spec), inputs=inputs, outputs=[out], api_name=action,
                           concurrency_limit=None)
-        th_in = [gr.Textbox(visible=False), gr.Audio(type="filepath", visible=False), gr.Textbox(visible=False),
-                 gr.Textbox(visible=False, value="")]
+        th_in = [gr.Textbox(value=None, visible=False), gr.Audio(type="filepath", visible=False),
+                 gr.Textbox(value=None, visible=False), gr.Textbox(visible=False, value="")]
         th_out = gr.Video(visible=False, format=None)
         def export_studio() -> str:
             """The whole studio as one .zip: every output, input, voice, job and comment (owners and reviewers)."""
@@ -224,3 +260,121 @@ def build(studio: Any) -> None:
                                        api_name="jobs", concurrency_limit=None)
         gr.Button(visible=False).click(talking_head_endpoint(studio), inputs=th_in, outputs=[th_out],
                                        api_name="talking_head", concurrency_limit=None)
+
+
+def describe_files_truthfully(demo: gr.Blocks) -> None:
+    """Gradio's MCP server appends to every tool with a file argument a sentence about an "upload_file_to_gradio"
+    tool that this server does not have; say instead how files are really passed (https URL or data URI, which
+    its argument conversion accepts). Gradio offers no setting for that sentence, so the server object's class
+    is swapped for a subclass that overrides only it. Call after launch(); without MCP it does nothing."""
+    server = getattr(demo, "mcp_server_obj", None)
+    if server is None or getattr(server, "_studio_files", False):
+        return
+
+    class StudioMCPServer(type(server)):  # type: ignore[misc]
+        _studio_files = True
+
+        @property
+        def _file_data_tool_description(self) -> str:
+            return " " + FILE_HOWTO
+
+    server.__class__ = StudioMCPServer
+
+
+# -- scenes (issue 9) -----------------------------------------------------------------------------------------
+def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
+    from backend.scenes import make as M
+    from backend.scenes.store import SceneRecord
+
+    def scene_render(script: str, aspect: str = "16:9", resolution: int = 720, fps: int = 24,
+                     burn_subtitles: bool = False, talking_head: str = "full", style: str = "Graphic novel ink",
+                     music_tags: str = "", title: str = "") -> tuple[str, str]:
+        """Render a scene written in Fountain into one MP4 with subtitles, making whatever media it still needs.
+
+        Characters are named by their cast name (see the `cast` tool): a dialogue cue such as MARA speaks in
+        Mara's cast voice. Each action paragraph is a panel; notes set directions: [[talking head]] (in a
+        dialogue block), [[animate]] or [[animate: svd]], [[image: cast name or job id]], [[hold 3s]],
+        [[push in]], [[pan left]], [[caption: text]], [[title: text]], [[music: tags]]. Panel images, speech,
+        talking heads, animations and music are made first (jobs already made with the same inputs are reused),
+        then the video is rendered. The scene is saved in the Scenes tab under its title.
+
+        Args:
+            script: The scene in Fountain. Required. Cues must name cast members.
+            aspect: Frame shape. Allowed: "16:9", "9:16", "1:1". Default: "16:9".
+            resolution: Short side in pixels. Allowed: 720 or 1080. Default: 720.
+            fps: Frames per second. Allowed: 24, 25 or 30. Default: 24.
+            burn_subtitles: Draw the subtitles into the picture as well. Default: False.
+            talking_head: How talking heads are shown. Allowed: "full" (full frame) or "inset" (over the last
+                panel). Default: "full".
+            style: Style preset of the panel images. Allowed: the Portrait tab's presets ("None", "Graphic novel
+                ink", "Manga", "Painterly", "Photographic", "Noir"). Default: "Graphic novel ink".
+            music_tags: Tags for a music bed made for the scene's length; empty uses the script's [[music: …]]
+                note (no note: no music). Default: "".
+            title: The scene's name in the Scenes tab (an existing scene of that name is updated); empty uses
+                the script's Title, or "API scene". Default: "".
+
+        Returns:
+            The MP4 video and its SRT subtitle file.
+        """
+        roles.require_owner(studio, "render scenes")
+        from ui.portrait import STYLES
+        if not isinstance(script, str) or not script.strip():
+            raise gr.Error("script: is required (a scene in Fountain)")
+        if style not in STYLES:
+            raise gr.Error(f"style: {style!r} is not one of {', '.join(STYLES)}")
+        try:
+            settings = {"aspect": aspect, "resolution": int(resolution), "fps": int(fps),
+                        "burn_subtitles": bool(burn_subtitles), "talking_head": talking_head, "style": style}
+            M.render_settings(settings)
+        except (BackendError, TypeError, ValueError) as err:
+            raise gr.Error(getattr(err, "message", str(err))) from None
+        scene, errors = M.parse(studio, script)
+        if errors is not None:
+            raise gr.Error("script: " + "; ".join(str(e) for e in errors.errors))
+        name = (title or "").strip() or (scene.title if scene and scene.title else "API scene")
+        rec = studio.scenes.find(name) or SceneRecord(id="", title=name)
+        rec.script, rec.settings = script, {**rec.settings, **settings}
+        rec.music = {"source": "job", "tags": music_tags.strip()} if (music_tags or "").strip() else \
+            {"source": "script"}
+        rec = studio.scenes.save(rec)
+        for work in M.make_missing(studio, rec, concurrency=rec.settings.get("concurrency", 3)):
+            pass
+        work = M.load(studio, rec)
+        failed = [f"shot {c.index + 1}: {c.message}" for c in work.cards() if c.status == "failed"]
+        if failed:
+            raise gr.Error("Some shots could not be made — " + "; ".join(failed))
+        try:
+            res = M.render_scene(studio, work)
+        except BackendError as err:
+            raise gr.Error(err.message) from None
+        return res.mp4, res.srt
+
+    return scene_render
+
+
+def cast_endpoint(studio: Any) -> Callable[[], list[dict[str, Any]]]:
+    def cast() -> list[dict[str, Any]]:
+        """The studio's cast: the characters a scene script can name in its dialogue cues.
+
+        Returns:
+            A JSON list, one object per character: name (as cues use it), look (added to image prompts), voice
+            (the voice library name, or null), has_portrait, seed (-1 = random) and style (a style preset).
+        """
+        return [{"name": c.name, "look": c.look, "voice": c.voice, "has_portrait": bool(c.portrait),
+                 "seed": c.seed, "style": c.style} for c in studio.cast.list()]
+
+    return cast
+
+
+def build_scenes(studio: Any) -> None:
+    """Hidden components carrying `scene_render` and `cast` (must be called inside the Blocks)."""
+    with gr.Column(visible=False):
+        ins = [gr.Textbox(visible=False), gr.Textbox(visible=False, value="16:9"), gr.Number(visible=False, value=720),
+               gr.Number(visible=False, value=24), gr.Checkbox(visible=False, value=False),
+               gr.Textbox(visible=False, value="full"), gr.Textbox(visible=False, value="Graphic novel ink"),
+               gr.Textbox(visible=False, value=""), gr.Textbox(visible=False, value="")]
+        outs = [gr.Video(visible=False, format=None), gr.File(visible=False)]
+        gr.Button(visible=False).click(scene_render_endpoint(studio), inputs=ins, outputs=outs,
+                                       api_name="scene_render", concurrency_limit=None)
+        gr.Button(visible=False).click(cast_endpoint(studio), inputs=[], outputs=[gr.JSON(visible=False)],
+                                       api_name="cast", concurrency_limit=None)

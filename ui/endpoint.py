@@ -11,6 +11,7 @@ import gradio as gr
 from backend.errors import BackendError
 from backend.settings import DEFAULT_GPU_PRICE_PER_SECOND
 from ui import jobrun, roles
+from workflows import hub_cache
 from workflows.catalogue import ACTIONS, load_catalogue, load_manifest
 
 MODE_TEXT = {
@@ -48,15 +49,32 @@ def models_total_bytes() -> int:
     return sum(int(manifest[path].size or 0) for path in needed)
 
 
+def missing_label(m: dict) -> str:
+    """A missing file for a person: a hub model by its repository and file name (not the cache path with its
+    commit hash), and why it does not count when it is there but unusable."""
+    hub = hub_cache.parse(str(m.get("path") or ""))
+    name = f"{hub.repo} · {hub.file}" if hub else str(m.get("path"))
+    problem = m.get("problem")
+    why = "" if not problem or problem == "not on the volume" else (
+        " — on the volume but not where the loader looks; provision again to fix it")
+    return f"{name} ({_gb(m.get('size'))}){why}"
+
+
+def title(action: str) -> str:
+    """A job kind as the tabs name it (Portrait, Voice, Talking head, Panel animation, Music)."""
+    spec = load_catalogue().get(action)
+    return spec.title if spec else action
+
+
 def readiness_rows(ready: dict) -> list[list]:
     """One row per job: ready, or the missing model files with their sizes."""
     rows = []
     for action, info in (ready.get("jobs") or {}).items():
         missing = info.get("missing") or []
-        what = "; ".join(f"{m.get('path')} ({_gb(m.get('size'))})" for m in missing)
+        what = "; ".join(missing_label(m) for m in missing)
         state = "ready" if info.get("ready") else (f"missing {len(missing)} file(s), "
                                                    f"{_gb(sum(int(m.get('size') or 0) for m in missing))}")
-        rows.append([action, state, what or "–"])
+        rows.append([title(action), state, what or "–"])
     return rows
 
 
@@ -76,15 +94,15 @@ def summary(mode: str, ready: dict) -> str:
     if jobs:
         missing = {a: j for a, j in jobs.items() if not j.get("ready")}
         if not missing:
-            lines.append(f"**Jobs:** all {len(jobs)} jobs ready ({', '.join(jobs)}).")
+            lines.append(f"**Jobs:** all {len(jobs)} jobs ready ({', '.join(title(a) for a in jobs)}).")
         else:
             parts = []
             for action, j in missing.items():
                 files = j.get("missing") or []
                 size = sum(int(m.get("size") or 0) for m in files)
-                parts.append(f"{action} is missing {len(files)} model file(s) ({_gb(size)})")
+                parts.append(f"{title(action)} is missing {len(files)} model file(s) ({_gb(size)})")
             ready_ones = [a for a in jobs if a not in missing]
-            lines.append(f"**Jobs:** {'; '.join(parts)}. Ready: {', '.join(ready_ones) or 'none'}. "
+            lines.append(f"**Jobs:** {'; '.join(parts)}. Ready: {', '.join(title(a) for a in ready_ones) or 'none'}. "
                          "Provision the volume (docs/deploy.md, step 5) to fetch the missing files.")
     else:
         lines.append("**Jobs:** the model check did not answer.")
@@ -108,12 +126,12 @@ def monthly_estimate(studio: Any, jobs_per_month: float) -> str:
     for action in ACTIONS:
         runs = [r.execution_ms for r in studio.history(action=action, status="completed") if r.execution_ms]
         if not runs:
-            lines.append(f"| {action} | no finished runs yet | – |")
+            lines.append(f"| {title(action)} | no finished runs yet | – |")
             continue
         avg_s = sum(runs) / len(runs) / 1000
         cost = avg_s * price * jobs_per_month
         gpu_total += cost
-        lines.append(f"| {action} | {avg_s:.1f} s | ${cost:.2f} |")
+        lines.append(f"| {title(action)} | {avg_s:.1f} s | ${cost:.2f} |")
     volume = VOLUME_GB * VOLUME_PRICE_PER_GB_MONTH
     models = models_total_bytes()
     measured_note = (" Run times are measured in preview mode, so GPU time here is far below a real GPU's."
@@ -148,6 +166,10 @@ def build(studio: Any) -> None:
         per_month = gr.Number(label="Jobs of each kind per month", value=100, minimum=0, elem_id="endpoint-jobs")
         estimate_btn = gr.Button("Estimate monthly cost", elem_id="endpoint-estimate")
     estimate = gr.Markdown(monthly_estimate(studio, 100), elem_id="endpoint-cost")
+    # Computed again on every page load (gr.on without triggers), so the table counts the runs made so far; a
+    # private event, not a callable value, which would add an unnamed public API endpoint and MCP tool.
+    gr.on(None, lambda n: monthly_estimate(studio, float(n or 0)), inputs=[per_month], outputs=[estimate],
+          show_progress="hidden", **jobrun.PRIVATE)
 
     def do_check():
         roles.require_owner(studio, "check the endpoint (it may start a GPU worker)")

@@ -26,11 +26,31 @@ class RunControls:
 
 
 def controls(prefix: str, run_label: str) -> RunControls:
-    with gr.Row():
-        run = gr.Button(run_label, variant="primary", elem_id=f"{prefix}-run")
-        cancel = gr.Button("Cancel", variant="stop", elem_id=f"{prefix}-cancel")
+    """Run (primary, wide) and Cancel (secondary, only clickable while a job of this tab runs), then the status."""
+    with gr.Row(elem_classes=["run-row"]):
+        run = gr.Button(run_label, variant="primary", elem_id=f"{prefix}-run", scale=3)
+        cancel = gr.Button("Cancel", variant="secondary", elem_id=f"{prefix}-cancel", interactive=False, scale=1,
+                           min_width=90)
     status = gr.HTML("", elem_id=f"{prefix}-status")
     return RunControls(status=status, run=run, cancel=cancel, job_id=gr.State(None))
+
+
+def reveal_js(result_id: str, status_id: str) -> str:
+    """Browser code run when a job's event ends: bring the result into view (or the status, when the job did not
+    complete) unless it is already wholly visible, so on a phone or a short screen nobody hunts for it."""
+    return f"""() => {{
+      const status = document.getElementById({status_id!r});
+      const done = status && status.querySelector('[data-kind=completed]');
+      const el = document.getElementById(done ? {result_id!r} : {status_id!r});
+      if (!el) return;
+      const r = el.getBoundingClientRect();
+      if (r.top >= 0 && r.bottom <= window.innerHeight) return;
+      el.scrollIntoView({{behavior: 'instant', block: r.height < window.innerHeight ? 'center' : 'start'}});
+    }}"""
+
+
+BUSY = {"interactive": True}
+IDLE = {"interactive": False}
 
 
 def outputs_of(record: Any, kind: str) -> list[str]:
@@ -75,20 +95,27 @@ def wire_job(studio: Any, spec: JobSpec, rc: RunControls, fields: dict[str, gr.c
     names = list(fields) + list(extra_inputs or {})
     comps = list(fields.values()) + list((extra_inputs or {}).values())
     prepare = prepare or (lambda v: {k: v[k] for k in fields})
+    # Messages name fields as the page labels them: the catalogue's labels, and each extra input's own label.
+    labels = {**P.labels_of(spec), **{n: c.label for n, c in zip(names, comps) if getattr(c, "label", None)}}
 
     def problems(values: dict[str, Any]) -> tuple[dict | None, dict[str, str]]:
         extra = extra_check(values) if extra_check else {}
         if extra:
-            return None, extra
+            return None, {k: P.relabel(v, labels) for k, v in extra.items()}
         try:
             raw = prepare(values)
-        except ValueError as err:  # e.g. a trim range that makes no sense
+        except ValueError as err:  # e.g. a trim range that makes no sense ("trim_end: ...")
             text = str(err)
             field = text.split(":", 1)[0]
-            return None, {field if field in names else names[0]: text}
+            return None, {field if field in names else names[0]: P.relabel(text, labels)}
         validated, err = P.check(spec, raw)
         if err is not None:
-            return None, {err.field if err.field in names else names[0]: err.message}
+            return None, {err.field if err.field in names else names[0]: P.relabel(err.message, labels)}
+        # Said at the field before anything is sent: an output RunPod could not return (no bucket set).
+        too_big = getattr(studio, "inline_problem", lambda *_: None)(spec.action, validated)
+        if too_big is not None:
+            field, message = too_big
+            return None, {field if field in names else names[0]: P.relabel(message, labels)}
         return validated, {}
 
     def validator(*vals: Any) -> list[dict]:
@@ -101,12 +128,15 @@ def wire_job(studio: Any, spec: JobSpec, rc: RunControls, fields: dict[str, gr.c
             yield {rc.status: progress.render_problem("; ".join(probs.values()))}
             return
         for html, rec, done in stream(studio, spec, validated):
-            update = {rc.status: html, rc.job_id: getattr(rec, "id", None)}
+            update = {rc.status: html, rc.job_id: getattr(rec, "id", None),
+                      rc.cancel: gr.update(**(IDLE if done else BUSY))}
             if done and rec is not None:
                 update.update(result(rec))
             yield update
 
-    ev = rc.run.click(run, inputs=comps, outputs=[rc.status, rc.job_id, *result_outputs], validator=validator,
-                      concurrency_limit=None, **PRIVATE)
+    ev = rc.run.click(run, inputs=comps, outputs=[rc.status, rc.job_id, rc.cancel, *result_outputs],
+                      validator=validator, concurrency_limit=None, **PRIVATE)
+    if result_outputs and result_outputs[0].elem_id and rc.status.elem_id:
+        ev.then(None, js=reveal_js(result_outputs[0].elem_id, rc.status.elem_id), **PRIVATE)
     wire_cancel(studio, rc)
     return ev

@@ -66,15 +66,29 @@ def short_error(err: dict | None, limit: int = ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def row(rec: Any, today: dt.date | None = None) -> list:
-    return [_short_when(rec.created_at, today), rec.action, rec.status, _secs_text(rec.delay_ms),
-            _secs_text(rec.execution_ms),
-            _cost(rec.cost_usd), short_error(rec.error)]
+# Kinds of history records made by the studio itself rather than by a worker job.
+STUDIO_KINDS = {"scene": "Scene"}
 
 
-def table_value(rows: list[list]) -> pd.DataFrame:
+def title(action: str) -> str:
+    """A job kind as the tabs name it: Portrait, Voice, Talking head, Panel animation, Music, Scene."""
+    spec = load_catalogue().get(action)
+    return spec.title if spec else STUDIO_KINDS.get(action, action)
+
+
+def columns(show_cost: bool = True) -> list[str]:
+    return COLUMNS if show_cost else [c for c in COLUMNS if c != "cost"]
+
+
+def row(rec: Any, today: dt.date | None = None, show_cost: bool = True) -> list:
+    cells = [_short_when(rec.created_at, today), title(rec.action), rec.status, _secs_text(rec.delay_ms),
+             _secs_text(rec.execution_ms), _cost(rec.cost_usd), short_error(rec.error)]
+    return cells if show_cost else cells[:5] + cells[6:]
+
+
+def table_value(rows: list[list], show_cost: bool = True) -> pd.DataFrame:
     # A DataFrame (not a bare list) so the headers show even when there are no rows yet.
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=columns(show_cost))
 
 
 def _cell(value: Any) -> str:
@@ -94,13 +108,13 @@ def _label(action: str, name: str) -> str:
         return name
 
 
-def describe(rec: Any) -> str:
+def describe(rec: Any, show_cost: bool = True) -> str:
     """One job in readable form: what, when, how long, how much, seed, licence, error, then its inputs."""
     facts = [("Status", rec.status), ("Created", _when(rec.created_at)), ("Started", _when(rec.started_at)),
              ("Finished", _when(rec.finished_at)),
              ("Waited in queue", f"{_secs(rec.delay_ms)} s" if rec.delay_ms is not None else ""),
              ("Ran for", f"{_secs(rec.execution_ms)} s" if rec.execution_ms is not None else ""),
-             ("Cost", _cost(rec.cost_usd)), ("Seed", "" if rec.seed is None else rec.seed)]
+             ("Cost", _cost(rec.cost_usd) if show_cost else ""), ("Seed", "" if rec.seed is None else rec.seed)]
     lic = rec.licence or {}
     if lic:
         flag = " (non-commercial)" if lic.get("commercial") is False else ""
@@ -109,7 +123,7 @@ def describe(rec: Any) -> str:
         facts.append(("Made by", "the preview engine (marked placeholder, no GPU)"))
     shown = [(k, v) for k, v in facts if v not in ("", None)]
     # The first fact doubles as the table's header row (Markdown tables need one).
-    lines = [f"### {rec.action} · {rec.status}", f"job `{rec.id}`", "",
+    lines = [f"### {title(rec.action)} · {rec.status}", f"job `{rec.id}`", "",
              f"| {shown[0][0]} | {_cell(shown[0][1])} |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in shown[1:]]
     if rec.error:
@@ -138,16 +152,20 @@ def output_updates(rec: Any | None) -> tuple:
 
 
 def build(studio: Any) -> JobsTab:
+    show_cost = studio.mode != "preview"     # preview jobs run on no paid GPU: no cost column at all
+    widths = ["13%", "14%", "10%", "8%", "8%", "9%", "38%"] if show_cost else ["13%", "14%", "10%", "8%", "8%", "47%"]
     gr.Markdown("Every job from every tab, newest first. **Click a row** to see its settings and outputs; "
                 "the table updates by itself while jobs run.")
     with gr.Row():
-        action = gr.Dropdown([ALL, *ACTIONS], value=ALL, label="Show jobs of kind", elem_id="jobs-action", scale=3)
+        action = gr.Dropdown([("all kinds", ALL), *((title(a), a) for a in (*ACTIONS, *STUDIO_KINDS))], value=ALL,
+                             label="Show jobs of kind", elem_id="jobs-action", scale=3)
         status = gr.Dropdown([ALL, *STATUSES, review.NEEDS_CHANGES], value=ALL, label="Status", elem_id="jobs-status", scale=3)
         with gr.Column(scale=1, min_width=120):
             refresh = gr.Button("Refresh now", elem_id="jobs-refresh", size="sm")
     empty = gr.Markdown(EMPTY_TEXT, elem_id="jobs-empty")
-    table = gr.Dataframe(value=table_value([]), headers=COLUMNS, interactive=False, wrap=True, max_height=360,
-                         elem_id="jobs-table", column_widths=["13%", "10%", "10%", "8%", "8%", "9%", "42%"])
+    table = gr.Dataframe(value=table_value([], show_cost), headers=columns(show_cost), interactive=False, wrap=True,
+                         max_height=360, elem_id="jobs-table", column_widths=widths,
+                         elem_classes=["read-only-table"])
     ids = gr.State([])                       # the job id of each table row, in order
     shown = gr.State(None)                   # (rows, selected record's state) last sent, to skip no-op refreshes
     # The picked job is kept in the browser, so a page reload shows the same job again.
@@ -176,8 +194,8 @@ def build(studio: Any) -> JobsTab:
         if rec is None:
             return (NOTHING_PICKED, "", *output_updates(None), gr.update(interactive=False),
                     gr.update(interactive=False))
-        head = f"**Selected:** {rec.action} job from {_when(rec.created_at)} — {rec.status}"
-        body = describe(rec)
+        head = f"**Selected:** {title(rec.action)} job from {_when(rec.created_at)} — {rec.status}"
+        body = describe(rec, show_cost)
         if rec.status == "completed" and rec.licence:
             body += "\n\n" + progress.licence_note(rec.licence)
         return (head, body, *output_updates(rec), gr.update(interactive=True),
@@ -191,7 +209,7 @@ def build(studio: Any) -> JobsTab:
             recs = studio.history(action=None if a == ALL else a, status=None if s == ALL else s)
         picked = studio.get(job_id) if job_id else None
         key = (picked.id, picked.status, picked.finished_at, len(picked.outputs or [])) if picked else None
-        return [row(r) for r in recs], [r.id for r in recs], key
+        return [row(r, show_cost=show_cost) for r in recs], [r.id for r in recs], key
 
     def empty_text(rows: list, a: str, s: str) -> str:
         if rows:
@@ -200,13 +218,13 @@ def build(studio: Any) -> JobsTab:
 
     def do_refresh(a: str, s: str, job_id: str | None = None):
         rows, row_ids, key = snapshot(a, s, job_id)
-        return (table_value(rows), row_ids, (rows, key), empty_text(rows, a, s), *details(job_id))
+        return (table_value(rows, show_cost), row_ids, (rows, key), empty_text(rows, a, s), *details(job_id))
 
     def tick(a: str, s: str, job_id: str | None, last: Any):
         """Timer: send only what changed, so a person reading the details is not interrupted."""
         rows, row_ids, key = snapshot(a, s, job_id)
         last_rows, last_key = last if last else (None, None)
-        table_part = ((table_value(rows), row_ids, empty_text(rows, a, s)) if rows != last_rows
+        table_part = ((table_value(rows, show_cost), row_ids, empty_text(rows, a, s)) if rows != last_rows
                       else (gr.skip(), gr.skip(), gr.skip()))
         detail_part = details(job_id) if key != last_key else tuple(gr.skip() for _ in detail_outputs)
         return (table_part[0], table_part[1], (rows, key), table_part[2], *detail_part)
@@ -217,15 +235,17 @@ def build(studio: Any) -> JobsTab:
         return (job_id, "", *details(job_id))
 
     def do_rerun(job_id: str | None):
+        """Send the job again and select the new one: its details below follow it until it ends."""
         if not job_id:
-            return progress.render_problem("Click a job in the table first.")
+            return progress.render_problem("Click a job in the table first."), gr.skip()
         roles.require_owner(studio, "re-run jobs")
         try:
             rec = studio.rerun(job_id)
         except BackendError as err:
-            return progress.render_problem(err.message)
-        return progress.render_event(rec.status, "Re-run sent as a new job (it is at the top of the table).",
-                                     job_id=rec.id)
+            return progress.render_problem(err.message), gr.skip()
+        note_text = ("Re-run sent as a new job — it is selected now (top of the table); its status below "
+                     "updates by itself.")
+        return f'<div class="job-status" data-kind="rerun">{note_text}</div>', rec.id
 
     def do_cancel(job_id: str | None):
         rec = studio.get(job_id) if job_id else None
@@ -249,7 +269,7 @@ def build(studio: Any) -> JobsTab:
     gr.on([refresh.click, action.change, status.change], do_refresh, inputs=inputs, outputs=outputs,
           show_progress="hidden", **jobrun.PRIVATE)
     table.select(on_select, inputs=[ids], outputs=[selected, note, *detail_outputs], **jobrun.PRIVATE)
-    rerun.click(do_rerun, inputs=[selected], outputs=[note], **jobrun.PRIVATE).then(
+    rerun.click(do_rerun, inputs=[selected], outputs=[note, selected], **jobrun.PRIVATE).then(
         do_refresh, inputs=inputs, outputs=outputs, **jobrun.PRIVATE)
     cancel.click(do_cancel, inputs=[selected], outputs=[note], **jobrun.PRIVATE).then(
         do_refresh, inputs=inputs, outputs=outputs, **jobrun.PRIVATE)

@@ -29,14 +29,16 @@ GENRE_PRESETS: dict[str, str] = {
 
 def build(studio: Any) -> None:
     spec = load_catalogue()["music"]
-    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
     with gr.Row():
-        with gr.Column():
+        with gr.Column(scale=1, min_width=300):
+            # The style and the run button first; lyrics, length and the rest below.
             preset = gr.Dropdown(["Custom", *GENRE_PRESETS], value="Custom", label="Genre preset",
                                  elem_id="music-preset", info="Fills the style tags; edit them freely")
-            fields = P.build(spec, prefix="music", overrides={"lyrics": {"lines": 8}})
+            fields = P.build(spec, names=["tags"], prefix="music")
             rc = jobrun.controls("music", "Make music")
-        with gr.Column():
+            fields.update(P.build(spec, skip=["tags"], prefix="music", overrides={"lyrics": {"lines": 8}}))
+        with gr.Column(scale=1, min_width=300):
             audio = gr.Audio(label="Music", type="filepath", interactive=False, elem_id="music-audio")
 
     preset.change(lambda name: GENRE_PRESETS.get(name, gr.update()), inputs=[preset], outputs=[fields["tags"]],

@@ -31,11 +31,12 @@ def component(p: Param, *, elem_id: str | None = None, **overrides: Any) -> gr.c
         kw = {**common, "value": p.default, "step": p.step or (1 if t == "int" else 0.1)}
         if p.min is not None and p.max is not None:
             return gr.Slider(minimum=p.min, maximum=p.max, **{**kw, **overrides})
-        return gr.Number(minimum=p.min, maximum=p.max, precision=0 if t == "int" else None, **{**kw, **overrides})
+        # No minimum/maximum on a Number: Gradio's own range check ("Value 0 is less than minimum value 1.")
+        # would answer before the catalogue's, which names the field.
+        return gr.Number(precision=0 if t == "int" else None, **{**kw, **overrides})
     if t == "seed":
-        hi = p.max if p.max is not None else 2**32 - 1
-        kw = {**common, "value": p.default if p.default is not None else -1, "precision": 0, "minimum": -1,
-              "maximum": hi, "info": (info or "") + " (-1 = random)"}
+        kw = {**common, "value": p.default if p.default is not None else -1, "precision": 0,
+              "info": (info or "") + " (-1 = random)"}
         return gr.Number(**{**kw, **overrides})
     if t == "choice":
         return gr.Dropdown(**{**common, "choices": list(p.choices), "value": p.default, **overrides})
@@ -101,3 +102,18 @@ def field_messages(names: Sequence[str], error: ParamError | None, extra: dict[s
     if error is not None:
         problems.setdefault(error.field, error.message)
     return [gr.validate(n not in problems, problems.get(n, "")) for n in names]
+
+
+def labels_of(spec: JobSpec) -> dict[str, str]:
+    """{param name: the label the page shows}."""
+    return {p.name: p.label for p in spec.params}
+
+
+def relabel(message: str, labels: dict[str, str], *, with_name: bool = False) -> str:
+    """A message that starts with an input name ("prompt: is required") in the page's words ("Description: is
+    required"); `with_name` keeps the API name too ("Description (prompt): ..."), for API and MCP callers."""
+    field, sep, rest = message.partition(":")
+    label = labels.get(field.strip())
+    if not sep or not label:
+        return message
+    return f"{label} ({field.strip()}):{rest}" if with_name else f"{label}:{rest}"

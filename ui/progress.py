@@ -34,7 +34,7 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
 
 
 def progress_bar(progress: dict | None) -> str:
-    """An HTML <progress> bar for {"step","steps","percent"}; empty when nothing is measurable yet."""
+    """A progress bar (HTML) for {"step","steps","percent"}; empty when nothing is measurable yet."""
     if not progress:
         return ""
     step, steps, percent = _get(progress, "step"), _get(progress, "steps"), _get(progress, "percent")
@@ -46,7 +46,13 @@ def progress_bar(progress: dict | None) -> str:
         label = f"{percent:.0f}%"
     else:
         return ""
-    return (f'<progress class="job-bar" value="{value}" max="{maximum}" aria-label="{html.escape(label)}"></progress>')
+    fraction = max(0.0, min(1.0, float(value) / float(maximum))) if maximum else 0.0
+    # A drawn bar, not <progress>: its look differs per browser and theme (an empty one could look full).
+    return (f'<div class="job-bar" role="progressbar" aria-valuemin="0" aria-valuemax="{maximum}" '
+            f'aria-valuenow="{value}" aria-label="{html.escape(label)}" style="height:10px;margin-top:6px;'
+            f'border-radius:5px;background:rgba(128,128,128,0.25);overflow:hidden">'
+            f'<div class="job-bar-fill" style="height:100%;width:{fraction * 100:.1f}%;'
+            f'background:var(--color-accent, #f97316)"></div></div>')
 
 
 def licence_note(licence: dict | None) -> str:

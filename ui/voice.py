@@ -20,6 +20,7 @@ class VoiceTab:
     speech: gr.Audio            # the generated speech
     use: gr.Button              # "Use in talking head"
     voices: gr.Dropdown         # the voice library picker (refreshed after a save)
+    use_note: gr.Markdown       # says what to do when there is no speech to send yet
 
 
 def voice_parts(v: Any) -> tuple[str, str, str]:
@@ -33,16 +34,29 @@ def voice_names(studio: Any) -> list[str]:
     return [voice_parts(v)[0] for v in studio.voices.list()]
 
 
+def library_hint(names: list[str]) -> str:
+    """The library picker's hint, true for what is saved now."""
+    if not names:
+        return ("No saved voices yet: save one under Reference voice. Until then the reference there is used.")
+    n = len(names)
+    return (f"{n} saved voice{'s' if n != 1 else ''}. Pick one to speak with it, or leave empty to use the "
+            "reference under Reference voice.")
+
+
 def trim(path: str, start: float | None, end: float | None) -> str:
     """A WAV copy of `path` cut to [start, end] seconds (end 0/empty = to the end); the original when untrimmed."""
     start, end = float(start or 0), float(end or 0)
+    if start < 0:
+        raise ValueError(f"trim_start: {start:g} s is before the recording starts; use 0 or more")
+    if end < 0:
+        raise ValueError(f"trim_end: {end:g} s is not a time; use 0 (to the end) or more")
     if start <= 0 and end <= 0:
         return path
     data, rate = sf.read(path, always_2d=True)
     a = int(start * rate)
     b = int(end * rate) if end > 0 else len(data)
     if b <= a:
-        raise ValueError(f"trim: the end ({end:g} s) must be after the start ({start:g} s)")
+        raise ValueError(f"trim_end: the end ({end:g} s) must be after the start ({start:g} s)")
     out = Path(tempfile.mkdtemp(prefix="voice-trim-")) / "reference.wav"
     sf.write(out, data[a:b], rate)
     return str(out)
@@ -50,31 +64,35 @@ def trim(path: str, start: float | None, end: float | None) -> str:
 
 def build(studio: Any) -> VoiceTab:
     spec = load_catalogue()["tts"]
-    gr.Markdown(f"**{spec.title}** — {spec.summary}")
+    gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
+    names_now = voice_names(studio)
     with gr.Row():
-        with gr.Column():
+        # The script, the run button and the result first (left, and on top on a phone); the reference right.
+        with gr.Column(scale=1, min_width=300):
+            gr.Markdown("### Speech")
+            fields = P.build(spec, names=["text"], prefix="voice")
+            voices = gr.Dropdown(choices=names_now, value=None, label="Voice library", allow_custom_value=False,
+                                 elem_id="voice-library", info=library_hint(names_now))
+            rc = jobrun.controls("voice", "Make speech")
+            speech = gr.Audio(label="Speech", type="filepath", interactive=False, elem_id="voice-speech")
+            use = gr.Button("Use in talking head", elem_id="voice-use")
+            use_note = gr.Markdown("", elem_id="voice-use-note")
+            fields.update(P.build(spec, skip=["text", "reference_audio", "reference_text"], prefix="voice"))
+        with gr.Column(scale=1, min_width=300):
             gr.Markdown("### Reference voice")
             ref_fields = P.build(spec, names=["reference_audio", "reference_text"], prefix="voice")
             with gr.Row():
-                trim_start = gr.Number(label="Trim start (s)", value=0, minimum=0, elem_id="voice-trim-start")
-                trim_end = gr.Number(label="Trim end (s, 0 = to the end)", value=0, minimum=0,
-                                     elem_id="voice-trim-end")
+                # No minimum here: Gradio's own range check would answer without naming the field.
+                trim_start = gr.Number(label="Trim start (s)", value=0, elem_id="voice-trim-start")
+                trim_end = gr.Number(label="Trim end (s, 0 = to the end)", value=0, elem_id="voice-trim-end")
             with gr.Row():
                 name = gr.Textbox(label="Voice name", elem_id="voice-name", placeholder="e.g. Captain Mara")
                 save = gr.Button("Save voice", elem_id="voice-save")
             save_status = gr.Markdown("", elem_id="voice-save-status")
-            voices = gr.Dropdown(choices=[], value=None, label="Voice library", allow_custom_value=False,
-                                 elem_id="voice-library",
-                                 info="Saved voices (none until you save one above). Pick one to speak with it, or "
-                                      "leave empty to use the reference above.")
-        with gr.Column():
-            gr.Markdown("### Speech")
-            fields = P.build(spec, skip=["reference_audio", "reference_text"], prefix="voice")
-            rc = jobrun.controls("voice", "Make speech")
-            speech = gr.Audio(label="Speech", type="filepath", interactive=False, elem_id="voice-speech")
-            use = gr.Button("Use in talking head", elem_id="voice-use")
 
     ref_audio, ref_text = ref_fields["reference_audio"], ref_fields["reference_text"]
+
+    labels = {**P.labels_of(spec), "trim_start": trim_start.label, "trim_end": trim_end.label}
 
     def do_save(voice_name: str, audio: str | None, transcript: str, start: float, end: float):
         roles.require_owner(studio, "save voices")
@@ -85,16 +103,18 @@ def build(studio: Any) -> VoiceTab:
             return gr.update(), "⚠ Reference voice: upload or record a reference first."
         problem = media_checks.check_audio("reference_audio", audio)       # readable at all, before trimming
         if problem:
-            return gr.update(), f"⚠ {problem}"
+            return gr.update(), f"⚠ {P.relabel(problem, labels)}"
         try:
             path = trim(audio, start, end)
             problem = media_checks.check_media(get_spec("tts").param("reference_audio"), path)
             if problem:
-                return gr.update(), f"⚠ {problem}"
+                return gr.update(), f"⚠ {P.relabel(problem, labels)}"
             studio.voices.save(voice_name, path, transcript or "")
         except (ValueError, BackendError) as err:
-            return gr.update(), f"⚠ {getattr(err, 'message', err)}"
-        return gr.update(choices=voice_names(studio), value=voice_name), f"Saved voice “{voice_name}”."
+            return gr.update(), f"⚠ {P.relabel(str(getattr(err, 'message', err)), labels)}"
+        names = voice_names(studio)
+        return (gr.update(choices=names, value=voice_name, info=library_hint(names)),
+                f"Saved voice “{voice_name}”.")
 
     save.click(do_save, inputs=[name, ref_audio, ref_text, trim_start, trim_end], outputs=[voices, save_status],
                **jobrun.PRIVATE)
@@ -125,4 +145,4 @@ def build(studio: Any) -> VoiceTab:
                     extra_inputs={"voice": voices, "reference_audio": ref_audio, "reference_text": ref_text,
                                   "trim_start": trim_start, "trim_end": trim_end},
                     prepare=prepare, extra_check=extra_check)
-    return VoiceTab(speech=speech, use=use, voices=voices)
+    return VoiceTab(speech=speech, use=use, voices=voices, use_note=use_note)

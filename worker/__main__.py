@@ -11,7 +11,7 @@ import os
 import sys
 
 
-def _prepare_volume() -> None:
+def prepare_volume() -> None:
     """Link the volume's model folders for ComfyUI and export the cache locations it inherits."""
     log = logging.getLogger("worker")
     try:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = WorkerSettings.from_env()
     logging.getLogger("worker").info("worker settings: %r", settings)
     if settings.supervised:
-        _prepare_volume()
+        prepare_volume()
     runtime.configure(settings, start_comfyui=True)
 
     import runpod  # only in the worker image (.venv-worker); see requirements.txt

@@ -2,11 +2,17 @@
 
 One path serves all of them: boto3 with an explicit endpoint, SigV4 and path-style addressing (R2 and Supabase
 need path style; AWS accepts it). The returned URL is presigned unless a public base URL is configured.
+
+A dead or stalled bucket must not hold the GPU for the job's whole timeout: boto3's defaults (60 s connect,
+60 s read, several retries) add up to minutes, so the timeouts are short, retries bounded, and the whole upload
+has a deadline. Errors name the bucket's host and never carry the keys.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from worker.config import BucketSettings
 from worker.errors import WorkerError
@@ -32,6 +38,27 @@ def from_s3_config(cfg: object) -> BucketSettings:
                           region=str(cfg.get("region") or "auto"))
 
 
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 10.0
+MAX_ATTEMPTS = 2                 # the first try and one retry
+UPLOAD_DEADLINE_S = 28.0         # the whole upload, every file: a broken bucket fails the job within 30 s
+
+# What a person reads for botocore's connection-level errors (they carry no HTTP response).
+_REASONS = {
+    "ConnectTimeoutError": f"no connection within {CONNECT_TIMEOUT_S:g} s",
+    "ReadTimeoutError": f"no answer within {READ_TIMEOUT_S:g} s",
+    "ConnectionClosedError": "the connection was closed without an answer",
+    "EndpointConnectionError": "could not connect",
+    "ProxyConnectionError": "could not connect through the proxy",
+    "SSLError": "the TLS handshake failed",
+}
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1] or url
+
+
 def _client(target: BucketSettings):
     import boto3
     from botocore.config import Config
@@ -39,13 +66,16 @@ def _client(target: BucketSettings):
     return boto3.client("s3", endpoint_url=target.endpoint_url, region_name=target.region,
                         aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
                         config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                                      retries={"max_attempts": 3, "mode": "standard"}))
+                                      connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
+                                      retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"}))
 
 
-def _upload_sync(target: BucketSettings, items: list[tuple[str, bytes, str]]) -> list[Uploaded]:
+def _upload_sync(target: BucketSettings, items: list[tuple[str, bytes, str]], until: float) -> list[Uploaded]:
     s3 = _client(target)
     out = []
     for key, data, mime in items:
+        if time.monotonic() > until:
+            raise TimeoutError("the upload ran past its deadline")
         s3.put_object(Bucket=target.bucket, Key=key, Body=data, ContentType=mime)
         if target.public_base_url:
             url = f"{target.public_base_url.rstrip('/')}/{key}"
@@ -56,11 +86,27 @@ def _upload_sync(target: BucketSettings, items: list[tuple[str, bytes, str]]) ->
     return out
 
 
-async def upload(target: BucketSettings, items: list[tuple[str, bytes, str]]) -> list[Uploaded]:
-    """Upload (key, bytes, content type) items; errors name the bucket and endpoint, never the keys."""
+def reason_of(exc: BaseException) -> str:
+    """A short cause: the S3 error code when the bucket answered, else what went wrong on the connection."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = (response.get("Error") or {}).get("Code")
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        if code or status:
+            return f"{code or 'HTTP'}{f' (HTTP {status})' if status else ''}"
+    name = exc.__class__.__name__
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {UPLOAD_DEADLINE_S:g} s"
+    return _REASONS.get(name, name)
+
+
+async def upload(target: BucketSettings, items: list[tuple[str, bytes, str]],
+                 deadline_s: float = UPLOAD_DEADLINE_S) -> list[Uploaded]:
+    """Upload (key, bytes, content type) items; errors name the bucket and its host, never the keys."""
+    until = time.monotonic() + deadline_s
     try:
-        return await asyncio.to_thread(_upload_sync, target, items)
+        # The thread cannot be cancelled; on the deadline we stop waiting for it and it ends on its own timeouts.
+        return await asyncio.wait_for(asyncio.to_thread(_upload_sync, target, items, until), deadline_s + 1)
     except Exception as exc:  # botocore raises many types; all mean "the upload failed"
-        reason = getattr(exc, "response", {}).get("Error", {}).get("Code") or exc.__class__.__name__
-        raise WorkerError("upload_failed", f"uploading to bucket '{target.bucket}' at {target.endpoint_url} failed: "
-                          f"{reason}") from None
+        raise WorkerError("upload_failed", f"uploading to bucket '{target.bucket}' at {host_of(target.endpoint_url)} "
+                          f"failed: {reason_of(exc)}", details={"host": host_of(target.endpoint_url)}) from None

@@ -51,6 +51,10 @@ class WorkerSettings:
     comfyui_port: int = 8188
     comfyui_start_timeout_s: float = 180.0
     comfyui_log: Path = Path("/tmp/comfyui.log")
+    # After /interrupt (cancel, timeout) ComfyUI gets this long to stop the prompt; a node that ignores the
+    # interrupt (SONIC's sampler) would otherwise keep the GPU busy and billing behind a "cancelled" job.
+    comfyui_stop_timeout_s: float = 5.0
+    comfyui_log_given: bool = False             # COMFYUI_LOG set: with COMFYUI_URL, errors carry its tail too
     job_timeout_s: float = 1800.0
     volume: Path = Path("/runpod-volume")
     allow_raw_workflow: bool = False
@@ -93,6 +97,8 @@ class WorkerSettings:
             comfyui_port=int(_num(env, "COMFYUI_PORT", 8188, int)),
             comfyui_start_timeout_s=_num(env, "COMFYUI_START_TIMEOUT", 180.0),
             comfyui_log=Path(env.get("COMFYUI_LOG") or "/tmp/comfyui.log"),
+            comfyui_stop_timeout_s=_num(env, "COMFYUI_STOP_TIMEOUT", 5.0),
+            comfyui_log_given=bool(env.get("COMFYUI_LOG")),
             job_timeout_s=_num(env, "WORKER_JOB_TIMEOUT", 1800.0),
             volume=Path(env.get("RUNPOD_VOLUME") or "/runpod-volume"),
             allow_raw_workflow=_bool(env, "ALLOW_RAW_WORKFLOW"),

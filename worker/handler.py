@@ -16,7 +16,7 @@ from worker import progress
 from worker import runtime as runtime_mod
 from worker.comfy.client import ComfyClient
 from worker.errors import WorkerError
-from worker.pipeline import JobContext, stop_prompt
+from worker.pipeline import JobContext, stop_and_confirm, stop_prompt
 
 log = logging.getLogger("worker")
 
@@ -30,6 +30,9 @@ def pick_action(inp: dict) -> str:
         # The existing client sends a bare portrait request: {"description": ..., "model": ...}.
         if "prompt" in inp or "description" in inp:
             return "portrait"
+        # runpod-workers/worker-comfyui 5.x clients send {"workflow": {...}, "images"?: [...]} and no action.
+        if "workflow" in inp:
+            return "workflow"
         raise WorkerError("invalid_input", "action: is required; one of " + ", ".join(JOB_ACTIONS + CORE_ACTIONS),
                           field="action")
     if not isinstance(action, str) or action not in JOB_ACTIONS + CORE_ACTIONS:
@@ -76,27 +79,38 @@ async def _run(job: dict) -> dict:
             async with deadline:
                 result = await _dispatch(action, inp, ctx)
         except asyncio.CancelledError:
-            if ctx.prompt_id:
-                await asyncio.shield(stop_prompt(ctx.client, ctx.prompt_id))
+            # Shielded: the cancel must not also cut short the stop (and a restart of a stuck ComfyUI).
+            await asyncio.shield(stop_and_confirm(ctx))
             raise
         except TimeoutError as exc:
-            if ctx.prompt_id:
-                await stop_prompt(ctx.client, ctx.prompt_id)
+            note = await stop_and_confirm(ctx)
             if not deadline.expired():
-                return WorkerError("internal", f"a request inside the worker timed out ({exc})").to_result()
-            return WorkerError("timeout", f"the job ran longer than its {limit:g} s limit and was stopped").to_result()
+                return _with_note(WorkerError("internal", f"a request inside the worker timed out ({exc})"), note)
+            return _with_note(WorkerError("timeout", f"the job ran longer than its {limit:g} s limit and was "
+                                          "stopped"), note)
         except WorkerError as exc:
-            if ctx.prompt_id and exc.code != "comfyui_crashed":
-                await stop_prompt(ctx.client, ctx.prompt_id)
-            return exc.to_result()
+            note = None
+            if exc.code == "comfyui_unavailable" and ctx.prompt_id:
+                await stop_prompt(ctx.client, ctx.prompt_id)       # best effort; it does not answer /queue either
+            elif exc.code != "comfyui_crashed":
+                note = await stop_and_confirm(ctx)
+            return _with_note(exc, note)
         except Exception as exc:
             log.exception("job %s failed", job.get("id"))
-            if ctx.prompt_id:
-                await stop_prompt(ctx.client, ctx.prompt_id)
-            return WorkerError("internal", f"the worker hit an unexpected error ({exc.__class__.__name__}: {exc})").to_result()
+            note = await stop_and_confirm(ctx)
+            return _with_note(WorkerError("internal", f"the worker hit an unexpected error "
+                                          f"({exc.__class__.__name__}: {exc})"), note)
     if isinstance(result.get("timings"), dict):
         result["timings"]["total_ms"] = int((time.monotonic() - started) * 1000)
     return result
+
+
+def _with_note(exc: WorkerError, note: str | None) -> dict:
+    """The error as the job's result; when ComfyUI did not let go of the run, the message says what was done."""
+    if note:
+        exc = WorkerError(exc.code, f"{exc.message}; {note}", field=exc.field,
+                          details={**(exc.details or {}), "comfyui_stop": note})
+    return exc.to_result()
 
 
 async def _dispatch(action: str, inp: dict, ctx: JobContext) -> dict:

@@ -7,6 +7,7 @@ cannot slip past a check made earlier). Tests loosen this only with WORKER_ALLOW
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
@@ -60,12 +61,44 @@ def _too_large(field: str, size: int, cap: int) -> WorkerError:
                        field=field, details={"limit": cap})
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_V4_COMPAT = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, compatible, NAT64, 6to4 and Teredo forms.
+
+    Such an address reaches the IPv4 host inside it (through the kernel, a NAT64 gateway or a relay), so it is
+    judged by that host; `ipaddress` calls several of these ranges global by themselves."""
+    if ip.ipv4_mapped:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour:
+        return [ip.sixtofour]
+    if ip.teredo:
+        return list(ip.teredo)
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64 or ip in _V4_COMPAT:
+        return [low]
+    if ip in _NAT64_LOCAL:
+        # RFC 6052 /48 layout: 16 bits at 48..63, then (after the u octet) 16 bits at 72..87; also the /96 form.
+        n = int(ip)
+        v4_48 = ipaddress.IPv4Address((((n >> 64) & 0xFFFF) << 16) | ((n >> 40) & 0xFFFF))
+        return [v4_48, low]
+    return []
+
+
 def _check_address(host: str, addr: str) -> None:
     ip = ipaddress.ip_address(addr.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if not ip.is_global or ip.is_multicast:
-        raise _Blocked(f"{host} resolves to {ip}, a non-public address")
+    candidates = [ip]
+    if ip.version == 6:
+        inner = embedded_ipv4(ip)
+        if inner:
+            candidates = inner
+    for one in candidates:
+        if not one.is_global or one.is_multicast:
+            shown = f"{ip} (carrying {one})" if one is not ip else str(ip)
+            raise _Blocked(f"{host} resolves to {shown}, a non-public address")
 
 
 class _Blocked(Exception):
@@ -91,7 +124,7 @@ class GuardedResolver(AbstractResolver):
 def _check_url(field: str, url: str, settings: WorkerSettings) -> None:
     parts = urlsplit(url)
     allowed = {"https", "http"} if settings.allow_http_urls else {"https"}
-    if parts.scheme not in allowed:
+    if parts.scheme.lower() not in allowed:
         raise WorkerError("forbidden", f"{field}: only https URLs are fetched (got {parts.scheme or 'no'} scheme)",
                           field=field)
     if not parts.hostname:
@@ -103,6 +136,35 @@ def _check_url(field: str, url: str, settings: WorkerSettings) -> None:
             pass                                               # a name: checked by the resolver at connect time
         except _Blocked as exc:
             raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are fetched", field=field) from None
+
+
+async def check_public_endpoint(field: str, url: str, settings: WorkerSettings) -> None:
+    """Refuse a caller's service URL (s3Config.endpointUrl) that points at a non-public host, before connecting.
+
+    Every address the name resolves to now is checked; the operator's own settings never come through here."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
+        raise WorkerError("invalid_input", f"{field}: expected an http(s) URL with a host", field=field)
+    if settings.allow_private_urls:
+        return
+    host = parts.hostname
+    try:
+        try:
+            _check_address(host, host)
+            return
+        except ValueError:
+            pass
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise WorkerError("invalid_input", f"{field}: the host {host} cannot be resolved ({exc.strerror or exc})",
+                              field=field) from None
+        for info in infos:
+            _check_address(host, str(info[4][0]))
+    except _Blocked as exc:
+        raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are used for a request's bucket",
+                          field=field) from None
 
 
 async def fetch_url(field: str, url: str, settings: WorkerSettings) -> bytes:

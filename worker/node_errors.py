@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from workflows.catalogue import ACTIONS, load_catalogue, load_manifest
 from worker.errors import WorkerError
 
 # Inputs that name a model file, with what to call it and the folder ComfyUI lists it from.
@@ -26,6 +27,16 @@ MODEL_INPUTS: dict[str, tuple[str, str]] = {
     "upscale_model": ("upscale model", "upscale_models"),
 }
 _MODEL_EXT = re.compile(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", re.I)
+# A loader that went to the Hugging Face hub at run time: offline (HF_HUB_OFFLINE=1, as the worker runs ComfyUI) or
+# unreachable, huggingface_hub raises LocalEntryNotFoundError and transformers an OSError naming huggingface.co.
+_HUB_FETCH = re.compile(r"LocalEntryNotFound|OfflineModeIsEnabled|couldn't connect to '?https?://|huggingface\.co|"
+                        r"HF_HUB_OFFLINE|outgoing traffic has been disabled|locate the file on the Hub", re.I)
+# When the message names no repository, the loader in the traceback says which one it was.
+_HUB_LOADERS = (("load_vocoder", "charactr/vocos-mel-24khz"), ("asr", "openai/whisper-large-v3-turbo"),
+                ("transcribe", "openai/whisper-large-v3-turbo"), ("cached_path", "SWivid/F5-TTS"),
+                ("load_f5_model", "SWivid/F5-TTS"))
+NO_FACE_MESSAGE = ("image: no face was found in the portrait; use a front-facing head-and-shoulders image where the "
+                   "face fills a good part of the frame")
 # Exceptions that, at run time, mean a model file is not where the node looks for it.
 _MISSING_AT_RUNTIME = re.compile(r"LocalEntryNotFound|download the model|No such file|not found|FileNotFound", re.I)
 MAX_LISTED = 12
@@ -126,6 +137,56 @@ def from_validation(body: Any, roles: dict[str, str], available: dict[str, list[
     return WorkerError("validation_failed", message, details=details)
 
 
+def hub_repos() -> dict[str, list[str]]:
+    """Per hub repository in the manifest, the jobs that load a file of it."""
+    manifest, out = load_manifest(), {}
+    for action, spec in load_catalogue().items():
+        for path in spec.all_models():
+            hub = manifest[path].hub
+            if hub is not None:
+                out.setdefault(hub.repo, [])
+                if action not in out[hub.repo]:
+                    out[hub.repo].append(action)
+    return out
+
+
+def _hub_repo(text: str, traceback: str) -> str | None:
+    repos = hub_repos()
+    for repo in repos:
+        if repo in text or f"models--{repo.replace('/', '--')}" in text:
+            return repo
+    for frame, repo in _HUB_LOADERS:
+        if frame in traceback and repo in repos:
+            return repo
+    return None
+
+
+def _hub_fetch_error(data: dict, role: str, details: dict) -> WorkerError | None:
+    """A run-time download from the hub: the file belongs on the volume, so say which and how to put it there."""
+    exc_type = str(data.get("exception_type") or "")
+    exc_msg = str(data.get("exception_message") or "")
+    tb = "".join(str(x) for x in data.get("traceback") or [])
+    if not (_HUB_FETCH.search(exc_type) or _HUB_FETCH.search(exc_msg)):
+        return None
+    repo = _hub_repo(exc_msg + " " + exc_type, tb)
+    action = role.split(" (", 1)[0]
+    jobs = hub_repos().get(repo or "", [])
+    if action not in ACTIONS:
+        action = jobs[0] if jobs else None
+    command = f"python -m deploy provision --jobs {action}" if action else "python -m deploy provision --jobs <job>"
+    what = f"the model {repo}" if repo else "a model file"
+    details = {**details, "repository": repo, "provision": command}
+    return WorkerError("model_missing", f"not provisioned: {role} needs {what} from the Hugging Face hub, which is "
+                       f"not on the volume (the worker does not download at run time) — run `{command}`",
+                       details=details)
+
+
+def _no_face(data: dict) -> bool:
+    """SONIC_PreData's face detector found nothing, and the node then reads a box it never set."""
+    return (data.get("node_type") == "SONIC_PreData" and "UnboundLocalError" in str(data.get("exception_type"))
+            and "bbox" in str(data.get("exception_message")))
+
+
 def from_execution(data: dict, roles: dict[str, str]) -> WorkerError:
     node_id = str(data.get("node_id") or "?")
     role = _role(node_id, data.get("node_type"), roles)
@@ -133,6 +194,11 @@ def from_execution(data: dict, roles: dict[str, str]) -> WorkerError:
     exc_msg = str(data.get("exception_message") or "").strip() or "no message"
     details = {"node_id": node_id, "node_type": data.get("node_type"), "exception_type": exc_type,
                "exception_message": exc_msg}
+    if _no_face(data):
+        return WorkerError("invalid_input", NO_FACE_MESSAGE, field="image", details=details)
+    hub = _hub_fetch_error(data, role, details)
+    if hub is not None:
+        return hub
     if _MISSING_AT_RUNTIME.search(exc_type) or "download the model" in exc_msg.lower() \
             or "LocalEntryNotFound" in exc_type:
         return WorkerError("model_missing", f"not provisioned: {role} could not find its model files "

@@ -8,14 +8,22 @@ the bucket. A result is never allowed past RunPod's 10 MB limit.
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import mimetypes
 import posixpath
 from dataclasses import dataclass
 
+from collections.abc import Callable
+
 from worker.comfy.client import OutputFile
 from worker.config import RUNPOD_RESULT_LIMIT
 from worker.errors import WorkerError
+
+# Installed by the local endpoint for the duration of a job: (job_id, filename, bytes, mime) -> a URL it serves.
+# With no bucket, outputs too big to return inline go there instead of failing the job.
+LocalStore = Callable[[str, str, bytes, str], str]
+local_store: contextvars.ContextVar[LocalStore | None] = contextvars.ContextVar("local_store", default=None)
 
 # Leave room for the rest of the result (timings, warnings) and RunPod's own wrapping.
 RESULT_BUDGET = RUNPOD_RESULT_LIMIT - 64 * 1024

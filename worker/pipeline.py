@@ -15,6 +15,8 @@ import aiohttp
 
 from worker import convert, node_errors, outputs, progress
 from worker.bucket import from_s3_config, upload as bucket_upload
+from worker.config import BucketSettings
+from worker.inputs import check_public_endpoint
 from worker.comfy.client import ComfyClient, ComfyUnreachable, PromptRejected
 from worker.comfy.runner import RunFailed, run_prompt
 from worker.errors import WorkerError
@@ -33,6 +35,9 @@ class JobContext:
     timings: dict[str, int] = field(default_factory=dict)
     last_stage: str | None = None
     warnings: list[str] = field(default_factory=list)
+    stop_note: str | None = None           # set when ComfyUI did not let go of the prompt after /interrupt
+    bucket: BucketSettings | None = None   # where outputs go: the request's s3Config, else the worker's own
+    inline_copies: int = 1                 # how often the result carries each inline file (worker-comfyui: 2)
 
     def report(self, payload: dict, force: bool = False) -> None:
         """Stage changes always go out; steps within a stage are throttled by worker.progress."""
@@ -55,6 +60,52 @@ async def stop_prompt(client: ComfyClient, prompt_id: str) -> None:
             log.warning("could not %s prompt %s", call.__name__, prompt_id)
 
 
+async def still_running(client: ComfyClient, prompt_id: str, within_s: float) -> bool:
+    """Whether ComfyUI still runs (or holds) the prompt after `within_s` seconds; an unreachable ComfyUI counts
+    as still running, since nothing says the GPU is free."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            q = await client.queue()
+            held = [e for e in (q or {}).get("queue_running", []) + (q or {}).get("queue_pending", [])
+                    if isinstance(e, list) and len(e) > 1 and e[1] == prompt_id]
+            if not held:
+                return False
+        except (ComfyUnreachable, aiohttp.ClientResponseError):
+            pass
+        if time.monotonic() >= deadline:
+            return True
+        await asyncio.sleep(0.25)
+
+
+async def stop_and_confirm(ctx: JobContext) -> str | None:
+    """Stop the job's prompt and make sure ComfyUI let go of it. Returns None when it did, else the sentence for
+    the job's result: a supervised ComfyUI is restarted (so the GPU is free for the next job), one behind
+    COMFYUI_URL can only be reported."""
+    prompt_id, ctx.prompt_id = ctx.prompt_id, None
+    if not prompt_id:
+        return None
+    await stop_prompt(ctx.client, prompt_id)
+    rt = ctx.runtime
+    limit = rt.settings.comfyui_stop_timeout_s
+    if not await still_running(ctx.client, prompt_id, limit):
+        return None
+    if rt.supervisor is not None and rt.supervisor.alive():
+        await rt.restart_comfyui(f"prompt {prompt_id} still running {limit:g} s after /interrupt")
+        sentence = (f"ComfyUI did not stop the run within {limit:g} s of the interrupt, so the worker restarted "
+                    "ComfyUI; the next job waits for it to start")
+    elif rt.supervisor is not None:
+        sentence = None                     # it exited by itself: restarted before the next job
+    else:
+        sentence = (f"ComfyUI did not stop the run within {limit:g} s of the interrupt and could not be stopped: "
+                    f"this worker does not supervise the ComfyUI at {ctx.client.base_url} (COMFYUI_URL); "
+                    "restart it, or the next job waits behind the run")
+    if sentence:
+        log.warning("job %s: %s", ctx.job.get("id"), sentence)
+        ctx.stop_note = sentence
+    return sentence
+
+
 Prepare = Callable[[], Awaitable[tuple[dict, dict[str, str]]]]
 
 
@@ -66,6 +117,7 @@ async def execute(ctx: JobContext, prepare: Prepare,
     prompt names the files ComfyUI stored the inputs under. `conversions` (mime -> mime, see worker.convert)
     are applied to the saved files before they are delivered."""
     rt = ctx.runtime
+    ctx.bucket = await output_target(ctx)
     await rt.ensure_comfyui(ctx.session)
     try:
         facts = await rt.learn(ctx.client)
@@ -96,7 +148,7 @@ async def execute(ctx: JobContext, prepare: Prepare,
             text = " ".join(str(err.get("message") or "").split())
             raise WorkerError("execution_failed", f"ComfyUI failed while taking the workflow (HTTP {exc.status}"
                               + (f": {text[:200]}" if text else "") + "); its log has the cause",
-                              details={"log_tail": rt.supervisor.log_tail() if rt.supervisor else []}) from None
+                              details={"log_tail": rt.log_tail()}) from None
         available = {}
         for name, folder in node_errors.missing_model_inputs(exc.body):
             try:
@@ -113,10 +165,12 @@ async def execute(ctx: JobContext, prepare: Prepare,
             raise WorkerError("execution_failed", "ComfyUI interrupted the run (someone called /interrupt)") from None
         rt.watchdog()
         raise WorkerError("comfyui_crashed", f"ComfyUI stopped answering while running the job ({exc.data.get('message')})",
-                          details={"log_tail": rt.supervisor.log_tail() if rt.supervisor else []}) from None
+                          details={"log_tail": rt.log_tail()}) from None
     except ComfyUnreachable as exc:
         rt.watchdog()
-        raise WorkerError("comfyui_unavailable", f"ComfyUI at {ctx.client.base_url} does not answer ({exc})") from None
+        tail = rt.log_tail()
+        raise WorkerError("comfyui_unavailable", f"ComfyUI at {ctx.client.base_url} does not answer ({exc})",
+                          details={"log_tail": tail} if tail else None) from None
     ctx.timings.update(queue_ms=result.queue_ms, run_ms=result.run_ms)
     if result.dropped:
         skipped = node_errors.from_validation({"node_errors": result.dropped}, roles)
@@ -125,6 +179,16 @@ async def execute(ctx: JobContext, prepare: Prepare,
     ctx.report({"stage": "uploading_outputs", "percent": 100}, force=True)
     files = await deliver(ctx, outputs.collect(result.outputs, list(prompt)), conversions)
     return files, facts
+
+
+async def output_target(ctx: JobContext) -> BucketSettings | None:
+    """The request's s3Config (checked before any GPU work: its URL comes from the caller), else the worker's."""
+    cfg = ctx.job.get("s3Config")
+    if not cfg:
+        return ctx.runtime.settings.bucket
+    target = from_s3_config(cfg)
+    await check_public_endpoint("s3Config.endpointUrl", target.endpoint_url, ctx.runtime.settings)
+    return target
 
 
 async def deliver(ctx: JobContext, collected: list[outputs.Collected],
@@ -143,17 +207,38 @@ async def deliver(ctx: JobContext, collected: list[outputs.Collected],
         pairs = convert.apply(list(zip(collected, datas)), conversions)
         collected, datas = [c for c, _ in pairs], [d for _, d in pairs]
     settings = ctx.runtime.settings
-    target = from_s3_config(ctx.job["s3Config"]) if ctx.job.get("s3Config") else settings.bucket
+    target = ctx.bucket
     total = sum(len(d) for d in datas)
-    if target is None:
+
+    def inline() -> list[dict] | None:
         files = [outputs.inline_entry(c, d) for c, d in zip(collected, datas)]
         # base64 grows 4/3; the JSON size is what RunPod counts.
-        if total > settings.inline_max_bytes or outputs.result_size({"files": files}) > outputs.RESULT_BUDGET:
+        if total * ctx.inline_copies > settings.inline_max_bytes \
+                or outputs.result_size({"files": files}) * ctx.inline_copies > outputs.RESULT_BUDGET:
+            return None
+        return files
+
+    if target is None:
+        files = inline()
+        store = outputs.local_store.get()
+        if files is None and store is not None:
+            job_id = str(ctx.job.get("id") or "job")
+            files = [outputs.url_entry(c, len(d), store(job_id, c.ref.filename, d, c.mime))
+                     for c, d in zip(collected, datas)]
+        elif files is None:
             raise outputs.too_large_error(total, settings.inline_max_bytes)
     else:
         prefix = str(ctx.job.get("id") or "job").replace("/", "_")
         items = [(f"{prefix}/{c.ref.filename}", d, c.mime) for c, d in zip(collected, datas)]
-        uploaded = await bucket_upload(target, items)
-        files = [outputs.url_entry(c, len(d), u.url) for c, d, u in zip(collected, datas, uploaded)]
+        try:
+            uploaded = await bucket_upload(target, items)
+            files = [outputs.url_entry(c, len(d), u.url) for c, d, u in zip(collected, datas, uploaded)]
+        except WorkerError as exc:
+            # The GPU work is done: when the files fit inline, hand them back that way rather than lose them.
+            files = inline()
+            if files is None:
+                raise
+            log.warning("bucket upload failed, outputs returned inline: %s", exc.message)
+            ctx.warnings.append(f"{exc.message}; the outputs are returned inline instead")
     ctx.timings["upload_ms"] = int((time.monotonic() - t) * 1000)
     return files

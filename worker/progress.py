@@ -1,35 +1,115 @@
 """Progress reports from a running job.
 
-On RunPod a report goes through `runpod.serverless.progress_update`, which shows the latest payload as the job's
-`output` while it is IN_PROGRESS. The local endpoint installs its own sink for the duration of a job, so the same
-handler reports to whichever queue runs it. Reports are throttled and carry a monotonic `seq`, because RunPod's
-updates are fire-and-forget and may arrive out of order.
+On RunPod an update is POSTed to the job-done URL with status IN_PROGRESS, and RunPod shows the latest payload as
+the job's `output` while it runs. The SDK's own `progress_update` posts each update from a new thread with a new
+event loop, so updates may land out of order and one may land after the result, leaving the job IN_PROGRESS
+(runpod-python #250). So this module posts through the SDK's same `send_result`, but from one sender per job on
+the handler's own loop: updates go out one after another (while one is in flight only the newest waiting one is
+kept: RunPod shows only the latest), and `settle()` returns as soon as the last one is acknowledged, bounded by
+`SETTLE_MAX_S`. The local endpoint installs its own sink for the duration of a job, so the same handler reports
+to whichever queue runs it. Reports are throttled and carry a monotonic `seq`.
 """
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import itertools
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Sink = Callable[[dict, dict], None]
 
 sink: contextvars.ContextVar[Sink | None] = contextvars.ContextVar("progress_sink", default=None)
 
+log = logging.getLogger("worker")
+
 MIN_INTERVAL_S = 0.5
-# RunPod posts each update from a thread of its own; one that lands after the result leaves the job showing
-# IN_PROGRESS (runpod-python #250). The handler keeps this long a quiet gap before it returns.
-QUIET_BEFORE_RESULT_S = 1.0
+# The most the result waits for the last RunPod update to be acknowledged (the SDK retries a failed POST).
+SETTLE_MAX_S = 5.0
 _seq = itertools.count(1)
 _last_sent: dict[str, float] = {}
 
 
-def _runpod_sink(job: dict, payload: dict) -> None:
-    import runpod  # only present in the worker image; never imported by the studio's environment
+class Channel:
+    """One job's ordered RunPod updates."""
 
-    runpod.serverless.progress_update(job, payload)
+    def __init__(self, job: dict, loop: asyncio.AbstractEventLoop):
+        self.job, self.loop = job, loop
+        self.latest: dict | None = None
+        self.task: asyncio.Task | None = None
+        self.sent = 0
+
+    def push(self, body: dict) -> None:
+        self.latest = body
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self.latest is not None:
+            body, self.latest = self.latest, None
+            try:
+                await post(self, body)
+                self.sent += 1
+            except Exception as exc:            # progress is best effort; never fail a job over it
+                log.warning("progress update for job %s failed: %s", self.job.get("id"), exc)
+
+    async def close(self, bound: float | None) -> None:
+        if self.task is not None and not self.task.done():
+            if bound is None:
+                self.task.cancel()
+            else:
+                try:
+                    await asyncio.wait_for(asyncio.shield(self.task), bound)
+                except TimeoutError:
+                    log.warning("the last progress update of job %s was not acknowledged within %g s",
+                                self.job.get("id"), bound)
+                    self.task.cancel()
+
+
+# The SDK's HTTP session per event loop, kept between jobs: building one reads the SDK's credentials file and a
+# new one opens a new connection, which together cost more than the update itself.
+_sessions: dict[asyncio.AbstractEventLoop, Any] = {}
+
+
+async def _runpod_post(channel: Channel, body: dict) -> None:
+    """RunPod's own progress path (what `runpod.serverless.progress_update` does, minus its thread and loop)."""
+    from runpod.http_client import AsyncClientSession   # only in the worker image; never in the studio's env
+    from runpod.serverless.modules.rp_http import send_result
+
+    session = _sessions.get(channel.loop)
+    if session is None or session.closed:
+        for loop in [lp for lp in _sessions if lp.is_closed()]:
+            _sessions.pop(loop, None)
+        session = _sessions[channel.loop] = AsyncClientSession()
+    # send_result sets the session's X-Request-ID header to the job id before each POST; with concurrent jobs on one
+    # worker that tracing header may name the other job, but the URL (which RunPod routes by) always names this one.
+    await send_result(session, {"status": "IN_PROGRESS", "output": body}, channel.job)
+
+
+post: Callable[[Channel, dict], Awaitable[None]] = _runpod_post
+_channels: dict[str, Channel] = {}
+
+
+def _runpod_sink(job: dict, payload: dict) -> None:
+    job_id = str(job.get("id", ""))
+    channel = _channels.get(job_id)
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if channel is None:
+        if running is None:
+            # Outside any loop (a thread of a job that never reported from its loop): the SDK's own path.
+            import runpod
+            runpod.serverless.progress_update(job, payload)
+            return
+        channel = _channels[job_id] = Channel(job, running)
+    if running is channel.loop:
+        channel.push(payload)
+    else:                                       # from a worker thread of the job (e.g. a download)
+        channel.loop.call_soon_threadsafe(channel.push, payload)
 
 
 def report(job: dict, payload: dict[str, Any], *, force: bool = False) -> bool:
@@ -47,16 +127,20 @@ def report(job: dict, payload: dict[str, Any], *, force: bool = False) -> bool:
 
 
 def forget(job: dict) -> None:
-    _last_sent.pop(str(job.get("id", "")), None)
+    """The job ended without a result (cancelled, crashed): drop its pending updates."""
+    job_id = str(job.get("id", ""))
+    _last_sent.pop(job_id, None)
+    channel = _channels.pop(job_id, None)
+    if channel is not None:
+        channel.loop.create_task(channel.close(None))
 
 
-async def settle(job: dict) -> None:
-    """Wait out the quiet gap after the job's last RunPod update, then forget the job.
+async def settle(job: dict, bound: float = SETTLE_MAX_S) -> None:
+    """Return once the job's last RunPod update is acknowledged (at most `bound` seconds), then forget the job.
 
-    Only RunPod's sink needs it: a sink installed by the local endpoint records updates in order, at once."""
-    last = _last_sent.pop(str(job.get("id", "")), None)
-    if last is None or sink.get() is not None:
-        return
-    remaining = QUIET_BEFORE_RESULT_S - (time.monotonic() - last)
-    if remaining > 0:
-        await asyncio.sleep(remaining)
+    A sink installed by the local endpoint records updates in order, at once: nothing to wait for."""
+    job_id = str(job.get("id", ""))
+    _last_sent.pop(job_id, None)
+    channel = _channels.pop(job_id, None)
+    if channel is not None:
+        await channel.close(bound)

@@ -6,13 +6,14 @@ may run jobs on different event loops.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from worker.comfy.client import ComfyClient
-from worker.comfy.supervisor import StartFailed, Supervisor
+from worker.comfy.supervisor import StartFailed, Supervisor, read_tail
 from worker.config import WorkerSettings
 from worker.errors import WorkerError
 
@@ -35,6 +36,24 @@ class Runtime:
                               details={"log_tail": exc.tail}) from None
         if self.supervisor.restarts != restarts:
             self.facts.clear()
+
+    async def restart_comfyui(self, reason: str) -> None:
+        """Kill the supervised ComfyUI and launch it again (its readiness is awaited by the next job)."""
+        sup = self.supervisor
+        with open(sup.log_path, "ab") as log:
+            log.write(f"worker: restarting ComfyUI: {reason}\n".encode())
+        await asyncio.to_thread(sup.stop)
+        sup.restarts += 1
+        sup.start()
+        self.facts.clear()
+    def log_tail(self) -> list[str]:
+        """The end of ComfyUI's log: the supervised one's, or with COMFYUI_URL the file COMFYUI_LOG names (the
+        operator points it at the log of the ComfyUI they run)."""
+        if self.supervisor is not None:
+            return self.supervisor.log_tail()
+        if self.settings.comfyui_log_given:
+            return read_tail(self.settings.comfyui_log)
+        return []
 
     def watchdog(self) -> None:
         """Raise when the supervised ComfyUI has exited; called about once a second while a job runs."""

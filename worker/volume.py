@@ -4,8 +4,9 @@
   folder ids the packs read that the stock worker does not map (animatediff_models, animatediff_motion_lora, sonic);
 - SONIC reads most of its files from ComfyUI's own models/sonic whatever the yaml says, so that folder becomes a
   symlink to the volume's;
-- the caches the packs fill at run time (HF_HOME for vocos/whisper, cached_path for F5-TTS) point onto the volume,
-  so nothing is downloaded again on every cold start.
+- the caches the packs read (HF_HOME/HF_HUB_CACHE for F5-TTS, its vocoder and Whisper; cached_path, torch) point
+  onto the volume, and ComfyUI runs with the hub offline (HF_HUB_OFFLINE=1): every file a job loads is provisioned
+  before the job runs, so nothing is downloaded at run time (a file that would be is reported as model_missing).
 
 `python -m worker.volume [--shell]` does all of that and prints the environment (as `export` lines with --shell,
 for start.sh to eval). Paths come from RUNPOD_VOLUME and COMFYUI_DIR so tests can use temporary folders.
@@ -78,6 +79,9 @@ def cache_env(layout: VolumeLayout) -> dict[str, str]:
         "CACHED_PATH_CACHE_ROOT": str(layout.models / "cached_path"),
         "TORCH_HOME": str(layout.models / "torch"),
         "HF_HUB_DISABLE_TELEMETRY": "1",
+        # Provisioned hub files are read from the volume only. Online, huggingface_hub asks the hub about every
+        # file on each load (and downloads again whenever `main` moved past the provisioned commit).
+        "HF_HUB_OFFLINE": "1",
     }
 
 
@@ -115,15 +119,35 @@ def prepare(layout: VolumeLayout) -> dict[str, str]:
     return cache_env(layout)
 
 
-# ---- readiness: which manifest files are on the volume ------------------------------------------------
+# ---- readiness: are the manifest's files where their loaders read them ----------------------------------
 
-def is_present(models_dir: Path, f: ModelFile) -> bool:
-    """A finished file: provision writes to a .part file and renames, so any file with the right size counts."""
+def file_problem(models_dir: Path, f: ModelFile) -> str | None:
+    """Why a loader would not find this file on the volume, or None when it would.
+
+    Provision writes to a .part file and renames, so a file of the right size is a complete one. A hub-cache file
+    is found only through its repo's refs/main, which must hold the snapshot's commit (huggingface_hub reads
+    refs/main, then snapshots/<that commit>/FILE)."""
     p = models_dir / f.path
     if not p.is_file():
-        return False
+        return "not on the volume"
     size = p.stat().st_size
-    return size == f.size if f.size_exact else size > 0
+    if size == 0 or (f.size_exact and size != f.size):
+        return f"incomplete ({size} of {f.size} bytes)"
+    hub = f.hub
+    if hub is not None:
+        refs = models_dir / hub.refs_main
+        try:
+            ref = refs.read_text(encoding="utf-8").strip()
+        except OSError:
+            return f"{hub.refs_main} is missing, so huggingface_hub cannot find the snapshot"
+        if ref != hub.commit:
+            return (f"{hub.refs_main} names {ref[:40]!r}, not the snapshot's commit {hub.commit[:12]}…, so "
+                    "huggingface_hub looks for another snapshot")
+    return None
+
+
+def is_present(models_dir: Path, f: ModelFile) -> bool:
+    return file_problem(models_dir, f) is None
 
 
 def missing_models(action: str, models_dir: Path, values: dict[str, Any] | None = None) -> list[ModelFile]:
@@ -148,12 +172,39 @@ def _replaced_by_choice(spec, path: str, values: dict[str, Any]) -> bool:
     return bool(default) and chosen not in (None, default) and posixpath.basename(path) == default
 
 
+def missing_entry(models_dir: Path, f: ModelFile) -> dict[str, Any]:
+    """One missing file as readiness reports it (debug, the Endpoint tab, deploy doctor)."""
+    out: dict[str, Any] = {"path": f.path, "size": f.size, "problem": file_problem(models_dir, f)}
+    if f.hub is not None:
+        out.update(repo=f.hub.repo, commit=f.hub.commit)
+    return out
+
+
+def write_hub_ref(models_dir: Path, f: ModelFile) -> None:
+    """Point the repo's refs/main at the file's snapshot (a no-op for files outside a hub cache)."""
+    if f.hub is not None:
+        refs = models_dir / f.hub.refs_main
+        refs.parent.mkdir(parents=True, exist_ok=True)
+        if not refs.is_file() or refs.read_text(encoding="utf-8").strip() != f.hub.commit:
+            refs.write_text(f.hub.commit, encoding="utf-8")
+
+
+def place_placeholder(models_dir: Path, f: ModelFile) -> None:
+    """A sparse file of the manifest's size where the loader reads it (takes no disk space); for the preview
+    engine's volume and tests, so readiness and the pre-queue check see the file as provisioned."""
+    target = models_dir / f.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as fh:
+        fh.truncate(f.size)
+    write_hub_ref(models_dir, f)
+
+
 def job_readiness(models_dir: Path) -> dict[str, dict[str, Any]]:
     """The debug action's "jobs" block: per job ready, or the missing files with their sizes."""
     out = {}
     for action in load_catalogue():
         missing = missing_models(action, models_dir)
-        out[action] = {"ready": not missing, "missing": [{"path": f.path, "size": f.size} for f in missing]}
+        out[action] = {"ready": not missing, "missing": [missing_entry(models_dir, f) for f in missing]}
     return out
 
 
@@ -168,9 +219,13 @@ def provision_command(action: str) -> str:
     return f"python -m deploy provision --jobs {action}"
 
 
-def not_provisioned_message(action: str, missing: list[ModelFile]) -> str:
+def not_provisioned_message(action: str, missing: list[ModelFile], models_dir: Path | None = None) -> str:
     """The sentence for a job whose files are not on the volume (error code model_missing)."""
-    names = ", ".join(f"{f.path} ({human_size(f.size)})" for f in missing)
+    def one(f: ModelFile) -> str:
+        problem = file_problem(models_dir, f) if models_dir is not None else None
+        why = f": {problem}" if problem and problem != "not on the volume" else ""
+        return f"{f.path} ({human_size(f.size)}" + (f", from {f.hub.repo}" if f.hub else "") + ")" + why
+    names = ", ".join(one(f) for f in missing)
     return f"{action}: not provisioned: {names} — run `{provision_command(action)}`"
 
 

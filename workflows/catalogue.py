@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from workflows import hub_cache
+
 HERE = Path(__file__).resolve().parent
 ACTIONS = ("portrait", "tts", "lipsync", "animate", "music")
 PARAM_TYPES = frozenset({"text", "int", "float", "choice", "bool", "seed", "image", "audio"})
@@ -110,8 +112,11 @@ class Param:
             return ", ".join(parts)
         return f"an {t} file as base64, a data URI or an https URL"
 
-    def coerce(self, value: Any) -> Any:
-        """Return the value in its canonical type, or raise ParamError naming this field and what is allowed."""
+    def coerce(self, value: Any, *, allow_http: bool = False) -> Any:
+        """Return the value in its canonical type, or raise ParamError naming this field and what is allowed.
+
+        `allow_http`: a worker run with WORKER_ALLOW_HTTP_URLS=1 (tests) lets plain http media URLs through to its
+        own URL guard."""
         n, t = self.name, self.type
         bad = lambda why: ParamError(n, f"{why}; expected {self.allowed()}")  # noqa: E731
         if t == "text":
@@ -141,7 +146,7 @@ class Param:
         if t in MEDIA_TYPES:
             if not isinstance(value, str) or not value.strip():
                 raise ParamError(n, f"is required: {self.allowed()}" if value in (None, "") else f"got {type(value).__name__}; expected {self.allowed()}")
-            if value.startswith("http://"):
+            if value.strip()[:7].lower() == "http://" and not allow_http:
                 raise ParamError(n, "plain http URLs are not fetched; use an https URL, base64 or a data URI")
             return value
         # numbers: int, float, seed
@@ -195,10 +200,16 @@ class ModelFile:
     licence_url: str | None = None
     note: str = ""
     size_exact: bool = True     # False: `size` is approximate and the server's Content-Length decides
+    commit: str | None = None   # hub-cache files: the snapshot commit the path names and refs/main must hold
 
     @property
     def folder(self) -> str:
         return self.path.split("/", 1)[0]
+
+    @property
+    def hub(self) -> hub_cache.HubPath | None:
+        """Where huggingface_hub looks for this file, when it lies in a hub cache (None for model folders)."""
+        return hub_cache.parse(self.path)
 
 
 @dataclass(frozen=True)
@@ -213,6 +224,8 @@ class JobSpec:
     params: tuple[Param, ...]
     licences: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # per template, when it differs
     mode_param: str | None = None               # the choice param that picks the template (animate: "mode")
+    # Files a job loads only when a param is left empty (tts: Whisper transcribes an empty reference transcript).
+    models_when_empty: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     # ---- reading ----
     def param(self, name: str) -> Param:
@@ -240,11 +253,17 @@ class JobSpec:
         return copy.deepcopy(_read_json(self.templates[self.template_key(values)]))
 
     def required_models(self, values: dict[str, Any] | None = None) -> tuple[str, ...]:
-        return self.models.get(self.template_key(values), ())
+        """The files this run loads: its template's, plus those a param left empty calls for."""
+        paths = dict.fromkeys(self.models.get(self.template_key(values), ()))
+        for name, extra in self.models_when_empty.items():
+            value = (values or {}).get(name)
+            if values is None or not (value.strip() if isinstance(value, str) else value):
+                paths.update(dict.fromkeys(extra))
+        return tuple(paths)
 
     def all_models(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
-        for paths in self.models.values():
+        for paths in (*self.models.values(), *self.models_when_empty.values()):
             seen.update(dict.fromkeys(paths))
         return tuple(seen)
 
@@ -257,13 +276,18 @@ class JobSpec:
         return {"action": self.action, "title": self.title, "summary": self.summary, "output": self.output,
                 "licence": self.licence, "licences": self.licences, "templates": dict(self.templates),
                 "models": {k: list(v) for k, v in self.models.items()},
+                "models_when_empty": {k: list(v) for k, v in self.models_when_empty.items()},
                 "params": [p.to_dict() for p in self.params]}
 
     # ---- checking input ----
-    def validate(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, raw: dict[str, Any], *, warnings: list[str] | None = None,
+                 allow_http: bool = False) -> dict[str, Any]:
         """Apply aliases and defaults, coerce types, check ranges/choices/multiples; reject unknown fields.
 
-        Returns every declared param (media params only when given). Raises ParamError on the first bad field."""
+        Returns every declared param (media params only when given). Raises ParamError on the first bad field.
+        One rule for every field: `null` (and "" for a non-text field) means the field is absent — a required
+        field is then refused, an optional one gets its default; when `warnings` is given, a sentence per such
+        null field is appended, so the caller can say which defaults were used."""
         if not isinstance(raw, dict):
             raise ParamError("input", f"expected an object with the fields {', '.join(p.name for p in self.params)}")
         by_name = {p.name: p for p in self.params}
@@ -285,10 +309,13 @@ class JobSpec:
             if value is None or (p.type != "text" and value == ""):
                 if p.required:
                     raise ParamError(p.name, f"is required ({p.allowed()})")
+                if p.name in given and warnings is not None:
+                    used = "no value" if p.default is None else f"the default {json.dumps(p.default)}"
+                    warnings.append(f"{p.name}: {json.dumps(given[p.name])} was treated as absent; {used} was used")
                 if p.default is None:
                     continue
                 value = p.default
-            out[p.name] = p.coerce(value)
+            out[p.name] = p.coerce(value, allow_http=allow_http)
         return out
 
 
@@ -323,7 +350,10 @@ def _spec_from_dict(d: dict[str, Any], where: str) -> JobSpec:
     mode_param = d.get("mode_param")
     spec = JobSpec(action=d["action"], title=d["title"], summary=d["summary"], output=d["output"],
                    licence=d.get("licence"), templates=dict(templates), models=models, params=params,
-                   licences=d.get("licences", {}), mode_param=mode_param)
+                   licences=d.get("licences", {}), mode_param=mode_param,
+                   models_when_empty={k: tuple(v) for k, v in (d.get("models_when_empty") or {}).items()})
+    for name in spec.models_when_empty:
+        spec.param(name)                        # a KeyError here is a typo in the declaration
     if mode_param and set(spec.param(mode_param).choices) != set(templates):
         raise CatalogueError(f"{where}: {mode_param} choices must equal the template keys")
     return spec
@@ -351,8 +381,25 @@ def load_manifest() -> dict[str, ModelFile]:
         out[f["path"]] = ModelFile(path=f["path"], size=int(f["size"]), sha256=f.get("sha256"),
                                    licence=f.get("licence", ""), gated=bool(f.get("gated", False)),
                                    sources=tuple(f["sources"]), licence_url=f.get("licence_url"),
-                                   note=f.get("note", ""), size_exact=bool(f.get("size_exact", True)))
+                                   note=f.get("note", ""), size_exact=bool(f.get("size_exact", True)),
+                                   commit=f.get("commit"))
+        _check_hub_entry(out[f["path"]])
     return out
+
+
+def _check_hub_entry(f: ModelFile) -> None:
+    """A hub-cache file must name one pinned commit everywhere the library and provisioning read it."""
+    hub = f.hub
+    if hub is None:
+        if f.commit:
+            raise CatalogueError(f"workflows/models.json: {f.path}: commit is only for hub-cache paths")
+        return
+    src = f.sources[0] if f.sources else {}
+    if not hub.pinned or f.commit != hub.commit or src.get("revision") != hub.commit \
+            or src.get("repo") != hub.repo or src.get("file") != hub.file or len(f.sources) != 1:
+        raise CatalogueError(f"workflows/models.json: {f.path}: a hub-cache file needs its snapshot commit "
+                             "(40 hex digits) in the path, in \"commit\" and as its one source's revision, and "
+                             "that source's repo and file must match the path")
 
 
 def job_models(action: str, values: dict[str, Any] | None = None) -> list[ModelFile]:

@@ -50,6 +50,18 @@ async def timed(job: dict) -> dict:
     return {"status": "success", "files": [], "finished_at": time.time()}
 
 
+async def paced(job: dict) -> dict:
+    """A job of known length that reports its progress about once a second, like the real worker; for the bench."""
+    seconds = float(job["input"].get("seconds", 5.0))
+    t0 = time.monotonic()
+    steps = max(1, int(seconds))
+    for step in range(1, steps + 1):
+        progress.report(job, {"stage": "running", "node": "3", "step": step, "steps": steps,
+                              "percent": round(100 * (step - 1) / steps)}, force=True)
+        await asyncio.sleep(max(0.0, t0 + seconds * step / steps - time.monotonic()))
+    return {"status": "success", "files": [], "finished_at": time.time()}
+
+
 async def silent(job: dict) -> dict:
     """COMPLETED without output: the trap when RunPod drops an oversize result."""
     return None  # type: ignore[return-value]
@@ -62,7 +74,7 @@ async def stuck(job: dict) -> dict:
     return {"status": "success", "files": []}
 
 
-MINE = {"picture": picture, "timed": timed, "silent": silent, "stuck": stuck}
+MINE = {"picture": picture, "timed": timed, "paced": paced, "silent": silent, "stuck": stuck}
 
 
 def dispatch(job: dict):

@@ -45,7 +45,9 @@ def test_full_lifecycle_progress_outputs_and_history(studio, tmp_path):
     running = [e for e in evs if e.kind == "running"]
     assert running, kinds
     steps = [e.progress["step"] for e in running if e.progress]
-    assert steps == sorted(steps) and max(steps) >= 2
+    # A watched job with no prediction yet is looked at about once a second (backend/polling.py), so this
+    # sub-second job shows at least one step; the steps it shows never go back.
+    assert steps == sorted(steps) and max(steps) >= 1
     assert any("of 6" in e.message for e in running)
 
     done = studio.get(rec.id)

@@ -69,3 +69,34 @@ def test_an_endpoint_with_other_flags_is_not_reused(data):
     finally:
         second.close()
     assert not pid_alive(new)
+
+
+def test_a_job_lost_to_an_endpoint_crash_says_the_endpoint_restarted_not_expired(data):
+    import os
+    import signal
+    import time
+
+    state_file = data / "preview-endpoint" / "endpoint.json"
+    first = Studio(settings(data), preview_args=SLOW).start()
+    rec = first.submit("portrait", {"prompt": "a lighthouse keeper", "width": 256, "height": 256, "steps": 100})
+    for ev in first.watch(rec.id, timeout=60):
+        if ev.kind == "running":
+            break
+    pid = json.loads(state_file.read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)                  # the endpoint dies mid-job; its engine dies with it
+    deadline = time.monotonic() + 10
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    first._preview.state = None                   # the dead endpoint is not stopped again on close
+    first.close()
+
+    second = Studio(settings(data), preview_args=SLOW).start()
+    try:
+        evs = list(second.watch(rec.id, timeout=60))
+        final = second.get(rec.id)
+        assert final.status == "failed", [(e.kind, e.message) for e in evs]
+        assert final.error["code"] == "endpoint_restarted" and "restarted" in final.error["message"]
+        assert "expired" not in final.error["message"]
+        assert final.inputs["prompt"] == "a lighthouse keeper"      # the failed job keeps its inputs
+    finally:
+        second.close()

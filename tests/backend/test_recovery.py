@@ -142,3 +142,25 @@ def test_export_then_import_into_an_empty_folder_reproduces_the_history(tmp_path
     assert hb.verdicts() == {"job-1": "needs_changes"}
     assert hb.voice_rows()[0]["audio_path"].startswith(str(b.resolve()))
     hb.close()
+
+
+def test_the_cast_and_scenes_come_back_with_a_repaired_history(tmp_path):
+    from PIL import Image
+
+    from backend.settings import Settings
+    from backend.studio import Studio
+    data = tmp_path / "data"
+    face = tmp_path / "face.png"
+    Image.new("RGB", (300, 300), (200, 160, 140)).save(face)
+    s = Studio(Settings(data_dir=data))           # not started: nothing but the stores is opened
+    s.cast.save("Mara", look="silver hair", portrait=str(face))
+    s.scenes.new("Night Mail", "EXT. HARBOUR - NIGHT\n\nFog rolls in.\n")
+    for closable in (s.cast, s.scenes, s.history_db):
+        closable.close()
+    _damage(data / "studio.sqlite3", "header overwritten")
+    again = Studio(Settings(data_dir=data))
+    assert again.cast.names() == ["Mara"] and again.cast.get("Mara").portrait
+    assert [r.title for r in again.scenes.list()] == ["Night Mail"]
+    assert "1 cast members, 1 scenes" in again.notice
+    for closable in (again.cast, again.scenes, again.history_db):
+        closable.close()

@@ -45,11 +45,15 @@ def test_bad_settings_name_the_field(env, message):
 def test_polling_plan_is_quick_then_patient_then_on_time():
     assert next_interval(PollState("queued", 0.2)) <= 0.25
     assert next_interval(PollState("queued", 30, cold_start=True)) >= 2.0
-    assert next_interval(PollState("running", 10, running_for_s=1, predicted_run_s=60)) == 2.5
-    assert next_interval(PollState("running", 10, running_for_s=59.6, predicted_run_s=60)) == pytest.approx(0.4)
-    assert next_interval(PollState("running", 10, running_for_s=60.2, predicted_run_s=60)) <= 0.15
+    # Far from the end: two fifths of the distance, 2.5–10 s (a watched 60 s job costs ~15 requests).
+    assert next_interval(PollState("running", 10, running_for_s=1, predicted_run_s=60)) == 10.0
+    assert next_interval(PollState("running", 10, running_for_s=50, predicted_run_s=60)) == pytest.approx(4.0)
+    # Near it: jump to one second before the predicted end, then look every 0.3 s until it is seen.
+    assert next_interval(PollState("running", 10, running_for_s=56, predicted_run_s=60)) == pytest.approx(3.0)
+    assert next_interval(PollState("running", 10, running_for_s=59.6, predicted_run_s=60)) == pytest.approx(0.3)
+    assert next_interval(PollState("running", 10, running_for_s=60.2, predicted_run_s=60)) == pytest.approx(0.3)
     assert next_interval(PollState("running", 10, running_for_s=80, predicted_run_s=60)) == 1.0
-    assert next_interval(PollState("running", 10, running_for_s=1)) == 0.5
+    assert next_interval(PollState("running", 10, running_for_s=1)) == 1.0
     assert next_interval(PollState("running", 10, running_for_s=1, predicted_run_s=60, watched=False)) == 5.0
 
 

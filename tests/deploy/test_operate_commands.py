@@ -148,3 +148,23 @@ def test_doctor_throttled_and_comfyui_not_starting(deploy, fake, endpoint):
     assert rc == 1
     assert "ComfyUI not starting (last log line: \"ModuleNotFoundError: No module named 'sonic'\")" in _line(out, "comfyui")
     assert "Traceback ..." in out
+
+
+def test_doctor_sees_a_hub_cache_the_loader_would_not_find(deploy, fake, endpoint, tmp_path):
+    """The worker's readiness of a real volume whose F5-TTS snapshot is there but refs/main names "main" (the old
+    layout): doctor calls tts not ready, says why, and points at provision, which repairs it."""
+    from workflows.catalogue import get_spec, load_manifest
+    from worker.volume import job_readiness, place_placeholder
+
+    models = tmp_path / "models"
+    for path in get_spec("tts").all_models():
+        place_placeholder(models, load_manifest()[path])
+    (models / "hf/hub/models--SWivid--F5-TTS/refs/main").write_text("main")
+    fake.s.workers = [{"id": "w1", "status": "IDLE", "uptimeSeconds": 100}]
+    fake.s.debug_output = {**DEBUG_OK, "jobs": {"tts": job_readiness(models)["tts"]}}
+    rc, out = deploy("doctor")
+    assert rc == 1
+    line = _line(out, "models")
+    assert line.startswith("PROBLEM") and "models missing for tts (2 files" in line
+    assert "fix: python -m deploy provision --jobs tts --yes" in line
+    assert "refs/main names 'main', not the snapshot's commit 84e5a410d9ce" in out

@@ -7,7 +7,11 @@ Content-Range, 416). rules.json may list:
   "gated":  {"org/name": "token"}           401 unless "Authorization: Bearer token"
   "missing": ["org/name/path", ...]         404 even if the file exists
   "ignore_range": ["org/name/path"]        answer 200 with the whole file even when a Range is asked
+  "commits": {"org/name": "<40 hex>"}      GET /api/models/{org}/{name}/revision/{rev} answers {"id", "sha"}
+                                           (the hub's model-info API; 404 for a repo not listed)
 GET /_stats returns per file the number of requests and bytes sent, and whether a Range was asked.
+GET /_requests lists every other request received, `[[method, path], ...]` (also ones no route serves), so a test
+can prove that nothing at all asked the hub.
 """
 from __future__ import annotations
 
@@ -23,6 +27,16 @@ CHUNK = 1 << 20
 def make_app(root: Path, rules: dict) -> web.Application:
     dropped: set[str] = set()
     stats: dict[str, dict] = {}
+    seen: list[list[str]] = []
+
+    @web.middleware
+    async def record(request: web.Request, handler):
+        if request.path not in ("/_stats", "/_requests"):
+            seen.append([request.method, request.path_qs])
+        return await handler(request)
+
+    async def get_requests(request: web.Request) -> web.Response:
+        return web.json_response(seen)
 
     async def serve(request: web.Request) -> web.StreamResponse:
         org, name, path = request.match_info["org"], request.match_info["name"], request.match_info["path"]
@@ -72,11 +86,20 @@ def make_app(root: Path, rules: dict) -> web.Application:
         await resp.write_eof()
         return resp
 
+    async def revision(request: web.Request) -> web.Response:
+        repo = f"{request.match_info['org']}/{request.match_info['name']}"
+        sha = rules.get("commits", {}).get(repo)
+        if not sha:
+            return web.json_response({"error": "Repository not found"}, status=404)
+        return web.json_response({"id": repo, "sha": sha})
+
     async def get_stats(request: web.Request) -> web.Response:
         return web.json_response(stats)
 
-    app = web.Application()
+    app = web.Application(middlewares=[record])
     app.router.add_get("/_stats", get_stats)
+    app.router.add_get("/_requests", get_requests)
+    app.router.add_get("/api/models/{org}/{name}/revision/{rev}", revision)
     app.router.add_get("/{org}/{name}/resolve/{rev}/{path:.+}", serve)
     return app
 

@@ -92,3 +92,18 @@ def test_templates_and_licences_per_mode():
     assert C["tts"].licence["commercial"] is False
     d = C["portrait"].to_dict()
     assert d["params"][0]["aliases"] == ["description"] and d["params"][3]["step"] == 8
+
+
+def test_null_means_absent_for_every_field_with_a_warning():
+    for action, spec in load_catalogue().items():
+        required = {p.name: "x" for p in spec.params if p.required}
+        for p in spec.params:
+            if p.required:
+                with pytest.raises(ParamError) as e:
+                    spec.validate({**required, p.name: None})
+                assert e.value.field == p.name and "is required" in str(e.value)
+                continue
+            warnings: list[str] = []
+            out = spec.validate({**required, p.name: None}, warnings=warnings)
+            assert out.get(p.name) == p.default, (action, p.name)
+            assert warnings and warnings[0].startswith(f"{p.name}: null was treated as absent"), (action, warnings)

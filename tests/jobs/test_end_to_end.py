@@ -21,7 +21,9 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
+from tests.support import faces
 from tests.support.procs import Proc
+from worker.volume import place_placeholder
 from workflows.catalogue import get_spec, load_manifest
 
 READY = "local endpoint ready:"
@@ -30,10 +32,8 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 
 
 def place(models: Path, path: str) -> None:
-    f = models / path
-    f.parent.mkdir(parents=True, exist_ok=True)
-    with open(f, "wb") as fh:
-        fh.truncate(load_manifest()[path].size)      # sparse: the right size without the gigabytes
+    """A sparse file of the manifest's size where its loader reads it (and refs/main for a hub-cache file)."""
+    place_placeholder(models, load_manifest()[path])
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,9 @@ def test_tts_speaks_in_the_requested_formats_with_the_licence(serve, fmt, expect
 # ---- lipsync ----------------------------------------------------------------------------------------------
 
 def test_lipsync_mp4_has_video_and_sound_of_the_same_length(serve):
-    out = completed(serve["base"], {"action": "lipsync", "image": png_b64(512, 512), "audio": speech_b64(5),
+    # A photographed face: SONIC (and the preview engine, like it) fails on a portrait without one.
+    face = b64(faces.png(faces.face_photo(512, 512)))
+    out = completed(serve["base"], {"action": "lipsync", "image": face, "audio": speech_b64(5),
                                     "steps": 5, "fps": 25, "max_duration": 3, "seed": -1})
     [f] = out["files"]
     assert f["type"] == "video" and f["mime"] == "video/mp4" and f["filename"].endswith(".mp4")
@@ -253,10 +255,31 @@ def test_a_file_missing_from_the_volume_fails_before_anything_is_queued(serve, v
     assert err["code"] == "model_missing"
     assert err["message"].startswith(f"tts: not provisioned: {path} (")
     assert err["message"].endswith("— run `python -m deploy provision --jobs tts`")
-    assert err["details"]["missing"] == [{"path": path, "size": load_manifest()[path].size}]
+    assert err["details"]["missing"] == [{"path": path, "size": load_manifest()[path].size,
+                                          "problem": "not on the volume", "repo": "openai/whisper-large-v3-turbo",
+                                          "commit": path.split("/")[4]}]
     assert len(httpx.get(serve["engine"] + "/history").json()) == before      # ComfyUI never saw it
     # and once the file is back the same job runs
     assert completed(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6)})["files"]
+
+
+def test_whisper_is_needed_only_to_transcribe_an_empty_reference_transcript(serve, volume):
+    """F5-TTS loads Whisper only when the reference transcript is empty: without Whisper on the volume a job with
+    a transcript still runs, and one without is refused before queueing, naming the repository to provision."""
+    whisper = [p for p in get_spec("tts").all_models() if "whisper-large-v3-turbo" in p]
+    model = next(p for p in whisper if p.endswith("model.safetensors"))
+    (volume / "models" / model).unlink()
+    try:
+        done = completed(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6),
+                                         "reference_text": "One two three four five six."})
+        assert done["files"]
+        err = error_of(run(serve["base"], {"action": "tts", "text": "Hello", "reference_audio": speech_b64(6),
+                                           "reference_text": ""}))
+    finally:
+        place(volume / "models", model)
+    assert err["code"] == "model_missing"
+    assert f"{model} (1.6 GB, from openai/whisper-large-v3-turbo)" in err["message"]
+    assert err["message"].endswith("— run `python -m deploy provision --jobs tts`")
 
 
 def test_a_checkpoint_comfyui_does_not_have_is_model_missing(serve):

@@ -15,7 +15,9 @@ from tests.support.procs import REPO
 from worker.errors import WorkerError
 from worker.jobs import JOBS
 from worker.jobs.base import MediaFile
-from worker.volume import VolumeLayout, job_readiness, prepare
+from workflows.catalogue import get_spec, load_manifest
+from worker.actions.job import check_provisioned
+from worker.volume import VolumeLayout, job_readiness, place_placeholder, prepare
 
 
 def wav(seconds, rate=24000):
@@ -101,6 +103,8 @@ def test_prepare_volume(tmp_path):
     link = layout.comfyui / "models" / "sonic"
     assert link.is_symlink() and link.resolve() == (layout.models / "sonic").resolve()
     assert env["HF_HOME"] == str(layout.models / "hf")
+    assert env["HF_HUB_CACHE"] == str(layout.models / "hf" / "hub")
+    assert env["HF_HUB_OFFLINE"] == "1", "ComfyUI reads provisioned hub files from the volume, never the hub"
     assert env["CACHED_PATH_CACHE_ROOT"] == str(layout.models / "cached_path")
     prepare(layout)                                                          # idempotent
     assert link.is_symlink()
@@ -119,12 +123,52 @@ def test_readiness_reports_missing_files_with_sizes(tmp_path):
     models = tmp_path / "models"
     r = job_readiness(models)
     assert not r["portrait"]["ready"]
-    assert r["portrait"]["missing"] == [{"path": "checkpoints/Deliberate_v5.safetensors", "size": 2132625894}]
+    assert r["portrait"]["missing"] == [{"path": "checkpoints/Deliberate_v5.safetensors", "size": 2132625894,
+                                         "problem": "not on the volume"}]
     (models / "checkpoints").mkdir(parents=True)
     with open(models / "checkpoints/Deliberate_v5.safetensors", "wb") as fh:
         fh.truncate(2132625894)                                              # sparse: the right size, no disk used
     assert job_readiness(models)["portrait"]["ready"]
     assert not job_readiness(models)["animate"]["ready"]
+
+
+def test_tts_readiness_checks_what_huggingface_hub_reads(tmp_path):
+    """F5-TTS, its vocoder and Whisper are found through the hub cache: the snapshot of the pinned commit, and
+    refs/main naming that commit. A file at the right path with a stale refs/main is not ready."""
+    models = tmp_path / "models"
+    manifest = load_manifest()
+    tts = get_spec("tts")
+    for path in tts.all_models():
+        place_placeholder(models, manifest[path])
+    assert job_readiness(models)["tts"] == {"ready": True, "missing": []}
+    f5 = next(manifest[p] for p in tts.all_models() if "model_1250000" in p)
+    assert f5.path.startswith("hf/hub/models--SWivid--F5-TTS/snapshots/") and f5.commit in f5.path
+    refs = models / "hf/hub/models--SWivid--F5-TTS/refs/main"
+    refs.write_text("main")
+    r = job_readiness(models)["tts"]
+    assert not r["ready"] and {m["path"] for m in r["missing"]} == {f5.path, f5.path.replace("model_1250000.safetensors", "vocab.txt")}
+    entry = next(m for m in r["missing"] if m["path"] == f5.path)
+    assert entry["repo"] == "SWivid/F5-TTS" and entry["commit"] == f5.commit
+    assert "refs/main names 'main'" in entry["problem"]
+    refs.unlink()
+    assert "refs/main is missing" in job_readiness(models)["tts"]["missing"][0]["problem"]
+
+
+def test_whisper_is_needed_only_when_the_reference_transcript_is_empty(tmp_path):
+    models = tmp_path / "models"
+    manifest, tts = load_manifest(), get_spec("tts")
+    whisper = [p for p in tts.all_models() if "whisper-large-v3-turbo" in p]
+    assert whisper and all(manifest[p].hub.repo == "openai/whisper-large-v3-turbo" for p in whisper)
+    for path in tts.all_models():
+        if path not in whisper:
+            place_placeholder(models, manifest[path])
+    assert not set(whisper) & set(tts.required_models(tts.validate({"text": "Hi", "reference_audio": "x",
+                                                                    "reference_text": "Hello there."})))
+    check_provisioned("tts", {"reference_text": "Hello there."}, models)
+    with pytest.raises(WorkerError) as e:
+        check_provisioned("tts", {"reference_text": "  "}, models)
+    assert e.value.code == "model_missing" and "from openai/whisper-large-v3-turbo" in e.value.message
+    assert not job_readiness(models)["tts"]["ready"], "readiness covers everything the job may load"
 
 
 def test_volume_command_prints_exports(tmp_path):

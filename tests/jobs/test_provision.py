@@ -11,16 +11,21 @@ import pytest
 
 from tests.support.procs import Proc, free_port, wait_http
 from workflows.catalogue import ModelFile
-from worker.actions.provision import ProvisionSettings, hf_cache_ref, parse_jobs, provision, run
+from workflows import hub_cache
+from worker.actions.provision import ProvisionSettings, parse_jobs, provision, run
+from worker.volume import file_problem
 from worker.errors import WorkerError
 
 TOKEN = "hf_secret_token_value_123"
+COMMIT = "0feb3fdd929bcd6649e0e7c5a688cf7dd012ef21"
+VOCOS = f"hf/hub/models--org--vocos/snapshots/{COMMIT}/config.yaml"
 
 
-def _file(path: str, repo: str, name: str, data: bytes, *, sha=True, exact=True, gated=False, alternates=()):
+def _file(path: str, repo: str, name: str, data: bytes, *, sha=True, exact=True, gated=False, alternates=(),
+          commit=None):
     return ModelFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest() if sha else None,
-                     licence="Test Licence 1.0", gated=gated, size_exact=exact,
-                     sources=tuple([{"repo": repo, "file": name, "revision": "main"}, *alternates]),
+                     licence="Test Licence 1.0", gated=gated, size_exact=exact, commit=commit,
+                     sources=tuple([{"repo": repo, "file": name, "revision": commit or "main"}, *alternates]),
                      licence_url=f"https://huggingface.co/{repo}" if gated else None)
 
 
@@ -57,7 +62,7 @@ def _jobs(blobs):
         "two": [_file("checkpoints/big.bin", "org/big", "big.bin", blobs["big"]),
                 _file("loras/alt.bin", "org/alt", "alt.bin", blobs["alt"],
                       alternates=[{"repo": "mirror/alt", "file": "alt.bin", "revision": "main"}]),
-                _file("hf/hub/models--org--vocos/snapshots/main/config.yaml", "org/vocos", "config.yaml", blobs["cache"])],
+                _file(VOCOS, "org/vocos", "config.yaml", blobs["cache"], commit=COMMIT)],
     }
 
 
@@ -78,10 +83,11 @@ async def test_downloads_resumes_uses_alternates_and_is_idempotent(tmp_path, hf,
     assert (models / "sonic/sub/small.bin").read_bytes() == blobs["small"]
     assert (models / "loras/alt.bin").read_bytes() == blobs["alt"]
     assert not list(models.rglob("*.part"))
-    # the hf cache layout gets its refs file so the libraries find the snapshot offline
-    assert (models / "hf/hub/models--org--vocos/refs/main").read_text() == "main"
-    assert sorted(out["jobs"]["two"]["downloaded"]) == sorted(
-        ["checkpoints/big.bin", "loras/alt.bin", "hf/hub/models--org--vocos/snapshots/main/config.yaml"])
+    # the hub-cache file sits in the snapshot of its pinned commit, and refs/main names that commit: what
+    # huggingface_hub reads to find it
+    assert (models / VOCOS).read_bytes() == blobs["cache"]
+    assert (models / "hf/hub/models--org--vocos/refs/main").read_text() == COMMIT
+    assert sorted(out["jobs"]["two"]["downloaded"]) == sorted(["checkpoints/big.bin", "loras/alt.bin", VOCOS])
 
     stats = httpx.get(f"{hf}/_stats").json()
     big = stats["org/big/big.bin"]
@@ -174,6 +180,76 @@ async def test_run_refuses_without_a_volume(tmp_path):
     assert "no network volume" in e.value.message
 
 
-def test_hf_cache_ref():
-    assert hf_cache_ref("hf/hub/models--a--b/snapshots/main/x/y.bin") == ("hf/hub/models--a--b/refs/main", "main")
-    assert hf_cache_ref("checkpoints/x.safetensors") is None
+def test_hub_cache_paths_split_into_what_the_library_reads():
+    hub = hub_cache.parse(f"hf/hub/models--a--b-c/snapshots/{COMMIT}/x/y.bin")
+    assert (hub.repo_dir, hub.repo, hub.commit, hub.file) == ("hf/hub/models--a--b-c", "a/b-c", COMMIT, "x/y.bin")
+    assert hub.refs_main == "hf/hub/models--a--b-c/refs/main" and hub.pinned
+    assert not hub_cache.parse("hf/hub/models--a--b/snapshots/main/y.bin").pinned
+    assert hub_cache.parse("checkpoints/x.safetensors") is None
+
+
+async def test_a_stale_refs_main_is_repaired_without_downloading_again(tmp_path, hf, blobs):
+    models = tmp_path / "models"
+    f = _file(VOCOS, "org/vocos", "config.yaml", blobs["cache"], commit=COMMIT)
+    settings = ProvisionSettings(models_dir=models, endpoint=hf, retry_delay_s=0.05)
+    await provision({"id": "a"}, {"tts": [f]}, settings, report=Reports())
+    refs = models / "hf/hub/models--org--vocos/refs/main"
+    refs.write_text("main")                  # what huggingface_hub would then look for is snapshots/main
+    assert "refs/main names 'main'" in file_problem(models, f)
+    refs.unlink()
+    assert "refs/main is missing" in file_problem(models, f)
+    out = await provision({"id": "b"}, {"tts": [f]}, settings, report=Reports())
+    assert out["jobs"]["tts"]["ready"] and out["jobs"]["tts"]["downloaded"] == []
+    assert refs.read_text() == COMMIT and file_problem(models, f) is None
+    assert httpx.get(f"{hf}/_stats").json()["org/vocos/config.yaml"]["requests"] == 1
+
+
+async def test_files_of_the_old_layout_are_moved_into_the_pinned_snapshot(tmp_path, hf, blobs):
+    """Volumes provisioned before the commit pin hold F5-TTS under cached_path/ and vocos under snapshots/main."""
+    models = tmp_path / "models"
+    old = models / "cached_path/models--org--vocos/snapshots/main/config.yaml"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(blobs["cache"])
+    f = _file(VOCOS, "org/vocos", "config.yaml", blobs["cache"], commit=COMMIT)
+    out = await provision({"id": "m"}, {"tts": [f]}, ProvisionSettings(models_dir=models, endpoint=hf),
+                          report=Reports())
+    assert out["jobs"]["tts"]["ready"] and out["jobs"]["tts"]["skipped"] == [VOCOS]
+    assert (models / VOCOS).read_bytes() == blobs["cache"] and not old.exists()
+    assert (models / "hf/hub/models--org--vocos/refs/main").read_text() == COMMIT
+    assert "org/vocos/config.yaml" not in httpx.get(f"{hf}/_stats").json(), "nothing was downloaded"
+
+
+def test_pin_hub_resolves_main_with_the_hub_api_and_moves_pins(tmp_path):
+    """The maintainers' tool: which commit `main` is at now (HF API revision/main → sha), against the manifest."""
+    import subprocess
+    import sys
+
+    from tests.support.procs import REPO
+    from workflows import pin_hub
+    from workflows.catalogue import _read_json
+
+    manifest = _read_json("models.json")
+    pinned = {h.repo: h.commit for h in (hub_cache.parse(f["path"]) for f in manifest["files"]) if h}
+    moved = "1" * 40
+    commits = {**pinned, "SWivid/F5-TTS": moved}
+    (tmp_path / "rules.json").write_text(json.dumps({"commits": commits}))
+    (tmp_path / "root").mkdir()
+    port = free_port()
+    with Proc(["-m", "tests.jobs.fake_hf", "--root", str(tmp_path / "root"), "--port", str(port),
+               "--rules", str(tmp_path / "rules.json")], tmp_path / "hf.log") as proc:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_stats", proc=proc.popen)
+        assert pin_hub.resolve(url, "charactr/vocos-mel-24khz") == pinned["charactr/vocos-mel-24khz"]
+        out = subprocess.run([sys.executable, "-m", "workflows.pin_hub", "--endpoint", url], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert f"SWivid/F5-TTS: pinned {pinned['SWivid/F5-TTS']} (main is now {moved})" in out.stdout
+        assert f"charactr/vocos-mel-24khz: pinned {pinned['charactr/vocos-mel-24khz']} (current)" in out.stdout
+        assert ["GET", "/api/models/SWivid/F5-TTS/revision/main"] in httpx.get(f"{url}/_requests").json()
+
+    new, renames = pin_hub.repin(manifest, commits)
+    assert len(renames) == 2 and all(f"/snapshots/{moved}/" in p for p in renames.values())
+    f5 = next(f for f in new["files"] if f["path"].endswith("model_1250000.safetensors"))
+    assert f5["commit"] == moved and f5["sources"][0]["revision"] == moved
+    tts = pin_hub._rename_in_job(_read_json("tts.json"), renames)
+    assert set(renames.values()) <= set(tts["models"])

@@ -67,8 +67,19 @@ def test_preview_debug_reads_the_engines_placeholders_as_the_volume(tmp_path):
         gone = "checkpoints/ace_step_v1_3.5b.safetensors"
         (volume / "models" / gone).unlink()
         jobs = debug(url)["jobs"]
-        assert jobs["music"] == {"ready": False, "missing": [{"path": gone, "size": load_manifest()[gone].size}]}
+        assert jobs["music"] == {"ready": False, "missing": [{"path": gone, "size": load_manifest()[gone].size,
+                                                              "problem": "not on the volume"}]}
         assert all(jobs[a]["ready"] for a in ("portrait", "tts", "lipsync", "animate"))
+
+        # the vocoder's file is in place but its refs/main is gone: huggingface_hub would not find it
+        refs = volume / "models" / "hf/hub/models--charactr--vocos-mel-24khz/refs/main"
+        commit = refs.read_text()
+        refs.unlink()
+        tts = debug(url)["jobs"]["tts"]
+        assert not tts["ready"] and {m["repo"] for m in tts["missing"]} == {"charactr/vocos-mel-24khz"}
+        assert all("refs/main is missing" in m["problem"] and m["commit"] == commit for m in tts["missing"])
+        refs.write_text(commit)
+        assert debug(url)["jobs"]["tts"]["ready"]
 
         r = httpx.post(f"{url}/runsync", json={"input": {"action": "music", "tags": "strings"}}, timeout=60).json()
         assert r["status"] == "FAILED" and '"model_missing"' in r["error"] and gone in r["error"], r

@@ -41,11 +41,11 @@ class Engine:
         raise TimeoutError("engine did not become idle")
 
 
-def start_engine(tmp: Path, *extra: str, wait: bool = True) -> Engine:
+def start_engine(tmp: Path, *extra: str, wait: bool = True, extra_env: dict[str, str] | None = None) -> Engine:
     port = free_port()
     data = tmp / f"data-{port}"
     proc = Proc(["-m", "worker.preview", "--port", str(port), "--data", str(data), "--step-delay", "0.002", *extra],
-                tmp / f"engine-{port}.log")
+                tmp / f"engine-{port}.log", env=extra_env)
     engine = Engine(proc, port, data)
     if wait:
         try:

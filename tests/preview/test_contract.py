@@ -17,11 +17,6 @@ INDEX = json.loads((TRANSCRIPTS / "INDEX.json").read_text())
 
 # Transcripts this suite does not replay one to one, and why.
 NOT_COVERED = {
-    "c02d_execution_error_corrupt_checkpoint": "the engine never parses model files: the manifest's empty "
-                                               "placeholders must load, so a corrupt file cannot be told apart",
-    "g03_f5tts_audioinputs_model_not_downloadable": "the engine speaks with espeak-ng instead of fetching F5 "
-                                                    "weights, so the HF-hub failure does not happen; "
-                                                    "test_faults.py covers execution_error via fail-node",
     "e06_get_extensions": "there is no frontend: the engine answers [] (a list of JS paths on ComfyUI)",
     "e23_queue_delete_clear_interrupt": "a timed multi-step flow; its rules are asserted in test_queue.py",
     "e24_targeted_interrupt_and_front_ordering": "a timed multi-step flow; its rules are asserted in test_queue.py",
@@ -201,7 +196,7 @@ def test_history_of_run(seeded: Engine):
 
 
 @pytest.mark.parametrize("name", WS)
-async def test_ws_flow(seeded: Engine, name: str):
+async def test_ws_flow(seeded: Engine, name: str, request):
     t = load(name)
     want_types = INDEX[name].get("ws_types_in_order") or [m["type"] for m in t["ws_messages"]]
     req = t["request"]
@@ -218,6 +213,10 @@ async def test_ws_flow(seeded: Engine, name: str):
     observer = "client_id" not in body
     if not observer:   # a client id of our own, so that earlier replays' sockets do not interfere
         body["client_id"] = f"{body['client_id']}-{name[:3]}"
+    corrupt = seeded.data / "models" / "checkpoints" / "corrupt_probe.safetensors"
+    if name.startswith("c02d"):   # a file that is not a safetensors file: its first 8 bytes read as a huge length
+        corrupt.write_bytes(b"this is not a safetensors file, only a corrupt probe\n" * 4)
+        request.addfinalizer(lambda: corrupt.unlink(missing_ok=True))
     if name.startswith("a05"):   # the run a05 re-uses from the cache
         await run_ws(seeded, body, client_id=body["client_id"])
     response, frames = await run_ws(seeded, body, client_id=body.get("client_id"),

@@ -11,14 +11,16 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
+from tests.support import faces
+
 from . import graphs
-from .conftest import Engine, png_bytes, run_ws, start_engine, wav_bytes
+from .conftest import Engine, run_ws, start_engine, wav_bytes
 
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory) -> Engine:
     e = start_engine(tmp_path_factory.mktemp("media"), "--models-from-manifest", "--step-delay", "0")
-    assert e.upload("face.png", png_bytes(320, 400, (90, 120, 200))).status_code == 200
+    assert e.upload("face.png", faces.png(faces.face_photo(320, 400))).status_code == 200
     assert e.upload("voice.wav", wav_bytes(2.0, 16000)).status_code == 200
     assert e.upload("long.wav", wav_bytes(5.0, 16000)).status_code == 200
     yield e
@@ -125,9 +127,6 @@ async def test_lipsync_mp4_is_as_long_as_the_shorter_of_duration_and_audio(studi
     assert abs(info["audio"]["duration"] - info["video"]["duration"]) < 0.1
     short = await run(studio, graphs.lipsync("face.png", "voice.wav", duration=1.0, fps=25.0))
     assert media_info(fetch(studio, short["images"][0])[0])["video"]["frames"] == 25
-    with av.open(io.BytesIO(data)) as box:
-        frames = [f.to_ndarray(format="rgb24").astype(int) for f in box.decode(video=0)]
-    assert np.abs(frames[0] - frames[-1]).mean() > 1, "the marker moves"
 
 
 async def test_animate_clip_has_the_graph_frames_and_fps(studio: Engine):

@@ -101,7 +101,7 @@ def test_each_named_endpoint_returns_a_file_of_its_type(app, media):
 def test_api_refuses_bad_input_naming_the_field(app):
     from gradio_client import Client
     c = Client(app.url, verbose=False)
-    with pytest.raises(Exception, match="width: 1004 is not a multiple of 8"):
+    with pytest.raises(Exception, match=r"Width \(width\): 1004 is not a multiple of 8"):
         c.predict(prompt="x", width=1004, api_name="/portrait")
 
 
@@ -119,7 +119,7 @@ async def _mcp_session(url: str) -> None:
             await session.initialize()
             tools = {t.name: t for t in (await session.list_tools()).tools}
             assert set(tools) == {"portrait", "tts", "lipsync", "animate", "music", "talking_head", "jobs",
-                                  "export_studio"}
+                                  "export_studio", "scene_render", "cast"}
             assert "needs_changes" in tools["jobs"].description
             assert "reference_audio" in tools["tts"].inputSchema["properties"]
             assert "Text to speak" in json.dumps(tools["tts"].inputSchema)
@@ -135,7 +135,7 @@ def test_cancel_a_running_job_and_see_it_cancelled_in_jobs(page: Page, app):
     set_advanced(page, "portrait", "steps", SLOW_STEPS)
     page.locator("#portrait-run").click()
     expect(page.locator("#portrait-status [data-kind=running]")).to_be_visible(timeout=60_000)
-    expect(page.locator("#portrait-status progress")).to_be_attached()
+    expect(page.locator("#portrait-status [role=progressbar]")).to_be_attached()
     page.locator("#portrait-cancel").click()
     expect(page.locator("#portrait-status [data-kind=cancelled]")).to_be_visible(timeout=30_000)
     jobs_row(page, "cancelled")
@@ -170,7 +170,7 @@ def test_the_key_never_reaches_the_browser_the_api_or_the_logs(page: Page, app):
         assert FAKE_KEY not in body, path
     page.get_by_role("tab", name="Endpoint", exact=True).click()
     page.locator("#endpoint-check").click()
-    expect(page.locator("#endpoint-readiness")).to_contain_text("portrait", timeout=60_000)
+    expect(page.locator("#endpoint-readiness")).to_contain_text("Portrait", timeout=60_000)
     page.get_by_role("tab", name="Jobs", exact=True).click()
     page.locator("#jobs-refresh").click()
     page.wait_for_timeout(1000)

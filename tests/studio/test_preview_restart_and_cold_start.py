@@ -47,7 +47,7 @@ def test_kill_the_app_mid_job_in_preview_mode_then_find_it_completed(browser, tm
         page = ctx.new_page()
         page.goto(app.url)
         find_completed_job(page, job_id, timeout=90)
-        expect(page.locator("#jobs-details")).to_contain_text("music · completed")
+        expect(page.locator("#jobs-details")).to_contain_text("Music · completed")
         assert json.loads(state_file.read_text())["pid"] == state["pid"]     # the same endpoint, reused
         ctx.close()
     finally:

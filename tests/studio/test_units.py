@@ -23,12 +23,22 @@ def test_defaults_bind_loopback_on_7860_without_login():
 
 
 def test_login_from_flag_or_environment_and_always_with_share():
-    assert app.resolve_auth(ns(auth="ed:pw"), {})[0] == ("ed", "pw")
-    assert app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw2"})[0] == ("ann", "pw2")
-    creds, notice = app.resolve_auth(ns(share=True), {})
+    assert app.resolve_auth(ns(auth="ed:pw"), {})[0] == [("ed", "pw")]
+    assert app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw2,bo:pw3"})[0] == [("ann", "pw2"), ("bo", "pw3")]
+    [creds], notice = app.resolve_auth(ns(share=True), {})
     assert creds[0] == "studio" and len(creds[1]) >= 12 and creds[1] in notice
     with pytest.raises(SystemExit, match="user:pass"):
         app.resolve_auth(ns(auth="nopassword"), {})
+    assert app.resolve_auth(app.parse_args([]), {}) == (None, None)          # local use: no login page
+
+
+def test_reviewers_log_in_beside_owners_and_never_alone():
+    logins, notice = app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw", "STUDIO_REVIEWERS": "rev:pw2"})
+    assert logins == [("ann", "pw"), ("rev", "pw2")] and notice is None
+    logins, notice = app.resolve_auth(app.parse_args([]), {"STUDIO_REVIEWERS": "rev:pw2"})
+    assert logins[0][0] == "studio" and logins[0][1] in notice        # someone must be able to run jobs
+    with pytest.raises(SystemExit, match="also an owner"):
+        app.resolve_auth(app.parse_args([]), {"STUDIO_AUTH": "ann:pw", "STUDIO_REVIEWERS": "ann:pw2"})
 
 
 def test_mcp_from_flag_or_environment():
@@ -39,7 +49,10 @@ def test_mcp_from_flag_or_environment():
 
 def test_running_event_shows_step_and_bar_and_done_shows_the_licence():
     html = progress.render_event("running", "Step 12 of 28", {"step": 12, "steps": 28, "percent": 43})
-    assert "Step 12 of 28" in html and '<progress class="job-bar" value="12" max="28"' in html
+    assert "Step 12 of 28" in html and 'aria-valuenow="12"' in html and 'aria-valuemax="28"' in html
+    assert "width:42.9%" in html
+    empty = progress.render_event("running", "Starting", {"step": 0, "steps": 28, "percent": 0})
+    assert "width:0.0%" in empty                                          # a 0 % bar is drawn empty
     done = progress.render_event("completed", "Done", licence=load_catalogue()["lipsync"].licence)
     assert "Non-commercial use only" in done and "CC BY-NC-SA 4.0" in done
     failed = progress.render_event("failed", "x", error={"code": "model_missing", "message": "sonic/unet.pth"})
@@ -87,7 +100,7 @@ def test_monthly_estimate_includes_the_volume_and_the_default_price():
     text = endpoint.monthly_estimate(studio, 100)
     assert "$0.00031/s — the default" in text
     # 100 portraits × 20 s × $0.00031 = $0.62, plus 50 GB × $0.07 = $3.50.
-    assert "| portrait | 20.0 s | $0.62 |" in text
+    assert "| Portrait | 20.0 s | $0.62 |" in text
     assert "**Estimated total: $4.12 / month**" in text
 
 
@@ -99,9 +112,13 @@ def test_jobs_rows_are_readable_and_errors_short():
                     status="failed", created_at=1.0, delay_ms=1500, execution_ms=None, cost_usd=0.00012,
                     error={"code": "execution_failed", "message": "The sampler ran out of GPU memory " * 4})
     row = jobs.row(rec)
-    assert row[1:6] == ["tts", "failed", "1.5", "", "$0.0001"]
+    assert row[1:6] == ["Voice", "failed", "1.5", "", "$0.0001"]      # the job as its tab names it
+    assert jobs.row(rec, show_cost=False)[1:5] == ["Voice", "failed", "1.5", ""]   # preview: no cost column
+    assert len(jobs.row(rec, show_cost=False)) == len(jobs.columns(show_cost=False))
+    assert "Cost" not in jobs.describe(rec, show_cost=False)
     assert len(row[6]) <= jobs.ERROR_CHARS and row[6].endswith("…")
     text = jobs.describe(rec)
+    assert text.startswith("### Voice · failed")
     assert "a \\| b" in text and "ref.wav" in text and "/lib/x" not in text
     assert "**Error:** The sampler ran out" in text and "execution_failed" in text
 
@@ -146,3 +163,26 @@ def test_media_checks_refuse_what_the_worker_would_refuse(tmp_path):
     Image.new("RGB", (int(face.min), 400)).save(big)
     assert f"at least {int(face.min)} pixels" in check_media(face, str(small))
     assert check_media(face, str(big)) is None
+
+
+def test_endpoint_rows_name_hub_models_by_repository_not_by_cache_path(tmp_path):
+    """The readiness table shows a hub-cache file as repository · file (no commit hash), and says when it is on the
+    volume but not where the loader looks (a stale refs/main); the worker's own readiness feeds it."""
+    from backend.readiness import build
+    from ui import endpoint
+    from workflows.catalogue import get_spec, load_manifest
+    from worker.volume import job_readiness, place_placeholder
+
+    models = tmp_path / "models"
+    spec = get_spec("tts")
+    for path in spec.all_models():
+        if "whisper" not in path:
+            place_placeholder(models, load_manifest()[path])
+    (models / "hf/hub/models--SWivid--F5-TTS/refs/main").write_text("main")
+    ready = endpoint.as_dict(build(None, {"jobs": {"tts": job_readiness(models)["tts"]}}, []))
+    [row] = endpoint.readiness_rows(ready)
+    assert row[0] == "Voice" and row[1].startswith("missing 13 file(s)")
+    assert "SWivid/F5-TTS · F5TTS_v1_Base/model_1250000.safetensors (1.35 GB) — on the volume but not where the " \
+           "loader looks; provision again to fix it" in row[2]
+    assert "openai/whisper-large-v3-turbo · model.safetensors (1.62 GB)" in row[2]
+    assert "snapshots" not in row[2] and "84e5a41" not in row[2]

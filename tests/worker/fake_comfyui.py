@@ -3,9 +3,14 @@
 Run as a real process: `python tests/worker/fake_comfyui.py --port P [--fault F] [--models a,b]`.
 It is not the preview engine (worker/preview); it exists so each worker error path can be forced exactly.
 Faults: never-start (log lines, never binds), crash-mid-job (exits during the first step), hang (runs until
-interrupted), drop-ws (closes every socket once a prompt starts; the worker must fall back to /history).
+interrupted), drop-ws (closes every socket once a prompt starts; the worker must fall back to /history),
+ignore-interrupt (runs like hang but never heeds /interrupt: the prompt stays in queue_running until the process
+ends, like SONIC's sampling loop).
 Output node `inputs.size_bytes` pads a file to that size (for the oversize paths).
 `GET /_fake/calls` lists the interrupt and queue-delete calls received.
+`--fail-class C --fail-exception T --fail-message M`: a node of class C fails as a real node raising T(M) does
+(execution_error with node_type C); with it, classes the fake does not know pass through, so a job's real
+template (e.g. lipsync's SONIC graph) reaches that node.
 """
 from __future__ import annotations
 
@@ -96,7 +101,7 @@ class Fake:
         errors = {}
         for nid, node in prompt.items():
             ct = node.get("class_type")
-            if ct not in KNOWN:
+            if ct not in KNOWN and not self.a.fail_class:
                 return {"error": {"type": "invalid_prompt", "message": f"Cannot execute because node {ct} does not exist.",
                                   "details": f"Node ID '#{nid}'", "extra_info": {}}, "node_errors": {}}
             inputs = node.get("inputs", {})
@@ -169,7 +174,8 @@ class Fake:
         return web.json_response(self.models if r.match_info["folder"] == "checkpoints" else [])
 
     async def calls_route(self, r):
-        return web.json_response({"calls": self.calls, "running": self.running, "pending": [q[0] for q in self.queue]})
+        return web.json_response({"calls": self.calls, "running": self.running, "pending": [q[0] for q in self.queue],
+                                  "prompts": self.counter})
 
     # ---- execution ----
     async def worker(self):
@@ -207,14 +213,20 @@ class Fake:
                         return await self.interrupted(pid, cid, nid)
                     await asyncio.sleep(self.a.step_delay)
                     await self.send(cid, "progress", {"value": i, "max": steps, "prompt_id": pid, "node": nid})
+                if self.a.fault == "ignore-interrupt":
+                    print("fake: sampling, ignoring interrupts", flush=True)
+                    while True:
+                        await asyncio.sleep(0.05)
                 if self.a.fault == "hang":
                     while not self.interrupt.is_set():
                         await asyncio.sleep(0.05)
                     return await self.interrupted(pid, cid, nid)
-            if ct == "FailNode":
+            if ct == "FailNode" or ct == self.a.fail_class:
                 data = {"prompt_id": pid, "node_id": nid, "node_type": ct, "executed": [],
                         "exception_message": "index 3 is out of bounds for dimension 3 with size 3\n",
                         "exception_type": "IndexError", "traceback": [], "current_inputs": {}, "current_outputs": {}}
+                if ct == self.a.fail_class:
+                    data.update(exception_type=self.a.fail_exception, exception_message=self.a.fail_message)
                 await self.send(cid, "execution_error", data)
                 messages.append(["execution_error", data])
                 self.history[pid] = {"prompt": [0, pid, prompt, {}, []], "outputs": {},
@@ -294,4 +306,7 @@ if __name__ == "__main__":
     p.add_argument("--step-delay", type=float, default=0.02)
     p.add_argument("--argv0", default="main.py")
     p.add_argument("--crash-marker", default="")
+    p.add_argument("--fail-class", default="")
+    p.add_argument("--fail-exception", default="RuntimeError")
+    p.add_argument("--fail-message", default="failed")
     asyncio.run(main(p.parse_args(sys.argv[1:])))

@@ -64,7 +64,8 @@ async def test_bucket_settings_upload_every_file_with_its_content_type(fake, use
 
 async def test_request_s3config_sends_oversize_output_to_the_bucket(fake, use_settings, tmp_path, seaweed):
     endpoint, s3 = seaweed
-    use_settings(settings_for(fake, tmp_path, inline_max_bytes=100_000))
+    # The test bucket is on loopback, which a request's s3Config may only name with WORKER_ALLOW_PRIVATE_URLS.
+    use_settings(settings_for(fake, tmp_path, inline_max_bytes=100_000, allow_private_urls=True))
     s3config = {"accessId": KEY, "accessSecret": SECRET, "bucketName": BUCKET, "endpointUrl": endpoint}
     result = await handler({"id": "b2", "s3Config": s3config, "input": {
         "action": "workflow", "workflow": portrait_workflow(size_bytes=3_000_000)}})
@@ -86,11 +87,27 @@ async def test_wrong_bucket_keys_fail_clearly_without_leaking_them(fake, use_set
     endpoint, _ = seaweed
     wrong = BucketSettings(endpoint_url=endpoint, access_key_id="nobody", secret_access_key="wrong-secret-xyz",
                            bucket=BUCKET, region="us-east-1")
-    use_settings(settings_for(fake, tmp_path, bucket=wrong))
-    result = await handler({"id": "b4", "input": {"action": "workflow", "workflow": portrait_workflow()}})
+    # Too big to come back inline: the failed upload is the job's error.
+    use_settings(settings_for(fake, tmp_path, bucket=wrong, inline_max_bytes=100_000))
+    result = await handler({"id": "b4", "input": {"action": "workflow",
+                                                  "workflow": portrait_workflow(size_bytes=300_000)}})
     err = json.loads(result["error"])
     assert err["code"] == "upload_failed" and f"bucket '{BUCKET}'" in err["message"]
+    assert "InvalidAccessKeyId" in err["message"] and endpoint.split("//")[1] in err["message"]
     assert "wrong-secret-xyz" not in result["error"] and "nobody" not in result["error"]
+
+
+async def test_a_failed_upload_returns_outputs_that_fit_inline_with_a_warning(fake, use_settings, tmp_path, seaweed):
+    endpoint, _ = seaweed
+    wrong = BucketSettings(endpoint_url=endpoint, access_key_id="nobody", secret_access_key="wrong-secret-xyz",
+                           bucket=BUCKET, region="us-east-1")
+    use_settings(settings_for(fake, tmp_path, bucket=wrong))
+    result = await handler({"id": "b5", "input": {"action": "workflow", "workflow": portrait_workflow()}})
+    assert result["status"] == "success", result
+    [f] = result["files"]
+    assert f["encoding"] == "base64" and f["data"]
+    [warning] = result["warnings"]
+    assert f"bucket '{BUCKET}'" in warning and "returned inline" in warning and "wrong-secret-xyz" not in warning
 
 
 def test_settings_repr_hides_bucket_keys():
@@ -104,3 +121,14 @@ def test_settings_repr_hides_bucket_keys():
     with pytest.raises(ValueError, match="BUCKET_NAME"):
         WorkerSettings.from_env({"BUCKET_ENDPOINT_URL": "https://x", "BUCKET_ACCESS_KEY_ID": "a",
                                  "BUCKET_SECRET_ACCESS_KEY": "b"})
+
+
+async def test_worker_comfyui_clients_get_s3_urls_in_their_images_list(fake, use_settings, tmp_path, seaweed):
+    endpoint, _ = seaweed
+    use_settings(settings_for(fake, tmp_path, bucket=bucket(endpoint)))
+    result = await handler({"id": "b6", "input": {"workflow": portrait_workflow()}})     # worker-comfyui's shape
+    assert result["status"] == "success", result
+    [image] = result["images"]
+    assert image["type"] == "s3_url" and image["data"] == result["files"][0]["url"]
+    assert image["filename"] == "portrait_00001_.png"
+    assert httpx.get(image["data"]).content[:8] == b"\x89PNG\r\n\x1a\n"

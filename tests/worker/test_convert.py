@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from worker.volume import place_placeholder
 from workflows.catalogue import get_spec, load_manifest
 from worker import convert
 from worker.actions.job import check_provisioned
@@ -75,11 +76,8 @@ def test_apply_renames_and_retypes_only_the_converted_files():
 # ---- not provisioned ---------------------------------------------------------------------------------
 
 def place(models: Path, path: str) -> None:
-    """A sparse file of the manifest's size: counts as present without writing gigabytes."""
-    f = models / path
-    f.parent.mkdir(parents=True, exist_ok=True)
-    with open(f, "wb") as fh:
-        fh.truncate(load_manifest()[path].size)
+    """A sparse file of the manifest's size where its loader reads it (and refs/main for a hub-cache file)."""
+    place_placeholder(models, load_manifest()[path])
 
 
 def test_no_volume_means_no_check(tmp_path):
@@ -98,8 +96,9 @@ def test_missing_files_are_named_with_sizes_and_the_command(tmp_path):
     size = load_manifest()[needed[0]].size
     assert err.code == "model_missing"
     assert err.message.startswith(f"tts: not provisioned: {needed[0]} (")
-    assert err.message.endswith(" B) — run `python -m deploy provision --jobs tts`")
-    assert err.details["missing"] == [{"path": needed[0], "size": size}]
+    assert err.message.endswith(" B, from charactr/vocos-mel-24khz) — run `python -m deploy provision --jobs tts`")
+    assert err.details["missing"] == [{"path": needed[0], "size": size, "problem": "not on the volume",
+                                       "repo": "charactr/vocos-mel-24khz", "commit": needed[0].split("/")[4]}]
     place(models, needed[0])
     check_provisioned("tts", {"format": "wav"}, models)
 

@@ -110,3 +110,16 @@ def test_cancel_mid_job_interrupts_the_engine_and_the_next_job_runs_clean(endpoi
         raise AssertionError(f"engine was not interrupted: {history} {queue}")
     nxt = httpx.post(f"{endpoint}/run", json={"input": {**COMPAT["input"], "steps": 2}}).json()
     assert wait_done(endpoint, nxt["id"])["status"] == "COMPLETED"
+
+
+def test_null_fields_mean_absent_and_say_so_in_the_result(endpoint):
+    job = httpx.post(f"{endpoint}/run", json={"input": {**COMPAT["input"], "width": None, "steps": 2}}).json()
+    done = wait_done(endpoint, job["id"])
+    assert done["status"] == "COMPLETED", done
+    out = done["output"]
+    img = Image.open(io.BytesIO(base64.b64decode(out["files"][0]["data"])))
+    assert img.size[0] == 512                               # the declared default width
+    assert "width: null was treated as absent; the default 512 was used" in out["warnings"]
+    job = httpx.post(f"{endpoint}/run", json={"input": {**COMPAT["input"], "description": None}}).json()
+    err = error_of(wait_done(endpoint, job["id"]))
+    assert err["code"] == "invalid_input" and err["field"] == "prompt" and "is required" in err["message"]

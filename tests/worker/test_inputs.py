@@ -130,3 +130,50 @@ async def test_hostile_names_are_neutralised(fake, use_settings, tmp_path):
     assert result["status"] == "success", result
     [up] = uploads(fake)
     assert re.fullmatch(r"etc_passwd_[0-9a-f]{16}\.png", up["name"])
+
+
+@pytest.mark.parametrize("host", [
+    "[::ffff:127.0.0.1]", "[::ffff:7f00:1]",          # IPv4-mapped
+    "[::127.0.0.1]", "[::a9fe:a9fe]",                 # IPv4-compatible (169.254.169.254)
+    "[64:ff9b::7f00:1]", "[64:ff9b::a00:1]",          # NAT64 well-known prefix
+    "[64:ff9b:1:7f00:0:100::]",                        # NAT64 local-use /48 layout
+    "[2002:7f00:1::1]", "[2002:a9fe:a9fe::1]",        # 6to4
+    "[2001:0:4136:e378:8000:63bf:80ff:fffe]",         # Teredo: client 127.0.0.1
+])
+async def test_ipv6_forms_carrying_a_private_ipv4_are_refused(fake, use_settings, tmp_path, host, http_server):
+    use_settings(settings_for(fake, tmp_path))
+    err = error_of(await handler(job(f"https://{host}/face.png")))
+    assert err["code"] == "forbidden" and "non-public address" in err["message"], err
+    assert uploads(fake) == []
+
+
+def test_ipv6_forms_carrying_a_public_ipv4_are_judged_by_it():
+    from worker.inputs import _check_address
+    for addr in ("64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"):
+        _check_address("h", addr)                       # 8.8.8.8 inside: public, no exception
+
+
+@pytest.mark.parametrize("scheme", ["http", "HTTP", "Http"])
+async def test_http_urls_are_fetched_in_any_case_when_allowed(fake, use_settings, tmp_path, http_server, scheme):
+    use_settings(settings_for(fake, tmp_path, allow_private_urls=True, allow_http_urls=True))
+    url = scheme + http_server[len("http"):] + "/face.png"
+    result = await handler(job(url))
+    assert result["status"] == "success", result
+
+
+@pytest.mark.parametrize("scheme", ["HTTP", "Ftp"])
+async def test_other_schemes_are_refused_in_any_case(fake, use_settings, tmp_path, scheme):
+    use_settings(settings_for(fake, tmp_path))
+    err = error_of(await handler(job(f"{scheme}://example.com/face.png")))
+    assert err["code"] == "forbidden" and "only https URLs" in err["message"]
+
+
+async def test_a_job_action_takes_http_media_when_the_worker_allows_it(fake, use_settings, tmp_path, http_server):
+    # The catalogue's own refusal of http:// yields to WORKER_ALLOW_HTTP_URLS, as docs/worker.md says.
+    use_settings(settings_for(fake, tmp_path, allow_private_urls=True, allow_http_urls=True))
+    result = await handler({"id": "anim", "input": {"action": "animate", "image": http_server + "/face.png"}})
+    assert "32×24" in error_of(result)["message"]        # the bytes were fetched and judged (too small to animate)
+    use_settings(settings_for(fake, tmp_path))
+    err = error_of(await handler({"id": "anim2", "input": {"action": "animate",
+                                                           "image": "HTTP://example.com/face.png"}}))
+    assert err["field"] == "image" and "http" in err["message"]

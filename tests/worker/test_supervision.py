@@ -43,3 +43,10 @@ async def test_comfyui_dying_mid_job_fails_fast_with_log_and_is_restarted(use_se
     result = await handler({"id": "k2", "input": {"action": "workflow", "workflow": portrait_workflow()}})
     assert result["status"] == "success", result
     assert rt.supervisor.proc.pid != first_pid and rt.supervisor.restarts == 1
+
+
+async def test_health_before_comfyui_ever_started_says_so(use_settings, tmp_path):
+    use_settings(settings_for(None, tmp_path, comfyui_command=command(), comfyui_port=free_port()))
+    out = await handler({"id": "h0", "input": {"action": "health"}})
+    assert out["status"] == "unhealthy"
+    assert out["comfyui"]["state"] == "not_started" and "not been started" in out["comfyui"]["message"]

@@ -19,5 +19,9 @@ async def run(ctx: JobContext) -> dict:
            "worker_version": worker_version, "preview": preview}
     sup = ctx.runtime.supervisor
     if sup is not None and not reachable:
-        out["comfyui"]["state"] = "starting" if sup.alive() else "exited"
+        if sup.never_started:
+            out["comfyui"]["state"] = "not_started"
+            out["comfyui"]["message"] = "ComfyUI has not been started yet; the next job starts it"
+        else:
+            out["comfyui"]["state"] = "starting" if sup.alive() else "exited"
     return out

@@ -36,8 +36,8 @@ def check_provisioned(action: str, values: dict, models_dir) -> None:
         return
     missing = volume.missing_models(action, models_dir, values)
     if missing:
-        raise WorkerError("model_missing", volume.not_provisioned_message(action, missing),
-                          details={"missing": [{"path": f.path, "size": f.size} for f in missing],
+        raise WorkerError("model_missing", volume.not_provisioned_message(action, missing, models_dir),
+                          details={"missing": [volume.missing_entry(models_dir, f) for f in missing],
                                    "provision": volume.provision_command(action)})
 
 
@@ -45,17 +45,18 @@ async def run(ctx: JobContext, action: str, inp: dict) -> dict:
     job = _jobs().get(action)
     if job is None:
         raise WorkerError("unknown_action", f"action: {action} is not available in this worker build", field="action")
+    settings = ctx.runtime.settings
+    null_warnings: list[str] = []
     try:
-        values = job.spec.validate(inp)
+        values = job.spec.validate(inp, warnings=null_warnings, allow_http=settings.allow_http_urls)
     except ParamError as exc:
         raise WorkerError("invalid_input", exc.message, field=exc.field) from None
-    settings = ctx.runtime.settings
     check_provisioned(action, values, settings.volume / "models")
     media = {}
     for p in job.spec.media_params:
         if p.name in values:
             media[p.name] = await load_media(p.name, values[p.name], settings, expected=p.type)
-    warnings = list(job.preflight(values, media) or [])
+    warnings = null_warnings + list(job.preflight(values, media) or [])
     built = None
 
     async def prepare():

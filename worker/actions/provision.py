@@ -24,7 +24,7 @@ import aiohttp
 from workflows.catalogue import ModelFile, load_catalogue, load_manifest
 from worker import progress
 from worker.errors import WorkerError
-from worker.volume import is_present
+from worker.volume import is_present, write_hub_ref
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +103,28 @@ def gated_message(f: ModelFile, status: int, have_token: bool) -> str:
             f"\"{f.licence}\": open {page}, {how}, and run provision again.")
 
 
-def hf_cache_ref(path: str) -> tuple[str, str] | None:
-    """For a file placed in a Hugging Face cache layout (.../models--org--name/snapshots/REV/...), the refs file
-    and the revision it must name, so the libraries find the snapshot offline."""
-    parts = path.split("/")
-    for i, part in enumerate(parts[:-2]):
-        if part.startswith("models--") and parts[i + 1] == "snapshots":
-            return "/".join(parts[: i + 1] + ["refs", "main"]), parts[i + 2]
-    return None
+def legacy_paths(f: ModelFile) -> list[str]:
+    """Where earlier versions of the manifest put a hub-cache file: a snapshot named "main" (in the hub cache, or
+    in cached_path's folder for F5-TTS). Such a file is moved into place instead of being downloaded again."""
+    hub = f.hub
+    if hub is None:
+        return []
+    name = hub.repo_dir.rsplit("/", 1)[-1]
+    return [f"{hub.repo_dir}/snapshots/main/{hub.file}", f"cached_path/{name}/snapshots/main/{hub.file}"]
+
+
+def adopt_legacy(models_dir: Path, f: ModelFile) -> bool:
+    """Move a complete file from an old layout to the manifest's path (and point refs/main at it)."""
+    for rel in legacy_paths(f):
+        old = models_dir / rel
+        if old.is_file() and old.stat().st_size > 0 and (not f.size_exact or old.stat().st_size == f.size):
+            target = models_dir / f.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(old, target)
+            write_hub_ref(models_dir, f)
+            log.info("moved %s to %s (provisioned earlier under the old layout)", rel, f.path)
+            return True
+    return False
 
 
 class Progress:
@@ -219,11 +233,7 @@ async def provision_file(session: aiohttp.ClientSession, f: ModelFile, settings:
             gated = g.args[0]
             continue
         os.replace(part, target)
-        ref = hf_cache_ref(f.path)
-        if ref:
-            ref_path = settings.models_dir / ref[0]
-            ref_path.parent.mkdir(parents=True, exist_ok=True)
-            ref_path.write_text(ref[1])
+        write_hub_ref(settings.models_dir, f)   # huggingface_hub finds the snapshot through refs/main only
         return
     if gated is not None:
         raise FileFailed(gated_message(f, gated, settings.token is not None))
@@ -240,6 +250,11 @@ async def provision(job: dict, per_job: dict[str, list[ModelFile]], settings: Pr
                     report: Callable[..., Any] = progress.report) -> dict[str, Any]:
     by_path = {f.path: f for files in per_job.values() for f in files}
     wanted = list(by_path.values())
+    for f in wanted:
+        if (settings.models_dir / f.path).is_file():
+            write_hub_ref(settings.models_dir, f)     # a complete snapshot whose refs/main was lost or stale
+        elif not is_present(settings.models_dir, f):
+            adopt_legacy(settings.models_dir, f)
     todo = [f for f in wanted if not is_present(settings.models_dir, f)]
     skipped = {f.path for f in wanted} - {f.path for f in todo}
 

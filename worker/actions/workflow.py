@@ -4,6 +4,11 @@ Input: {"action": "workflow", "workflow": {node id: {class_type, inputs}}, "imag
 Each `images` entry (base64, data URI or https URL; audio too) is uploaded under a generated name, and every
 string input in the workflow equal to the entry's `name` is replaced by that generated name — the same shape
 runpod-workers/worker-comfyui takes, without trusting the client's file name.
+
+A request without `action` (worker-comfyui 5.x's shape) is answered in that shape too: beside our `files`, an
+`images` list `[{"filename", "type": "base64" | "s3_url", "data"}]` and, when there were warnings, `errors`, so
+those clients work unchanged. `comfy_org_api_key` (worker-comfyui's key for ComfyUI's paid API nodes) is not used
+here and is ignored with a warning that never repeats the key.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ def _check(inp: dict) -> tuple[dict, list[tuple[str, object]]]:
             raise WorkerError("invalid_input", f"images[{i}]: expected {{\"name\": str, \"image\": base64 | data URI "
                               "| https URL}", field=f"images[{i}]")
         out.append((item["name"], item["image"]))
-    unknown = set(inp) - {"action", "workflow", "images"}
+    unknown = set(inp) - {"action", "workflow", "images", "comfy_org_api_key"}
     if unknown:
         raise WorkerError("invalid_input", f"{sorted(unknown)[0]}: unknown field for workflow; allowed fields: "
                           "workflow, images", field=sorted(unknown)[0])
@@ -53,6 +58,10 @@ async def run(ctx: JobContext, inp: dict) -> dict:
         raise WorkerError("forbidden", "action: workflow runs raw workflows only when the worker has "
                           "ALLOW_RAW_WORKFLOW=1", field="action")
     wf, images = _check(inp)
+    compat = "action" not in inp
+    ctx.inline_copies = 2 if compat else 1       # worker-comfyui's `images` repeats every inline file
+    if inp.get("comfy_org_api_key"):
+        ctx.warnings.append("comfy_org_api_key: this worker runs no Comfy.org API nodes; the key was not used")
     media = {}
     for i, (name, value) in enumerate(images):
         media[name] = await load_media(f"images[{i}]", value, ctx.runtime.settings)
@@ -63,5 +72,16 @@ async def run(ctx: JobContext, inp: dict) -> dict:
         return rename_inputs(wf, stored), roles
 
     files, facts = await execute(ctx, prepare)
-    return {"status": "success", "action": "workflow", "preview": bool(facts.get("preview")), "files": files,
-            "seed": None, "licence": None, "warnings": list(ctx.warnings), "timings": dict(ctx.timings)}
+    result = {"status": "success", "action": "workflow", "preview": bool(facts.get("preview")), "files": files,
+              "seed": None, "licence": None, "warnings": list(ctx.warnings), "timings": dict(ctx.timings)}
+    if compat:
+        result["images"] = worker_comfyui_images(files)
+        if ctx.warnings:
+            result["errors"] = list(ctx.warnings)
+    return result
+
+
+def worker_comfyui_images(files: list[dict]) -> list[dict]:
+    """Our `files` in worker-comfyui 5.x's output shape."""
+    return [{"filename": f["filename"], "type": "base64", "data": f["data"]} if f.get("encoding") == "base64"
+            else {"filename": f["filename"], "type": "s3_url", "data": f["url"]} for f in files]

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import aiohttp
 
+from worker.children import die_with_parent
+
 TAIL_LINES = 50
 
 
@@ -51,8 +53,10 @@ class Supervisor:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         try:
+            # Own session: a Ctrl-C to the worker does not hit ComfyUI mid-write; the worker stops it instead,
+            # and the kernel does if the worker is killed outright.
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=die_with_parent())
         except OSError as exc:
             log.write(f"worker: could not start ComfyUI ({' '.join(self.argv)}): {exc}\n".encode())
             self.proc = None
@@ -60,6 +64,10 @@ class Supervisor:
             log.close()
         self.started_at = time.monotonic()
         self.ready = False
+
+    @property
+    def never_started(self) -> bool:
+        return self.proc is None and self.started_at == 0.0
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

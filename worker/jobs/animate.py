@@ -84,6 +84,10 @@ class AnimateJob:
             roles[set_inputs(prompt, "ADE_StandardStaticContextOptions",
                              context_length=min(CONTEXT_LENGTH, frames))] = "setting the frame windows"
             roles[node_id(prompt, "ADE_LoadAnimateLCMI2VModel")] = "loading AnimateLCM"
+            # The real ComfyUI runs the loaders first: without these roles a bad checkpoint on the volume was
+            # reported as "animate (node 1, CheckpointLoaderSimple) failed" (seen on the real_comfyui tier).
+            roles[node_id(prompt, "CheckpointLoaderSimple")] = "loading the checkpoint"
+            roles[node_id(prompt, "LoraLoaderModelOnly")] = "loading the AnimateLCM LoRA"
         decoded = node_id(prompt, "VAEDecode")
         roles[decoded] = "decoding the frames"
         save, create = node_id(prompt, "SaveVideo"), node_id(prompt, "CreateVideo")

@@ -100,6 +100,10 @@ async def _read_json(request: web.Request, limit: int) -> Any:
     except ValueError as exc:
         raise web.HTTPBadRequest(text=json.dumps({"error": f"body: not valid JSON ({exc})"}),
                                  content_type="application/json") from None
+    except RecursionError:
+        # JSON nested thousands deep exhausts the parser's stack: a bad request, not a server fault.
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body: the JSON is nested too deeply"}),
+                                 content_type="application/json") from None
 
 
 async def _submit(request: web.Request, *, sync: bool):
@@ -189,6 +193,16 @@ async def purge_queue(request: web.Request) -> web.Response:
     return web.json_response({"removed": removed, "status": "completed"})
 
 
+async def files(request: web.Request) -> web.StreamResponse:
+    queue = _queue(request)
+    store = queue.files
+    path = store.path(request.match_info["job_id"], request.match_info["name"]) if store is not None else None
+    if path is None:
+        raise web.HTTPNotFound(text=json.dumps({"error": "no such output file (unknown, or past the job's "
+                                                         "retention)"}), content_type="application/json")
+    return web.FileResponse(path)
+
+
 async def health(request: web.Request) -> web.Response:
     return web.json_response(_queue(request).health())
 
@@ -226,6 +240,7 @@ def build_app(queue: JobQueue, config: AppConfig) -> web.Application:
     app.router.add_post(f"{base}/retry/{{job_id}}", retry, name="retry")
     app.router.add_post(f"{base}/purge-queue", purge_queue, name="purge-queue")
     app.router.add_get(f"{base}/health", health, name="health")
+    app.router.add_get(f"{base}/files/{{job_id}}/{{name}}", files, name="files")
     if config.test_hooks:
         app[FAULTS_KEY] = FaultTable()
         app.router.add_post("/_test/faults", test_faults)

@@ -7,14 +7,19 @@ import ipaddress
 import logging
 import os
 import signal
+import socket
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from worker.local_endpoint import webhook
 from worker.local_endpoint.app import AppConfig, build_app
+from worker.local_endpoint.files import FileStore
 from worker.local_endpoint.idle import IdleClock
+from worker.local_endpoint.journal import Journal
 from worker.local_endpoint.queue import JobQueue
 from worker.local_endpoint.runner import Handler, load_handler
 
@@ -39,6 +44,7 @@ class ServeOptions:
     test_hooks: bool
     idle_exit_s: float = 0.0
     step_delay_s: float | None = None
+    state_dir: str | None = None
 
     def __repr__(self) -> str:  # keep the key out of any accidental log line
         return f"ServeOptions(host={self.host!r}, port={self.port}, endpoint_id={self.endpoint_id!r}, " \
@@ -74,6 +80,9 @@ def parse_args(argv: list[str]) -> ServeOptions:
                    help="exit after this many seconds with no job queued or running and no request (default 0: never)")
     p.add_argument("--step-delay", type=float, default=None, metavar="SECONDS",
                    help="with --preview: the preview engine's seconds per sampler step (default the engine's 0.02)")
+    p.add_argument("--state-dir", default=None, metavar="DIR",
+                   help="keep jobs and results here, so they survive a restart (unfinished ones come back FAILED "
+                        "with code endpoint_restarted)")
     a = p.parse_args(argv)
     api_key = a.api_key or os.environ.get(API_KEY_ENV) or None
     if a.concurrency < 1:
@@ -96,12 +105,17 @@ def parse_args(argv: list[str]) -> ServeOptions:
     return ServeOptions(host=a.host, port=a.port, endpoint_id=a.endpoint_id, api_key=api_key,
                         concurrency=a.concurrency, comfyui_url=a.comfyui_url, preview=a.preview,
                         retention_s=a.retention, handler=a.handler, cold_start_s=a.cold_start,
-                        test_hooks=a.test_hooks, idle_exit_s=a.idle_exit, step_delay_s=a.step_delay)
+                        test_hooks=a.test_hooks, idle_exit_s=a.idle_exit, step_delay_s=a.step_delay,
+                        state_dir=a.state_dir)
 
 
 async def serve(options: ServeOptions, handler: Handler) -> None:
+    journal = Journal(Path(options.state_dir)) if options.state_dir else None
+    # Outputs too big to return inline are kept and served here (with the state, so they survive a restart).
+    scratch = None if options.state_dir else tempfile.TemporaryDirectory(prefix="local-endpoint-files-")
+    store = FileStore(Path(options.state_dir) / "files" if options.state_dir else Path(scratch.name))
     queue = JobQueue(handler, concurrency=options.concurrency, retention_s=options.retention_s,
-                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver)
+                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver, journal=journal, files=store)
     app = build_app(queue, AppConfig(endpoint_id=options.endpoint_id, api_key=options.api_key,
                                      test_hooks=options.test_hooks))
     idle = None
@@ -114,8 +128,11 @@ async def serve(options: ServeOptions, handler: Handler) -> None:
     await site.start()
     queue.start()
     port = runner.addresses[0][1]
-    host = f"[{options.host}]" if ":" in options.host else options.host
-    print(f"local endpoint ready: http://{host}:{port}/v2/{options.endpoint_id}", flush=True)
+    # A wildcard bind is reached by the machine's name; file URLs must be usable by the client.
+    named = socket.gethostname() if options.host in ("0.0.0.0", "::") else options.host
+    host = f"[{named}]" if ":" in named else named
+    store.base_url = f"http://{host}:{port}/v2/{options.endpoint_id}"
+    print(f"local endpoint ready: {store.base_url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -131,6 +148,8 @@ async def serve(options: ServeOptions, handler: Handler) -> None:
         log.info("shutting down: cancelling running jobs")
         await queue.close()
         await runner.cleanup()
+        if scratch is not None:
+            scratch.cleanup()
 
 
 def _busy(queue: JobQueue) -> bool:
@@ -144,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL at INFO; URLs can carry tokens or presigned signatures in their query.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = None
+    supervised = None
     try:
         if options.preview:
             from worker.local_endpoint.preview import PreviewEngine
@@ -157,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("preview engine running at %s (volume %s)", os.environ["COMFYUI_URL"], engine.data_dir)
         elif options.comfyui_url:
             os.environ["COMFYUI_URL"] = options.comfyui_url
+        elif options.handler == DEFAULT_HANDLER and not os.environ.get("COMFYUI_URL"):
+            supervised = _supervise_comfyui()
         # Imported only now: the handler may read COMFYUI_URL when its module loads.
         handler = load_handler(options.handler)
         asyncio.run(serve(options, handler))
@@ -166,4 +188,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if engine is not None:
             engine.stop()
+        if supervised is not None and supervised.supervisor is not None:
+            supervised.supervisor.stop()        # SIGTERM and Ctrl-C end here; kill -9 is the kernel's (children.py)
     return 0
+
+
+def _supervise_comfyui():
+    """No --comfyui-url and no --preview: run ComfyUI as `python -m worker` does on RunPod — the volume's model
+    folders wired in (extra_model_paths, cache variables) and ComfyUI started now, not on the first job."""
+    from worker import runtime
+    from worker.__main__ import prepare_volume
+    from worker.config import WorkerSettings
+
+    prepare_volume()            # before the settings are read: it exports the cache variables ComfyUI inherits
+    settings = WorkerSettings.from_env()
+    log.info("supervising ComfyUI: %s", settings.comfyui_command)
+    return runtime.configure(settings, start_comfyui=True)

@@ -27,6 +27,8 @@ def parse_fault(body: Any) -> Fault:
     count = body.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"count: must be a non-negative integer (0 clears the route), got {count!r}")
+    if count == 0:
+        return Fault(route=route, count=0)          # clears the route; nothing else is needed
     drop = body.get("drop", False)
     after = body.get("drop_after_enqueue", False)
     if not isinstance(drop, bool) or not isinstance(after, bool):

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from worker.children import die_with_parent
 from workflows.catalogue import load_manifest
+from worker.volume import place_placeholder
 
 START_TIMEOUT_S = 60.0
 
@@ -32,10 +34,7 @@ def write_placeholders(models_dir: Path) -> list[str]:
     The preview engine's own `--models-from-manifest` leaves an existing file alone, so these are what it lists."""
     made = []
     for rel, f in load_manifest().items():
-        target = models_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as fh:
-            fh.truncate(f.size)
+        place_placeholder(models_dir, f)
         made.append(rel)
     return made
 
@@ -61,7 +60,7 @@ class PreviewEngine:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "worker.preview", "--host", "127.0.0.1", "--port", str(self.port),
              "--data", str(data), "--models-from-manifest", *extra],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

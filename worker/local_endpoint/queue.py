@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.local_endpoint import limits
+from worker.local_endpoint.files import FileStore
+from worker.local_endpoint.journal import Journal
 from worker.local_endpoint.model import Job, RunRequest, Status
 from worker.local_endpoint.runner import Handler, Outcome, run_handler
 
@@ -48,7 +50,8 @@ class WorkerSlot:
 
 class JobQueue:
     def __init__(self, handler: Handler, *, concurrency: int = 1, retention_s: float = 1800,
-                 cold_start_s: float = 0.0, on_terminal: Callable[[Job], Awaitable[None]] | None = None):
+                 cold_start_s: float = 0.0, on_terminal: Callable[[Job], Awaitable[None]] | None = None,
+                 journal: Journal | None = None, files: FileStore | None = None):
         self.handler = handler
         self.concurrency = concurrency
         self.retention_s = retention_s
@@ -64,6 +67,23 @@ class JobQueue:
         self.counters = Counters()
         self._ready_at = 0.0
         self._background: set[asyncio.Task] = set()
+        self.journal = journal
+        self.files = files
+        if journal is not None:
+            for job in journal.load():
+                self.jobs[job.id] = job
+            if self.jobs:
+                log.info("kept from the last run: %d job(s)", len(self.jobs))
+
+    def _keep(self, job: Job) -> None:
+        if self.journal is not None:
+            self.journal.record(job)
+
+    def _drop(self, job_id: str) -> None:
+        if self.journal is not None:
+            self.journal.forget(job_id)
+        if self.files is not None:
+            self.files.remove(job_id)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -88,6 +108,7 @@ class JobQueue:
         job = Job(id=job_id, request=request, retention_s=retention)
         self.jobs[job_id] = job
         self._enqueue(job)
+        self._keep(job)
         log.info("job %s queued", job_id)
         return job
 
@@ -137,6 +158,7 @@ class JobQueue:
             if job is not None and job.status is Status.IN_QUEUE:
                 job.attempt += 1
                 del self.jobs[job.id]
+                self._drop(job.id)
                 self._wake_waiters(job.id)
                 removed += 1
         log.info("purged %d queued jobs", removed)
@@ -194,6 +216,7 @@ class JobQueue:
             self.counters.completed += 1
         elif status in (Status.FAILED, Status.TIMED_OUT):
             self.counters.failed += 1
+        self._keep(job)
         self._wake_waiters(job.id)
         if self.on_terminal is not None and status is not Status.CANCELLED:
             task = asyncio.create_task(self.on_terminal(job))
@@ -234,6 +257,7 @@ class JobQueue:
         job.status = Status.IN_PROGRESS
         job.started = time.monotonic()
         job.worker_id = slot.id
+        self._keep(job)
         log.info("job %s started on %s", job.id, slot.id)
 
         def current() -> bool:
@@ -250,7 +274,8 @@ class JobQueue:
         payload = {"id": job.id, "input": job.request.input}
         if job.request.s3_config is not None:
             payload["s3Config"] = job.request.s3_config
-        task = asyncio.create_task(run_handler(self.handler, payload, slot.id, on_progress, on_chunk))
+        store = self.files.save if self.files is not None else None
+        task = asyncio.create_task(run_handler(self.handler, payload, slot.id, on_progress, on_chunk, store))
         self._running[job.id] = task
         timeout_s = job.request.policy.execution_timeout_ms / 1000
         try:
@@ -302,10 +327,12 @@ class JobQueue:
                 if job.status.terminal:
                     if job.finished is not None and now - job.finished > job.retention_s:
                         del self.jobs[job.id]
+                        self._drop(job.id)
                 elif now - job.created > job.request.policy.ttl_ms / 1000:
                     log.info("job %s passed its ttl of %d ms; deleted", job.id, job.request.policy.ttl_ms)
                     job.attempt += 1
                     del self.jobs[job.id]
+                    self._drop(job.id)
                     self._wake_waiters(job.id)
                     self._remove_pending(job.id)
                     task = self._running.get(job.id)

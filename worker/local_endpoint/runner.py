@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from worker import progress
+from worker import outputs, progress
 
 Handler = Callable[[dict], Any]
 
@@ -71,9 +71,13 @@ def _split_result(result: Any) -> Outcome:
 
 
 async def run_handler(handler: Handler, job: dict, worker_id: str,
-                      on_progress: Callable[[dict], None], on_chunk: Callable[[Any], None]) -> Outcome:
-    """Run one job. CancelledError propagates (the caller decides what a cancel means)."""
+                      on_progress: Callable[[dict], None], on_chunk: Callable[[Any], None],
+                      store: outputs.LocalStore | None = None) -> Outcome:
+    """Run one job. CancelledError propagates (the caller decides what a cancel means).
+
+    `store` keeps outputs too big to return inline and gives their URLs (see worker/local_endpoint/files.py)."""
     progress.sink.set(lambda _job, payload: on_progress(payload))
+    outputs.local_store.set(store)
     try:
         if (inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
                 or inspect.isgeneratorfunction(handler)):

@@ -8,12 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from aiohttp import web
-
-from . import schemas as schemas_mod
-from .datadir import DataDir
-from .engine import Engine, Faults
-from .server import VERSION, make_app, parse_fault
+from .faults import VERSION, parse_fault
 
 MANIFEST = Path(__file__).resolve().parents[2] / "workflows" / "models.json"
 
@@ -53,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         log.info("preview engine fault never-start: staying up without binding the port")
         while True:  # the process stays alive, like a ComfyUI stuck importing custom nodes
             time.sleep(3600)
+    # Imported only now: the first log lines (and a never-start fault) come at once, as ComfyUI's do.
+    from aiohttp import web
+
+    from . import schemas as schemas_mod
+    from .datadir import DataDir
+    from .engine import Engine, Faults
+    from .server import make_app
     data = DataDir(args.data)
     if args.models_from_manifest:
         made = data.add_placeholders(args.manifest)

@@ -62,6 +62,14 @@ class DataDir:
             if not target.exists():
                 target.touch()
             made.append(rel)
+            # A hub-cache file (…/models--org--name/snapshots/<commit>/file) is found through refs/main, as
+            # huggingface_hub finds it offline.
+            parts = Path(rel).parts
+            if "snapshots" in parts and parts.index("snapshots") + 1 < len(parts):
+                i = parts.index("snapshots")
+                refs = self.root / "models" / Path(*parts[:i]) / "refs" / "main"
+                refs.parent.mkdir(parents=True, exist_ok=True)
+                refs.write_text(parts[i + 1])
         return made
 
     # ---- input files -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import loading
 from .datadir import DataDir
 from .nodes import EVALUATORS, Ctx, NodeError, passthrough
 from .schemas import NodeSchema
@@ -24,6 +25,12 @@ log = logging.getLogger("preview")
 
 FEATURES = {"supports_preview_metadata": True, "max_upload_size": 104857600}
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
+
+
+def full_type_name(klass: type) -> str:
+    """ComfyUI's name for an exception type: module-qualified unless it is a builtin."""
+    module = klass.__module__
+    return klass.__qualname__ if module == "builtins" else f"{module}.{klass.__qualname__}"
 
 
 def now_ms() -> int:
@@ -278,11 +285,14 @@ class Engine:
                 self._finish_history(item, {}, "error", messages)
                 return
             except Exception as exc:
-                exc_type = exc.exception_type if isinstance(exc, NodeError) else type(exc).__name__
+                exc_type = exc.exception_type if isinstance(exc, NodeError) else full_type_name(type(exc))
+                frames = exc.frames if isinstance(exc, NodeError) and exc.frames else [
+                    f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
+                    for f in traceback.extract_tb(exc.__traceback__)[-2:]]
                 tb = ['  File "/comfyui/execution.py", line 496, in execute\n',
                       '  File "/comfyui/execution.py", line 315, in get_output_data\n',
-                      *[f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
-                        for f in traceback.extract_tb(exc.__traceback__)[-2:]]]
+                      '  File "/comfyui/execution.py", line 289, in _async_map_node_over_list\n',
+                      '  File "/comfyui/execution.py", line 277, in process_inputs\n', *frames]
                 current_inputs = {k: [v if isinstance(v, (str, int, float, bool)) else str(v)]
                                   for k, v in self._inputs(prompt[nid], values).items()}
                 await add_message("execution_error", {
@@ -319,7 +329,9 @@ class Engine:
                     if cid is not None:
                         await self.send("executed", {"node": nid, "display_node": nid, "output": public,
                                                      "prompt_id": pid}, cid)
-            states[nid] = self._node_state(pid, nid, 1.0, 1.0, "finished")
+            # ComfyUI's finish_progress: the last frame reports max/max of the node's own progress bar.
+            top = states[nid]["max"]
+            states[nid] = self._node_state(pid, nid, top, top, "finished")
             await progress_state()
         await add_message("execution_success", {"prompt_id": pid, "timestamp": now_ms()}, False)
         self._cache = new_cache
@@ -371,6 +383,13 @@ class Engine:
         if self.faults.fail_node() == cls:
             await steps(2)
             raise NodeError("RuntimeError", f"preview engine fault: {cls} failed as asked (fail-node:{cls})")
+        for name, folder in schema.files.items():
+            value = inputs.get(name)
+            if folder.startswith("models:") and isinstance(value, str) and value != "none":
+                try:   # the loader reads its file as the real one would (a corrupt checkpoint fails here)
+                    loading.check_model_file(cls, self.data.root / "models" / folder.split(":", 1)[1] / value)
+                except loading.LoadError as exc:
+                    raise NodeError(exc.exception_type, str(exc), exc.frames) from None
         evaluator = EVALUATORS.get(cls, passthrough)
         ctx = Ctx(nid, cls, inputs, schema, self.data, steps)
         return await evaluator(ctx)

@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image
 
-from . import render
+from . import faces, loading, render
 from .datadir import DataDir
 from .schemas import NodeSchema
 from .values import Audio, Cond, Img, Latent, Thing, Video, source_of
@@ -22,9 +22,10 @@ from .values import Audio, Cond, Img, Latent, Thing, Video, source_of
 class NodeError(Exception):
     """An error a real node would raise; carries the Python exception type name ComfyUI reports."""
 
-    def __init__(self, exception_type: str, message: str):
+    def __init__(self, exception_type: str, message: str, frames: list[str] | None = None):
         super().__init__(message)
         self.exception_type = exception_type
+        self.frames = frames or []   # the node's own traceback lines, after ComfyUI's execution.py frames
 
 
 @dataclass
@@ -111,10 +112,12 @@ async def empty_audio_latent(ctx: Ctx) -> Result:
 async def load_image(ctx: Ctx) -> Result:
     path = ctx.data.resolve_annotated(str(ctx.get("image")))
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:   # Pillow's own error (PIL.UnidentifiedImageError), as ComfyUI's LoadImage
             w, h = im.size
-    except (OSError, TypeError) as exc:
-        raise NodeError("PIL.UnidentifiedImageError", f"cannot identify image file '{path}'") from exc
+    except OSError as exc:
+        raise NodeError(_type_name(exc), str(exc), [
+            '  File "/comfyui/nodes.py", line 1699, in load_image\n',
+            '  File "/comfyui/node_helpers.py", line 21, in pillow\n']) from exc
     img = Img(w, h, 1, source=path, channels=3)
     mask = Img(w, h, 1, channels=1)
     if ctx.class_type == "LoadImageMask":
@@ -122,7 +125,14 @@ async def load_image(ctx: Ctx) -> Result:
     return (img, mask), None
 
 
+def _type_name(exc: BaseException) -> str:
+    module = type(exc).__module__
+    return type(exc).__qualname__ if module == "builtins" else f"{module}.{type(exc).__qualname__}"
+
+
 def read_audio(path: Path) -> Audio:
+    """libsndfile where it can (exact samples), else PyAV as ComfyUI 0.3.64's LoadAudio: junk then fails with PyAV's
+    own error type and message (transcript d22)."""
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
         return Audio(data, rate)
@@ -133,11 +143,12 @@ def read_audio(path: Path) -> Audio:
             stream = box.streams.audio[0]
             chunks = [f.to_ndarray() for f in box.decode(stream)]
             rate = stream.rate
-        data = np.concatenate([c if c.ndim == 2 else c[None, :] for c in chunks], axis=1)
-        return Audio(data.T.astype(np.float32), rate)
-    except Exception as exc:
-        raise NodeError("RuntimeError", f"Failed to decode audio file {path.name}: Invalid data found when processing "
-                        "input") from exc
+    except (av.FFmpegError, IndexError) as exc:
+        raise NodeError(_type_name(exc), str(exc), [
+            '  File "/comfyui/comfy_extras/nodes_audio.py", line 333, in load\n',
+            '  File "/comfyui/comfy_extras/nodes_audio.py", line 294, in load\n']) from exc
+    data = np.concatenate([c if c.ndim == 2 else c[None, :] for c in chunks], axis=1)
+    return Audio(data.T.astype(np.float32), rate)
 
 
 @node("LoadAudio", "VHS_LoadAudioUpload")
@@ -250,6 +261,10 @@ async def vae_decode_audio(ctx: Ctx) -> Result:
 # ---- custom packs ------------------------------------------------------------------------------------
 @node("F5TTSAudioInputs", "F5TTSAudio", "F5TTSAudioAdvanced")
 async def f5tts(ctx: Ctx) -> Result:
+    try:
+        loading.check_f5tts(ctx.data.root / "models", str(ctx.get("model", "F5v1")), str(ctx.get("vocoder", "auto")))
+    except loading.LoadError as exc:
+        raise NodeError(exc.exception_type, str(exc), exc.frames) from None
     text = str(ctx.get("speech", ""))
     await ctx.steps(max(4, min(32, len(text) // 8)))
     speed = float(ctx.get("speed", 1.0) or 1.0)
@@ -261,12 +276,27 @@ async def sonic_loader(ctx: Ctx) -> Result:
     return (Thing("MODEL_SONIC"), Thing("DTYPE", info={"dtype": ctx.get("dtype")})), None
 
 
+SONIC_FILES = ("audio2bucket.pth", "audio2token.pth", "yoloface_v5m.pt")
+_SONIC = '  File "/comfyui/custom_nodes/ComfyUI_Sonic/'
+
+
 @node("SONIC_PreData")
 async def sonic_predata(ctx: Ctx) -> Result:
     img: Img = ctx.get("image")
     audio: Audio = ctx.get("audio")
+    sonic = ctx.data.root / "models" / "sonic"
+    if not all((sonic / f).is_file() for f in SONIC_FILES):
+        raise NodeError("Exception", "Please download the model first",
+                        [f'{_SONIC}sonic_node.py", line 141, in sampler_main\n'])
+    # SONIC crops the face its detector finds; with none, its preprocess_face reads a variable it never set.
+    box = faces.face_in(base_still(img))
+    if box is None:
+        raise NodeError("UnboundLocalError",
+                        "cannot access local variable 'bbox_s' where it is not associated with a value",
+                        [f'{_SONIC}sonic_node.py", line 190, in sampler_main\n',
+                         f'{_SONIC}sonic.py", line 82, in preprocess_face\n'])
     seconds = min(float(ctx.get("duration", 10.0)), audio.seconds)
-    return (Thing("SONIC_PREDATA", img.source, {"image": img, "seconds": seconds}),), None
+    return (Thing("SONIC_PREDATA", img.source, {"image": img, "seconds": seconds, "audio": audio, "face": box}),), None
 
 
 @node("SONICSampler")
@@ -276,7 +306,10 @@ async def sonic_sampler(ctx: Ctx) -> Result:
     fps = float(ctx.get("fps", 25.0))
     img: Img = data.info["image"]
     frames = max(1, int(round(data.info["seconds"] * fps)))
-    return (img.with_(count=frames, motion="marker", seed=ctx.get("seed")), fps), None
+    # The preview mouth opens with the speech's loudness, frame by frame.
+    mouth = render.loudness(data.info["audio"].samples, data.info["audio"].rate, fps, frames)
+    return (img.with_(count=frames, motion="talk", seed=ctx.get("seed"), face=data.info["face"],
+                      mouth=tuple(mouth)), fps), None
 
 
 @node("CreateVideo")
@@ -285,10 +318,23 @@ async def create_video(ctx: Ctx) -> Result:
 
 
 # ---- output nodes ------------------------------------------------------------------------------------
+def base_still(img: Img) -> Image.Image:
+    """The unmarked picture a node sees: the input image, a sampler's stand-in portrait, or a flat/gradient card."""
+    portrait = img.source is None and img.color is None and img.seed is not None
+    return render.base_image(img.width, img.height, img.color, img.source, portrait_seed=img.seed if portrait else None)
+
+
 def frames_of(img: Img) -> list[Image.Image]:
-    still = render.mark(render.base_image(img.width, img.height, img.color, img.source), img.caption, img.seed)
+    base = base_still(img)
     if img.motion is None:
+        still = render.mark(base, img.caption, img.seed)
         return [still] * img.count
+    if img.motion == "talk":
+        return [render.mark(render.talking_frame(base, img.face, img.mouth[i] if img.mouth else 0.0),
+                            img.caption, img.seed) for i in range(img.count)]
+    if img.motion == "panzoom":
+        return [render.mark(render.push_in(base, i, img.count), img.caption, img.seed) for i in range(img.count)]
+    still = render.mark(base, img.caption, img.seed)
     return [render.moving_frame(still, i, img.count, img.motion) for i in range(img.count)]
 
 

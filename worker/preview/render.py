@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 import soundfile as sf
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SPEECH_RATE = 24000
 FROM_SOURCE = "studio_preview_from_source"      # Image.info key: the frame was made from an input picture
@@ -29,7 +29,12 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def base_image(width: int, height: int, color: int | None = None, source: Path | None = None) -> Image.Image:
+def base_image(width: int, height: int, color: int | None = None, source: Path | None = None,
+               portrait_seed: int | None = None) -> Image.Image:
+    if portrait_seed is not None and source is None:
+        img = portrait_card(width, height, portrait_seed)
+        img.info[FROM_SOURCE] = True    # captions go to the footer, off the face
+        return img
     if source is not None:
         try:
             with Image.open(source) as im:
@@ -80,6 +85,100 @@ def mark(img: Image.Image, caption: str = "", seed: int | None = None, label: st
         draw.text((4, y), line, fill=(255, 255, 255), font=_font(size), stroke_width=1, stroke_fill=(0, 0, 0))
         y += size + 2
     return img
+
+
+def _shade(rgb: tuple[int, int, int], k: float) -> tuple[int, int, int]:
+    return tuple(max(0, min(255, int(c * k))) for c in rgb)
+
+
+def portrait_card(width: int, height: int, seed: int = 0) -> Image.Image:
+    """A drawn head-and-shoulders stand-in for a generated portrait: a face a detector finds (so the talking head
+    of a preview portrait runs, as it would with a real one), colours varying with the seed."""
+    rng = np.random.default_rng(int(seed) & 0xFFFFFFFF)
+    skins = [(224, 180, 150), (198, 150, 115), (240, 200, 170), (160, 115, 85), (120, 85, 60)]
+    skin = skins[int(rng.integers(len(skins)))]
+    # The background keeps its distance in brightness from the skin, so the head stands out as a face does.
+    lum = 0.299 * skin[0] + 0.587 * skin[1] + 0.114 * skin[2]
+    target = lum - 85 if lum > 130 else lum + 95
+    hue = rng.uniform(0.4, 1.0, size=3)
+    bg = tuple(int(min(255, v)) for v in hue * target / float(0.299 * hue[0] + 0.587 * hue[1] + 0.114 * hue[2]))
+    hair = tuple(int(v) for v in rng.integers(15, 60, size=3))
+    shirt = tuple(int(v) for v in rng.integers(30, 160, size=3))
+    w, h = width, height
+    img = Image.new("RGB", (w, h), bg)
+    d = ImageDraw.Draw(img)
+    s = min(w, h)
+    cx, cy = w // 2, int(h * 0.45)
+    fw, fh = int(s * 0.36), int(s * 0.48)
+    d.ellipse([cx - fw // 2 - s // 25, cy - fh // 2 - s // 17, cx + fw // 2 + s // 25, cy + fh // 4], fill=hair)
+    d.ellipse([cx - int(s * 0.42), cy + fh // 2 - s // 50, cx + int(s * 0.42), cy + fh // 2 + int(s * 0.9)],
+              fill=shirt)
+    d.rectangle([cx - fw // 6, cy + fh // 3, cx + fw // 6, cy + fh // 2 + s // 25], fill=_shade(skin, 0.85))
+    d.ellipse([cx - fw // 2, cy - fh // 2, cx + fw // 2, cy + fh // 2], fill=skin)
+    ey, ex, er = cy - fh // 10, fw // 4, max(2, fw // 10)
+    # Eye sockets darker than the cheeks and a lit nose bridge between them: what a face detector keys on, on
+    # any skin tone.
+    d.rectangle([cx - er // 2, ey - int(er * 2.2), cx + er // 2, ey + er], fill=_shade(skin, 1.15))
+    for sx in (-1, 1):
+        x = cx + sx * ex
+        d.ellipse([x - int(er * 1.9), ey - int(er * 1.7), x + int(er * 1.9), ey + int(er * 1.3)],
+                  fill=_shade(skin, 0.6))
+        top = ey - int(er * 2.6)
+        d.ellipse([x - int(er * 1.6), top, x + int(er * 1.6), top + int(er / 1.5)], fill=(35, 25, 20))
+        d.ellipse([x - int(er * 1.2), ey - int(er * 0.8), x + int(er * 1.2), ey + int(er * 0.8)], fill=(225, 222, 215))
+        d.ellipse([x - int(er / 1.6), ey - int(er / 1.6), x + int(er / 1.6), ey + int(er / 1.6)], fill=(30, 22, 18))
+    ny = cy + fh // 8
+    d.polygon([(cx, ey), (cx - er, ny), (cx + er, ny)], fill=_shade(skin, 0.9))
+    d.ellipse([cx - er, ny - er // 3, cx + er, ny + er // 3], fill=_shade(skin, 0.7))
+    my = cy + int(fh * 0.28)
+    d.ellipse([cx - fw // 5, my - er // 2, cx + fw // 5, my + er // 2], fill=(150, 60, 60))
+    return img.filter(ImageFilter.GaussianBlur(max(1, s // 200)))
+
+
+def talking_frame(base: Image.Image, face: tuple[int, int, int, int] | None, openness: float) -> Image.Image:
+    """The portrait with a mouth drawn over the face's lower third, open in proportion to `openness` (0..1)."""
+    frame = base.copy()
+    if face is None:
+        return frame
+    x, y, fw, fh = face
+    cx, my = x + fw / 2, y + fh * 0.78
+    half_w = fw * 0.17
+    half_h = max(1.0, fh * 0.11 * max(0.0, min(1.0, openness)))
+    d = ImageDraw.Draw(frame)
+    lip = max(1, int(fh * 0.02))
+    d.ellipse([cx - half_w - lip, my - half_h - lip, cx + half_w + lip, my + half_h + lip], fill=(160, 55, 60))
+    d.ellipse([cx - half_w, my - half_h, cx + half_w, my + half_h], fill=(45, 10, 15))
+    if openness > 0.35:   # teeth show when the mouth is well open
+        d.rectangle([cx - half_w * 0.6, my - half_h, cx + half_w * 0.6, my - half_h * 0.6], fill=(235, 235, 225))
+    return frame
+
+
+def push_in(base: Image.Image, index: int, total: int, zoom_to: float = 1.25) -> Image.Image:
+    """Frame `index` of a slow push-in over the picture: the view narrows smoothly towards its centre."""
+    w, h = base.size
+    t = index / max(1, total - 1)
+    t = t * t * (3 - 2 * t)                 # ease in and out
+    zoom = 1.0 + (zoom_to - 1.0) * t
+    cw, ch = w / zoom, h / zoom
+    x0, y0 = (w - cw) / 2, (h - ch) * 0.45   # a touch above centre, where faces and action usually are
+    return base.resize((w, h), Image.BICUBIC, box=(x0, y0, x0 + cw, y0 + ch))
+
+
+def loudness(samples: np.ndarray, rate: int, fps: float, frames: int) -> list[float]:
+    """Per video frame, how loud the speech is (0..1): RMS over the frame's span, scaled to the clip's loud parts."""
+    mono = samples if samples.ndim == 1 else samples.mean(axis=1)
+    hop = rate / fps
+    rms = np.zeros(frames, dtype=np.float32)
+    for i in range(frames):
+        part = mono[int(i * hop): int((i + 1) * hop)]
+        if len(part):
+            rms[i] = float(np.sqrt(np.mean(part.astype(np.float64) ** 2)))
+    top = float(np.percentile(rms, 95)) if frames else 0.0
+    if top <= 1e-4:
+        return [0.0] * frames
+    level = np.clip(rms / top, 0.0, 1.0)
+    level[rms < top * 0.08] = 0.0           # silence between words closes the mouth
+    return [float(v) for v in level]
 
 
 def moving_frame(still: Image.Image, index: int, total: int, mode: str = "marker") -> Image.Image:
@@ -141,19 +240,30 @@ def tones(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
 
 
 def music(seconds: float, seed: int = 0, rate: int = MUSIC_RATE) -> np.ndarray:
-    """Stereo (n, 2) arpeggio pattern of exactly `seconds`, different per seed."""
+    """Stereo (n, 2) of exactly `seconds`: a kick drum on every beat, a hi-hat between beats, a bass line and an
+    arpeggio that change on the beat. Tempo (90–130 BPM) and notes follow the seed."""
     n = max(1, int(round(seconds * rate)))
     t = np.arange(n, dtype=np.float32) / rate
     rng = np.random.default_rng(seed & 0xFFFFFFFF)
+    bpm = float(rng.integers(90, 131))
+    beat = 60.0 / bpm
+    beats = int(seconds / beat) + 2
     scale = np.array([220.0, 246.9, 277.2, 329.6, 370.0, 440.0])
-    notes = rng.choice(scale, size=int(seconds * 4) + 2)
-    idx = np.minimum((t * 4).astype(int), len(notes) - 1)
-    phase = (t * 4) % 1.0
-    tone = np.sin(2 * math.pi * notes[idx] * t) * np.exp(-3 * phase)
-    bass = 0.5 * np.sin(2 * math.pi * 110 * t)
-    left = 0.25 * (tone + bass)
-    right = 0.25 * (0.8 * tone + bass)
-    return np.stack([left, right], axis=1).astype(np.float32)
+    notes = rng.choice(scale, size=beats * 2)
+    half = beat / 2
+    idx = np.minimum((t / half).astype(int), len(notes) - 1)
+    note_phase = (t % half) / half
+    arp = np.sin(2 * math.pi * notes[idx] * t) * np.exp(-4 * note_phase)
+    bass_notes = rng.choice(scale / 4, size=beats)
+    bass = 0.4 * np.sin(2 * math.pi * bass_notes[np.minimum((t / beat).astype(int), beats - 1)] * t)
+    since = (t % beat).astype(np.float32)
+    kick = np.sin(2 * math.pi * (50 + 90 * np.exp(-since * 30)) * since) * np.exp(-since * 12)
+    since_off = ((t - half) % beat).astype(np.float32)
+    noise = rng.standard_normal(n).astype(np.float32)
+    hat = 0.25 * noise * np.exp(-since_off * 60)
+    left = 0.2 * arp + 0.15 * bass + 0.55 * kick + 0.15 * hat
+    right = 0.16 * arp + 0.15 * bass + 0.55 * kick + 0.12 * hat
+    return np.clip(np.stack([left, right], axis=1), -1, 1).astype(np.float32)
 
 
 def write_audio(samples: np.ndarray, rate: int, path: Path, fmt: str, quality: str | None = None) -> None:

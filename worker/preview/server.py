@@ -13,25 +13,16 @@ from typing import Any
 
 from aiohttp import web
 
+from . import info_snapshot
 from .datadir import MODEL_FOLDERS, DataDir
 from .engine import FEATURES, Client, Engine
 from .schemas import NodeSchema
+from .faults import FAULT_MODES, VERSION, parse_fault  # noqa: F401 - re-exported
 from .validation import validate_prompt
 
 log = logging.getLogger("preview")
 
 TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
-FAULT_MODES = ("never-start", "crash-mid-job", "hang", "reject")
-VERSION = "0.3.64"
-
-
-def parse_fault(value: str | None) -> str | None:
-    """Validate a fault name; raises ValueError naming what is allowed."""
-    if value in (None, "", "none"):
-        return None
-    if value in FAULT_MODES or (value.startswith("fail-node:") and len(value) > len("fail-node:")):
-        return value
-    raise ValueError(f"fault: {value!r} is not one of never-start, crash-mid-job, hang, reject, fail-node:<ClassType>, none")
 
 
 def trouble() -> web.Response:
@@ -351,13 +342,20 @@ def _memory() -> tuple[int, int]:
 
 
 def load_object_info(comfy_nodes: dict[str, NodeSchema]) -> dict[str, Any]:
-    """GET /object_info entries rebuilt from the extracted schemas (no descriptions or tooltips)."""
+    """GET /object_info entries: the recorded ones (worker/preview/object_info.json.gz: tooltips, descriptions and
+    display names included), else rebuilt from the extracted schemas (without them)."""
+    recorded = info_snapshot.load()
     out = {}
     for cls, s in comfy_nodes.items():
+        if cls in recorded:
+            out[cls] = recorded[cls]
+            continue
         inp: dict[str, dict] = {}
         order: dict[str, list] = {}
         for name, spec in s.inputs.items():
-            inp.setdefault(spec.category, {})[name] = [spec.type, dict(spec.options)] if spec.options else [spec.type]
+            # A combo keeps its options element even when empty: clients read spec[1].
+            keep = spec.options or spec.is_combo
+            inp.setdefault(spec.category, {})[name] = [spec.type, dict(spec.options)] if keep else [spec.type]
             order.setdefault(spec.category, []).append(name)
         if s.hidden:
             inp["hidden"] = {h: h.upper() for h in s.hidden}

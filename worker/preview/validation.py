@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import info_snapshot
 from .schemas import InputSpec, NodeSchema
 
 # Long combo lists are not echoed back (ComfyUI's own limit).
@@ -65,13 +66,23 @@ def combo_options(spec: InputSpec, files: FileIndex) -> list:
     return list(spec.type) if isinstance(spec.type, list) else list(spec.options.get("options", []))
 
 
-def input_config(spec: InputSpec, files: FileIndex) -> list:
-    """The [type, options] pair ComfyUI echoes in extra_info, with file lists filled in."""
+def input_config(spec: InputSpec, files: FileIndex, cls: str | None = None) -> list:
+    """The [type, options] pair ComfyUI echoes in extra_info, with file lists filled in (and, when the class is
+    given, the recorded tooltip and other widget keys that comfy_nodes.json leaves out)."""
+    recorded = _recorded_options(cls, spec) if cls else {}
     if spec.files:
         if isinstance(spec.type, list):
-            return [files.list(spec.files), dict(spec.options)]
-        return [spec.type, {**spec.options, "options": files.list(spec.files)}]
-    return [spec.type, dict(spec.options)]
+            return [files.list(spec.files), {**recorded, **spec.options}]
+        return [spec.type, {**recorded, **spec.options, "options": files.list(spec.files)}]
+    return [spec.type, {**recorded, **spec.options}]
+
+
+def _recorded_options(cls: str, spec: InputSpec) -> dict:
+    entry = info_snapshot.load().get(cls)
+    raw = ((entry or {}).get("input", {}).get(spec.category) or {}).get(spec.name)
+    if isinstance(raw, list) and len(raw) > 1 and isinstance(raw[1], dict):
+        return {k: v for k, v in raw[1].items() if k != "options"}
+    return {}
 
 
 def _types_compatible(received: Any, expected: Any) -> bool:
@@ -115,8 +126,14 @@ class _Validator:
         schema = self.schemas[cls]
         inputs = entry.get("inputs", {})
         errors: list[dict] = []
+        custom: list[dict] = []
         valid = True
-        for name, spec in schema.inputs.items():
+        # ComfyUI walks a set of the input names (required, then optional, as in INPUT_TYPES), so the errors of
+        # one node come in that set's order: the same walk gives the same order for the same PYTHONHASHSEED.
+        names = [n for n, s in schema.inputs.items() if s.category == "required"]
+        optional = [n for n, s in schema.inputs.items() if s.category == "optional"]
+        for name in set(names).union(set(optional)):
+            spec = schema.inputs[name]
             if name not in inputs:
                 if spec.category == "required":
                     errors.append(_err("required_input_missing", "Required input is missing", name,
@@ -124,16 +141,18 @@ class _Validator:
                 continue
             val = inputs[name]
             if isinstance(val, list):
-                ok = self._link(name, spec, val, errors)
+                ok = self._link(cls, name, spec, val, errors)
                 valid = valid and ok
                 continue
-            self._value(cls, name, spec, val, errors)
+            self._value(cls, name, spec, inputs, errors, custom)
+        # A class's own VALIDATE_INPUTS runs after the walk (LoadImage/LoadAudio file checks).
+        errors.extend(custom)
         ok = not errors and valid
         self.validated[node_id] = (ok, errors)
         return ok, errors
 
-    def _link(self, name: str, spec: InputSpec, val: list, errors: list[dict]) -> bool:
-        config = input_config(spec, self.files)
+    def _link(self, cls: str, name: str, spec: InputSpec, val: list, errors: list[dict]) -> bool:
+        config = input_config(spec, self.files, cls)
         if len(val) != 2:
             errors.append(_err("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]",
                                name, {"input_name": name, "input_config": config, "received_value": val}))
@@ -161,21 +180,30 @@ class _Validator:
         ok, _ = self.node(src_id)
         return ok
 
-    def _value(self, cls: str, name: str, spec: InputSpec, val: Any, errors: list[dict]) -> None:
-        config = input_config(spec, self.files)
+    def _value(self, cls: str, name: str, spec: InputSpec, inputs: dict, errors: list[dict],
+               custom_errors: list[dict]) -> None:
+        config = input_config(spec, self.files, cls)
+        val = inputs[name]
+        if isinstance(val, dict) and "__value__" in val:
+            val = inputs[name] = val["__value__"]
         try:
-            val = _convert(val, spec.type)
+            converted = _convert(val, spec.type)
         except Exception as exc:  # ComfyUI reports whatever the conversion raised
             errors.append(_err("invalid_input_type", f"Failed to convert an input value to a {spec.type} value",
                                f"{name}, {val}, {exc}",
                                {"input_name": name, "input_config": config, "received_value": val,
                                 "exception_message": str(exc)}))
             return
+        if spec.type in ("INT", "FLOAT", "STRING", "BOOLEAN"):
+            # ComfyUI writes the converted value back into the prompt: the queue and the history show 64, not
+            # "64", and two prompts equal after conversion share the cache.
+            inputs[name] = converted
+        val = converted
         custom = _CUSTOM_FILE_CHECK.get((cls, name))
         if custom is not None:
             if not self.files.exists(str(val)):
-                errors.append(_err("custom_validation_failed", "Custom validation failed for node",
-                                   f"{name} - {custom.format(val)}", {"input_name": name}))
+                custom_errors.append(_err("custom_validation_failed", "Custom validation failed for node",
+                                          f"{name} - {custom.format(val)}", {"input_name": name}))
             return
         opts = spec.options
         extra = {"input_name": name, "input_config": config, "received_value": val}
@@ -207,7 +235,9 @@ class _Validator:
 
 def validate_prompt(prompt: Any, schemas: Mapping[str, NodeSchema], files: FileIndex | None = None
                     ) -> tuple[int, dict | None]:
-    """Validate an API-format prompt the way ComfyUI 0.3.64's POST /prompt does."""
+    """Validate an API-format prompt the way ComfyUI 0.3.64's POST /prompt does.
+
+    Like ComfyUI, it converts INT/FLOAT/STRING/BOOLEAN widget values in place (`"64"` becomes 64)."""
     files = files if files is not None else StaticFiles()
     if not isinstance(prompt, dict):
         return 500, None

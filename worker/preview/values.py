@@ -18,8 +18,10 @@ class Img:
     seed: int | None = None
     color: int | None = None
     source: Path | None = None
-    motion: str | None = None      # None (stills) | "marker" (talking head) | "panzoom" (animated panel)
+    motion: str | None = None      # None (stills) | "talk" (talking head) | "panzoom" (animated panel) | "marker"
     channels: int = 3
+    face: tuple[int, int, int, int] | None = None   # the face box (x, y, w, h) a talking head's mouth is drawn in
+    mouth: tuple[float, ...] | None = None          # per frame, how far the mouth is open (0..1)
 
     def with_(self, **kw: Any) -> "Img":
         return replace(self, **kw)

@@ -1,0 +1,217 @@
+"""Scenes in a real Chromium against `python app.py` in preview mode: two cast members, a three-shot scene with two
+characters, make what's missing, render, and the video playing in the page."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.studio.conftest import VIEW, App, artifacts, browser, media  # noqa: F401  (fixtures)
+from tests.support.procs import stop_detached_endpoint
+
+pytestmark = pytest.mark.browser
+JOB_TIMEOUT = 120_000
+
+SCRIPT = """Title: Night Mail
+
+EXT. HARBOUR - NIGHT
+
+Fog rolls over the harbour. A lantern swings on the pier.
+
+ROSA
+The lights are out. We go now.
+
+TEO
+[[talking head]]
+Then we row in the dark.
+
+A small rowing boat slides into the fog. [[animate]]
+"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    a = App(tmp_path_factory.mktemp("scenes-preview"), extra_env={"STUDIO_MCP": "1"})
+    try:
+        yield a.start()
+    finally:
+        a.stop()
+        stop_detached_endpoint(a.root / "data" / "preview-endpoint" / "endpoint.json")
+
+
+def new_page(browser, app, viewport=VIEW) -> Page:  # noqa: F811
+    pg = browser.new_context(viewport=viewport).new_page()
+    pg.goto(app.url)
+    expect(pg.locator("#mode-banner")).to_contain_text("Preview mode", timeout=60_000)
+    return pg
+
+
+def tab(page: Page, name: str) -> None:
+    loc = page.get_by_role("tab", name=name, exact=True)
+    if loc.count() and loc.first.is_visible():
+        loc.first.click()
+        return
+    page.get_by_role("button", name="More tabs").click()          # narrow screens fold tabs into a menu
+    page.locator(".overflow-dropdown button", has_text=re.compile(f"^{name}$")).first.click()
+
+
+def pick(page: Page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def save_voice(page: Page, media, name: str) -> None:  # noqa: F811
+    tab(page, "Voice")
+    clear = page.locator("#voice-reference_audio button[aria-label=Clear]")
+    if clear.count():
+        clear.first.click()
+    page.locator("#voice-reference_audio input[type=file]").first.set_input_files(str(media["reference"]))
+    page.locator("#voice-reference_text textarea").fill("Hello there. My name is Captain Mara.")
+    page.locator("#voice-name textarea, #voice-name input").first.fill(name)
+    page.locator("#voice-save").click()
+    expect(page.locator("#voice-save-status")).to_contain_text(f"Saved voice “{name}”", timeout=20_000)
+
+
+@pytest.mark.timeout(1200)   # a dozen preview jobs and a render; minutes on a loaded 2-core machine
+def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, artifacts):  # noqa: F811
+    page = new_page(browser, app)
+    save_voice(page, media, "Low voice")
+    save_voice(page, media, "High voice")
+
+    # Cast member 1 from the Voice tab's hand-off ("Add to cast"), with an uploaded portrait.
+    page.locator("#voice-add-cast").click()
+    expect(page.get_by_role("tab", name="Cast", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#cast-voice input")).to_have_value("High voice")
+    page.locator("#cast-name textarea, #cast-name input").first.fill("Rosa")
+    page.locator("#cast-look textarea").fill("silver hair, red oilskin coat")
+    page.locator("#cast-portrait input[type=file]").set_input_files(str(media["face"]))
+    expect(page.locator("#cast-portrait img")).to_be_visible(timeout=15_000)
+    page.locator("#cast-save").click()
+    expect(page.locator("#cast-status")).to_contain_text("Saved “Rosa”", timeout=15_000)
+
+    # Cast member 2 typed in by hand, without a portrait (the scene makes one from the look).
+    pick(page, "cast-pick", "+ New character")
+    page.locator("#cast-name textarea, #cast-name input").first.fill("Teo")
+    page.locator("#cast-look textarea").fill("young mechanic, oily cap")
+    pick(page, "cast-voice", "Low voice")
+    page.locator("#cast-save").click()
+    expect(page.locator("#cast-status")).to_contain_text("Saved “Teo”", timeout=15_000)
+    expect(page.locator("#cast-cards .cast-card")).to_have_count(2)
+    page.screenshot(path=str(artifacts / "cast-1440.png"))
+
+    # A cue that names nobody in the cast is an error with its line number, at the script box.
+    tab(page, "Scenes")
+    page.locator("#scene-title input, #scene-title textarea").first.fill("Night Mail")
+    box = page.locator("#scene-script textarea")
+    box.fill(SCRIPT.replace("TEO\n", "TEDDY\n"))
+    box.blur()
+    expect(page.locator("#scene-errors")).to_contain_text("line 10: TEDDY is not in the cast; the cast is: Rosa, Teo",
+                                                          timeout=15_000)
+    box.fill(SCRIPT)
+    box.blur()
+    expect(page.locator("#scene-errors")).not_to_contain_text("line", timeout=15_000)
+    cards = page.locator("#scene-board .shot")
+    expect(cards).to_have_count(3)
+    expect(cards.nth(0)).to_contain_text("Rosa")
+    expect(cards.nth(1)).to_contain_text("Talking head")
+    expect(cards.nth(1)).to_contain_text("Teo")
+    expect(page.locator("#scene-board .shot[data-status=missing]")).to_have_count(3)
+
+    page.locator("#scene-make").click()
+    expect(page.locator("#scene-board .shot[data-status=making]").first).to_be_visible(timeout=JOB_TIMEOUT)
+    expect(page.locator("#scene-status [data-kind=completed]")).to_contain_text("Everything is made",
+                                                                              timeout=JOB_TIMEOUT)
+    expect(page.locator("#scene-board .shot[data-status=ready]")).to_have_count(3)
+    expect(page.locator("#scene-board .shot img")).to_have_count(3)
+    page.screenshot(path=str(artifacts / "scenes-made-1440.png"))
+
+    # All made: a second press sends nothing (the Jobs history does not grow).
+    tab(page, "Jobs")
+    page.locator("#jobs-refresh").click()
+    rows = page.locator("#jobs-table [data-testid^='cell-'][data-testid$='-1']")    # one "job" cell per row
+    expect(rows.first).to_be_visible(timeout=15_000)
+    # Exactly what the scene needs: 2 panel images, Teo's portrait, 2 lines of speech, a talking head, an animation.
+    assert rows.count() == 7
+    before = rows.count()
+    tab(page, "Scenes")
+    page.locator("#scene-make").click()
+    expect(page.locator("#scene-status [data-kind=completed]")).to_contain_text("Everything is made",
+                                                                              timeout=30_000)
+    tab(page, "Jobs")
+    page.locator("#jobs-refresh").click()
+    page.wait_for_timeout(1500)
+    assert rows.count() == before
+
+    tab(page, "Scenes")
+    page.locator("#scene-render").click()
+    expect(page.locator("#scene-status progress")).to_be_attached(timeout=30_000)
+    expect(page.locator("#scene-status [data-kind=completed]")).to_contain_text("Rendered", timeout=JOB_TIMEOUT)
+    video = page.locator("#scene-video video")
+    expect(video).to_be_visible(timeout=15_000)
+    expect(page.locator("#scene-subs")).to_contain_text(".srt")
+    # It plays in the page: the browser decodes it and time moves on.
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("() => { const v = document.querySelector('#scene-video video'); "
+                           "return v && v.currentTime > 0.5 && v.duration > 3; }", timeout=30_000)
+    assert video.evaluate("v => v.videoWidth") == 1280
+    page.screenshot(path=str(artifacts / "scenes-1440.png"))
+
+    # The render is in the Jobs history like any other output, with what made it.
+    tab(page, "Jobs")
+    page.locator("#jobs-refresh").click()
+    expect(page.locator("#jobs-table")).to_contain_text("scene", timeout=15_000)
+    page.locator("#jobs-table [data-testid=cell-0-1]").click()
+    expect(page.locator("#jobs-details")).to_contain_text("Night Mail", timeout=15_000)
+    expect(page.locator("#jobs-video video")).to_be_visible(timeout=15_000)
+
+    # Phone width: the same tabs still fit and read.
+    phone = new_page(browser, app, {"width": 390, "height": 844})
+    tab(phone, "Scenes")
+    expect(phone.locator("#scene-board .shot[data-status=ready]")).to_have_count(3, timeout=15_000)
+    phone.screenshot(path=str(artifacts / "scenes-390.png"))
+    tab(phone, "Cast")
+    expect(phone.locator("#cast-cards .cast-card")).to_have_count(2, timeout=15_000)
+    phone.screenshot(path=str(artifacts / "cast-390.png"))
+
+
+@pytest.mark.timeout(900)
+def test_scene_render_and_cast_through_the_named_api_and_mcp(app):
+    """After the browser test: the same cast and a made scene, so scene_render only renders."""
+    import asyncio
+    import concurrent.futures
+    import json
+
+    import av
+    from gradio_client import Client
+
+    c = Client(app.url, verbose=False)
+    cast = c.predict(api_name="/cast")
+    assert [(m["name"], m["voice"]) for m in cast] == [("Rosa", "High voice"), ("Teo", "Low voice")]
+    with pytest.raises(Exception, match="script: line 10: TEDDY is not in the cast"):
+        c.predict(script=SCRIPT.replace("TEO\n", "TEDDY\n"), api_name="/scene_render")
+    with pytest.raises(Exception, match="fps: 12 is not one of 24, 25, 30"):
+        c.predict(script=SCRIPT, fps=12, api_name="/scene_render")
+    out = c.predict(script=SCRIPT, title="Night Mail", api_name="/scene_render")
+    mp4 = out[0]["video"] if isinstance(out[0], dict) else out[0]
+    with av.open(mp4) as container:
+        assert container.streams.video[0].width == 1280 and container.streams.audio
+    assert open(out[1], encoding="utf-8").read().count("-->") == 2
+
+    async def tools() -> dict:
+        from mcp import ClientSession
+        from mcp.client.streamable_http import streamablehttp_client
+        async with streamablehttp_client(f"{app.url}/gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return {t.name: t for t in (await session.list_tools()).tools}
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:     # its own loop: Playwright owns this thread's
+        found = pool.submit(asyncio.run, tools()).result(timeout=120)
+    props = found["scene_render"].inputSchema["properties"]
+    assert set(props) == {"script", "aspect", "resolution", "fps", "burn_subtitles", "talking_head", "style",
+                          "music_tags", "title"}
+    schema = json.dumps(found["scene_render"].inputSchema)
+    for words in ("The scene in Fountain", "Allowed: 720 or 1080", "Allowed: 24, 25 or 30", "full frame"):
+        assert words in schema
+    assert "cast" in found

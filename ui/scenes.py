@@ -1,0 +1,458 @@
+"""Scenes tab: a Fountain script → the storyboard (one card per shot) → make what's missing → one MP4.
+
+The scene is saved whenever the script or a setting changes (and on Save), so a reload or a restart shows it
+again. The storyboard is re-read from the backend after each change; making and rendering stream their progress.
+"""
+from __future__ import annotations
+
+import html
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from backend.errors import BackendError
+from backend.scenes import exchange
+from backend.scenes import make as M
+from backend.scenes.model import ASPECTS, FPS_CHOICES, RESOLUTIONS
+from backend.scenes.store import SceneRecord
+from ui import jobrun, roles
+from ui.portrait import STYLES
+from ui.talking_head import library_outputs
+
+NEW = "+ New scene"
+EXAMPLE = """Title: The Night Mail
+
+EXT. HARBOUR - NIGHT
+
+[[music: ambient, slow strings, distant foghorn]]
+
+Fog rolls over the harbour. A lantern swings on the pier.
+
+MARA
+The lights are out. We go now.
+
+BEN
+[[talking head]]
+Then we row in the dark.
+
+A small rowing boat slides into the fog. [[animate]]
+"""
+KIND = {"panel": "Panel", "talking_head": "Talking head", "title": "Title card"}
+STATUS_TEXT = {"missing": "missing", "making": "making…", "ready": "ready", "failed": "failed"}
+MUSIC_CHOICES = [("From the script's [[music: …]] note", "script"), ("Make music with these tags", "job"),
+                 ("A track made earlier", "library"), ("Upload a track", "upload"), ("No music", "none")]
+ENGINE_CHOICES = [("As the script says", ""), ("Still (no animation)", "none"), ("AnimateLCM", "animatelcm"),
+                  ("Stable Video Diffusion", "svd")]
+
+CSS = """
+#scene-board .board { display: flex; gap: 10px; overflow-x: auto; padding-bottom: 6px; }
+#scene-board .shot { flex: 0 0 170px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; font-size: 0.85em;
+  background: var(--block-background-fill); }
+#scene-board .shot img, #scene-board .ph { width: 100%; height: 96px; object-fit: cover; border-radius: 4px;
+  background: #ddd; display: flex; align-items: center; justify-content: center; color: #666; }
+#scene-board .st { display: inline-block; padding: 0 6px; border-radius: 8px; font-weight: 600; }
+#scene-board .st-ready { background: #d7f5dd; color: #135c22; } #scene-board .st-making { background: #fff1c2; color: #6b4b00; }
+#scene-board .st-missing { background: #e8e8e8; color: #444; } #scene-board .st-failed { background: #ffd9d9; color: #8a0010; }
+#scene-board .why { color: #8a0010; } #scene-board progress { width: 100%; height: 8px; }
+#scene-board .line { font-style: italic; max-height: 3.6em; overflow: hidden; }
+#scene-errors .err { color: #b00020; }
+.cast-cards { display: flex; flex-wrap: wrap; gap: 10px; }
+.cast-card { display: flex; gap: 8px; width: 300px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; }
+.cast-card img, .cast-noimg { width: 90px; height: 120px; object-fit: cover; border-radius: 4px; background: #ddd;
+  font-size: 0.75em; color: #555; }
+"""
+
+
+def file_url(path: str | None) -> str:
+    return f"/gradio_api/file={html.escape(path)}" if path else ""
+
+
+def board_html(work: M.SceneWork | None) -> str:
+    """The storyboard: one card per shot in order, with its status (missing / making / ready / failed)."""
+    if work is None or work.scene is None:
+        return '<div class="board-empty">The storyboard appears here when the script has no errors.</div>'
+    cards = []
+    for c in work.cards():
+        thumb = (f'<img src="{file_url(c.thumb)}" alt="shot {c.index + 1}">' if c.thumb and Path(c.thumb).is_file()
+                 else f'<div class="ph">{"title card" if c.kind == "title" else "no image yet"}</div>')
+        who = f"<b>{html.escape(c.character)}</b>: " if c.character else ""
+        bar = (f'<progress value="{c.percent:.0f}" max="100"></progress>' if c.status == "making" and c.percent
+               is not None else "")
+        engine = f" · {html.escape(c.engine)}" if c.engine else ""
+        why = f'<div class="why">{html.escape(c.message)}</div>' if c.status == "failed" and c.message else (
+            f'<div class="msg">{html.escape(c.message)}</div>' if c.message else "")
+        cards.append(
+            f'<div class="shot" data-shot="{c.index + 1}" data-status="{c.status}">{thumb}'
+            f'<div><b>{c.index + 1}</b> · {KIND.get(c.kind, c.kind)}{engine} · {c.duration_s:.1f} s</div>'
+            f'<div class="line">{who}{html.escape(c.text[:160])}</div>'
+            f'<span class="st st-{c.status}">{STATUS_TEXT[c.status]}</span>{bar}{why}</div>')
+    counts = work.counts()
+    total = sum(counts.values())
+    head = (f'<div class="board-sum" id="scene-board-sum">{len(cards)} shots · {counts["ready"]} of {total} parts '
+            f'made' + (f' · {counts["making"]} making' if counts["making"] else "")
+            + (f' · {counts["failed"]} failed' if counts["failed"] else "") + "</div>")
+    return head + '<div class="board">' + "".join(cards) + "</div>"
+
+
+def errors_html(work: M.SceneWork | None) -> str:
+    if work is None:
+        return ""
+    if work.errors is not None:
+        items = "".join(f"<li>line {e.line_no}: {html.escape(e.message)}</li>" for e in work.errors.errors)
+        return f'<div class="err"><b>The script has {len(work.errors.errors)} problem(s):</b><ul>{items}</ul></div>'
+    scene_wide = [p.message for p in work.plan.problems if p.shot is None]
+    return "".join(f'<div class="err">⚠ {html.escape(m)}</div>' for m in scene_wide)
+
+
+def status_html(kind: str, text: str, fraction: float | None = None) -> str:
+    bar = f'<progress class="job-bar" value="{fraction * 100:.0f}" max="100"></progress>' if fraction is not None \
+        else ""
+    return f'<div class="job-status" data-kind="{kind}"><strong>{html.escape(text)}</strong>{bar}</div>'
+
+
+def shot_choices(work: M.SceneWork | None) -> list[tuple[str, str]]:
+    if work is None or work.scene is None:
+        return []
+    return [(f"{s.index + 1} · {KIND.get(s.kind, s.kind)} · {(s.lines[0].text if s.lines else s.description)[:40]}",
+             str(s.index)) for s in work.scene.shots]
+
+
+def image_choices(studio: Any) -> list[tuple[str, str]]:
+    return [(Path(p).name, p) for p in library_outputs(studio, "portrait", "image")]
+
+
+def build(studio: Any) -> dict[str, Any]:
+    gr.Markdown("**Scenes** — write a scene in Fountain (scene headings, action, CHARACTER cues, dialogue, "
+                "`[[notes]]`). Each action paragraph is a panel, each dialogue block a line in that character's "
+                "cast voice. **Make what's missing** runs the jobs the storyboard needs; **Render video** makes "
+                "the MP4 with subtitles.")
+    with gr.Row():
+        pick = gr.Dropdown([NEW], value=NEW, label="Scene", elem_id="scene-pick", scale=2, min_width=160)
+        title = gr.Textbox(label="Title", value="Untitled scene", elem_id="scene-title", scale=2, max_length=120,
+                           min_width=160)
+        save = gr.Button("Save", elem_id="scene-save", size="sm", scale=0, min_width=70)
+        delete = gr.Button("Delete", elem_id="scene-delete", size="sm", variant="stop", scale=0, min_width=70)
+        export = gr.Button("Export .zip", elem_id="scene-export", size="sm", scale=0, min_width=100)
+        imp = gr.UploadButton("Import .zip", file_types=[".zip"], elem_id="scene-import", size="sm", scale=0,
+                              min_width=100)
+    with gr.Row():
+        with gr.Column(scale=2):
+            with gr.Row():
+                make = gr.Button("Make what's missing", variant="primary", elem_id="scene-make", min_width=120)
+                render = gr.Button("Render video", variant="primary", elem_id="scene-render", min_width=100)
+                cancel = gr.Button("Cancel all", variant="stop", elem_id="scene-cancel", min_width=90)
+            status = gr.HTML("", elem_id="scene-status")
+            script = gr.Textbox(label="Script (Fountain)", lines=12, max_lines=40, value=EXAMPLE,
+                                elem_id="scene-script")
+            errors = gr.HTML("", elem_id="scene-errors")
+            with gr.Accordion("Scene settings: style, video, music", open=False, elem_id="scene-settings"):
+                with gr.Row():
+                    style = gr.Dropdown(list(STYLES), value="Graphic novel ink", label="Panel style",
+                                        elem_id="scene-style")
+                    concurrency = gr.Slider(1, 8, value=M.DEFAULT_CONCURRENCY, step=1, label="Jobs at once",
+                                            elem_id="scene-concurrency")
+                with gr.Row():
+                    aspect = gr.Dropdown(list(ASPECTS), value="16:9", label="Aspect", elem_id="scene-aspect")
+                    resolution = gr.Dropdown([(f"{r}p", r) for r in RESOLUTIONS], value=720, label="Resolution",
+                                             elem_id="scene-resolution")
+                    fps = gr.Dropdown(list(FPS_CHOICES), value=24, label="Frames per second", elem_id="scene-fps")
+                with gr.Row():
+                    layout = gr.Dropdown([("Full frame", "full"), ("Inset over the panel", "inset")], value="full",
+                                         label="Talking heads", elem_id="scene-layout")
+                    burn = gr.Checkbox(False, label="Burn subtitles into the video", elem_id="scene-burn")
+                music_src = gr.Dropdown(MUSIC_CHOICES, value="script", label="Music", elem_id="scene-music")
+                music_tags = gr.Textbox(label="Music tags", placeholder="e.g. ambient, slow strings",
+                                        elem_id="scene-music-tags")
+                music_lib = gr.Dropdown([], value=None, label="Track made earlier", elem_id="scene-music-track")
+                music_up = gr.Audio(label="Uploaded track", type="filepath", sources=["upload"],
+                                    elem_id="scene-music-upload")
+        with gr.Column(scale=3):
+            board = gr.HTML(board_html(None), elem_id="scene-board")
+            video = gr.Video(label="Render", interactive=False, elem_id="scene-video", height=300)
+            subs = gr.File(label="Subtitles", file_count="multiple", interactive=False, elem_id="scene-subs",
+                           visible=False)
+            with gr.Accordion("Edit a shot", open=False, elem_id="scene-shot-editor"):
+                shot = gr.Dropdown([], value=None, label="Shot", elem_id="scene-shot")
+                with gr.Row():
+                    engine = gr.Dropdown(ENGINE_CHOICES, value="", label="Animation", elem_id="scene-shot-engine")
+                    duration = gr.Number(0, minimum=0, maximum=60, label="Duration (s, 0 = follow the speech)",
+                                         elem_id="scene-shot-duration")
+                with gr.Row():
+                    pick_img = gr.Dropdown([], value=None, label="Image made earlier", elem_id="scene-shot-image")
+                    up_img = gr.Image(label="…or upload one", type="filepath", sources=["upload"], height=140,
+                                      elem_id="scene-shot-upload")
+                with gr.Row():
+                    apply = gr.Button("Apply to this shot", elem_id="scene-shot-apply")
+                    regen = gr.Button("Make a new image", elem_id="scene-shot-regen")
+                    clear = gr.Button("Back to the script's choice", elem_id="scene-shot-clear", size="sm")
+                shot_note = gr.Markdown("", elem_id="scene-shot-note")
+    scene_id = gr.State(None)
+    settings_in = [style, concurrency, aspect, resolution, fps, layout, burn, music_src, music_tags, music_lib,
+                   music_up]
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def scene_choices() -> list[tuple[str, str]]:
+        return [(NEW, NEW), *[(r.title, r.id) for r in studio.scenes.list()]]
+
+    def current(sid: str | None, t: str, text: str, *s: Any) -> SceneRecord:
+        """The scene as the page shows it, saved (so nothing typed is lost)."""
+        (sty, conc, asp, res, f, lay, brn, msrc, mtags, mlib, mup) = s
+        rec = studio.scenes.get(sid) if sid else None
+        rec = rec or SceneRecord(id="", title=t or "Untitled scene")
+        rec.title = (t or "").strip() or "Untitled scene"
+        rec.script = text or ""
+        rec.settings = {"style": sty, "concurrency": int(conc or M.DEFAULT_CONCURRENCY), "aspect": asp,
+                        "resolution": int(res), "fps": int(f), "talking_head": lay, "burn_subtitles": bool(brn)}
+        music = {"source": msrc or "script"}
+        if msrc == "job":
+            music["tags"] = mtags or ""
+        elif msrc == "library":
+            music["path"] = mlib
+        elif msrc == "upload" and mup:
+            music["path"], _ = studio.library.keep_input("music", mup)
+        rec.music = music
+        return studio.scenes.save(rec)
+
+    def view(rec: SceneRecord | None, work: M.SceneWork | None = None) -> tuple:
+        """(scene_id, pick, errors, board, shot choices, video, subs)."""
+        if rec is None:     # a new, unsaved scene: the example, checked against the cast as it is
+            work = M.load(studio, SceneRecord(id="", title="Untitled scene", script=EXAMPLE))
+            return (None, gr.update(choices=scene_choices(), value=NEW), errors_html(work), board_html(work),
+                    gr.update(choices=[]), None, gr.update(value=None, visible=False))
+        work = work or M.load(studio, rec)
+        r = rec.render or {}
+        made = [r.get(k) for k in ("mp4", "srt", "vtt")]
+        mp4, files = None, []
+        if all(p and Path(p).is_file() for p in made):
+            mp4, *files = M.download_names(studio, rec.title, made)
+        return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
+                gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)))
+
+    view_out = [scene_id, pick, errors, board, shot, video, subs]
+
+    def fields_of(rec: SceneRecord | None) -> tuple:
+        if rec is None:
+            return ("Untitled scene", EXAMPLE, "Graphic novel ink", M.DEFAULT_CONCURRENCY, "16:9", 720, 24, "full",
+                    False, "script", "", None, None)
+        s, m = rec.settings, rec.music or {}
+        return (rec.title, rec.script, s.get("style", "None"), s.get("concurrency", M.DEFAULT_CONCURRENCY),
+                s.get("aspect", "16:9"), s.get("resolution", 720), s.get("fps", 24), s.get("talking_head", "full"),
+                s.get("burn_subtitles", False), m.get("source", "script"), m.get("tags", ""),
+                m.get("path") if m.get("source") == "library" else None,
+                m.get("path") if m.get("source") == "upload" else None)
+
+    fields = [title, script, *settings_in]
+
+    # -- events ---------------------------------------------------------------------------------------------------
+    def on_load():
+        recs = studio.scenes.list()
+        # There is always a saved scene on the page, so every later edit updates it (never creates a second).
+        rec = recs[0] if recs else studio.scenes.new("Untitled scene", EXAMPLE,
+                                                     settings={"style": "Graphic novel ink"})
+        return (*view(rec), *fields_of(rec))
+
+    def on_pick(choice: str):
+        rec = studio.scenes.get(choice) if choice and choice != NEW else None
+        if rec is None:
+            rec = studio.scenes.new(_untitled(), EXAMPLE, settings={"style": "Graphic novel ink"})
+        return (*view(rec), *fields_of(rec))
+
+    def _untitled() -> str:
+        taken = {r.title for r in studio.scenes.list()}
+        return next(t for t in (f"Untitled scene {n}" if n else "Untitled scene" for n in range(1000))
+                    if t not in taken)
+
+    pick.input(on_pick, inputs=[pick], outputs=[*view_out, *fields], **jobrun.PRIVATE)
+
+    def on_save(sid, t, text, *s):
+        roles.require_owner(studio, "edit scenes")
+        try:
+            rec = current(sid, t, text, *s)
+        except BackendError as err:
+            return (sid, gr.update(), f'<div class="err">⚠ {html.escape(err.message)}</div>',
+                    *(gr.update() for _ in view_out[3:]))
+        return view(rec)
+
+    gr.on([save.click, script.blur, title.blur, *(c.input for c in settings_in)], on_save,
+          inputs=[scene_id, title, script, *settings_in], outputs=view_out, show_progress="hidden",
+          concurrency_limit=1, concurrency_id="scene-save", trigger_mode="always_last", **jobrun.PRIVATE)
+
+    def on_delete(sid):
+        roles.require_owner(studio, "delete scenes")
+        if sid:
+            studio.scenes.delete(sid)
+        return on_load()
+
+    delete.click(on_delete, inputs=[scene_id], outputs=[*view_out, *fields], **jobrun.PRIVATE)
+
+    def on_make(sid, t, text, *s) -> Iterator[tuple]:
+        roles.require_owner(studio, "make media for scenes")
+        try:
+            rec = current(sid, t, text, *s)
+        except BackendError as err:
+            yield (sid, gr.update(), gr.update(), status_html("invalid", f"Not sent — {err.message}"))
+            return
+        last = 0.0
+        work = None
+        for work in M.make_missing(studio, rec, concurrency=rec.settings.get("concurrency", 3)):
+            if work.scene is None:
+                yield (rec.id, errors_html(work), board_html(work),
+                       status_html("invalid", "Not sent — fix the script's problems first (listed under it)."))
+                return
+            now = time.monotonic()
+            if now - last >= 0.4:          # the board is re-drawn at most ~2× a second
+                last = now
+                c = work.counts()
+                yield (rec.id, errors_html(work), board_html(work),
+                       status_html("running", f"Making: {c['making']} running, {c['missing'] + c['waiting']} to "
+                                              f"go, {c['ready']} made"))
+        # One last, fresh look: what the history now holds (e.g. made by another run meanwhile).
+        work = M.load(studio, rec)
+        c = work.counts()
+        failed = [card for card in work.cards() if card.status == "failed"]
+        if failed:
+            msg, kind = f"{len(failed)} shot(s) failed — see the red notes on their cards.", "failed"
+        elif work.all_made():
+            msg, kind = "Everything is made. Press Render video.", "completed"
+        else:
+            msg, kind = f"Stopped with {c['missing'] + c['waiting']} part(s) still missing.", "cancelled"
+        yield rec.id, errors_html(work), board_html(work), status_html(kind, msg)
+
+    make.click(on_make, inputs=[scene_id, title, script, *settings_in], outputs=[scene_id, errors, board, status],
+               concurrency_limit=None, **jobrun.PRIVATE)
+    cancel.click(lambda sid: status_html("cancelled", "Cancelling: no new jobs are sent; jobs in flight are "
+                                                      "being cancelled.") if sid and M.cancel_all(sid)
+                 else status_html("invalid", "Nothing is being made for this scene."),
+                 inputs=[scene_id], outputs=[status], queue=False, **jobrun.PRIVATE)
+
+    def on_render(sid, t, text, *s) -> Iterator[tuple]:
+        roles.require_owner(studio, "render scenes")
+        try:
+            rec = current(sid, t, text, *s)
+            sid = rec.id
+            work = M.load(studio, rec)
+            work.render_input()             # refuses early, naming the first shot that is not ready
+        except BackendError as err:
+            yield sid, status_html("invalid", f"Not rendered — {err.message}"), gr.update(), gr.update()
+            return
+        done: dict[str, Any] = {"fraction": 0.0}
+
+        def run() -> None:
+            try:
+                done["result"] = M.render_scene(studio, work, on_progress=lambda f: done.update(fraction=f))
+            except BackendError as err:
+                done["error"] = err.message
+            except Exception as err:         # the renderer's own failure: shown, the old render stays
+                done["error"] = str(err)
+
+        t0 = time.monotonic()
+        th = threading.Thread(target=run, daemon=True)
+        th.start()
+        while th.is_alive():
+            th.join(0.5)
+            yield rec.id, status_html("running", f"Rendering: {done['fraction'] * 100:.0f}% "
+                                                 f"({time.monotonic() - t0:.0f} s)", done["fraction"]), \
+                gr.update(), gr.update()
+        if "error" in done:
+            yield rec.id, status_html("failed", done["error"]), gr.update(), gr.update()
+            return
+        res = done["result"]
+        yield (rec.id, status_html("completed", f"Rendered {res.duration_s:.1f} s in {time.monotonic() - t0:.0f} s "
+                                                "— it is also in the Jobs tab."),
+               res.mp4, gr.update(value=[res.srt, res.vtt], visible=True))
+
+    render.click(on_render, inputs=[scene_id, title, script, *settings_in], outputs=[scene_id, status, video, subs],
+                 concurrency_limit=None, **jobrun.PRIVATE)
+
+    # -- per-shot edits -------------------------------------------------------------------------------------------
+    def on_shot(sid, idx):
+        rec = studio.scenes.get(sid) if sid else None
+        ov = (rec.overrides.get(str(idx)) or {}) if rec and idx is not None else {}
+        return (ov.get("engine", ""), ov.get("duration", 0) or 0,
+                gr.update(choices=image_choices(studio), value=ov.get("image")), None, "")
+
+    shot.input(on_shot, inputs=[scene_id, shot], outputs=[engine, duration, pick_img, up_img, shot_note],
+               **jobrun.PRIVATE)
+    pick_img.focus(lambda: gr.update(choices=image_choices(studio)), outputs=[pick_img], queue=False,
+                   **jobrun.PRIVATE)
+
+    def edit(sid, idx, change) -> tuple:
+        if not sid or idx is None:
+            return ("⚠ Shot: save the scene and pick a shot first.", *(gr.update() for _ in view_out))
+        rec = studio.scenes.get(sid)
+        ov = dict(rec.overrides.get(str(idx)) or {})
+        note = change(ov)
+        rec.overrides = {**rec.overrides, str(idx): {k: v for k, v in ov.items() if v not in (None, "", 0)}}
+        rec = studio.scenes.save(rec)
+        return (note, *view(rec))
+
+    def on_apply(sid, idx, eng, dur, img, upload):
+        roles.require_owner(studio, "edit shots")
+        def change(ov):
+            ov["engine"] = eng or None
+            ov["duration"] = float(dur) if dur else None
+            if upload:
+                ov["image"], _ = studio.library.keep_input("image", upload)
+            elif img:
+                ov["image"] = img
+            return f"Shot {int(idx) + 1} updated."
+        try:
+            return edit(sid, idx, change)
+        except BackendError as err:
+            return (f"⚠ {err.message}", *(gr.update() for _ in view_out))
+
+    apply.click(on_apply, inputs=[scene_id, shot, engine, duration, pick_img, up_img],
+                outputs=[shot_note, *view_out], **jobrun.PRIVATE)
+
+    def on_regen(sid, idx):
+        roles.require_owner(studio, "make new images")
+        def change(ov):
+            ov.pop("image", None)
+            ov["seed"] = random.randint(0, 2**31 - 1)   # a new seed is a new job (the old image stays made)
+            return f"Shot {int(idx) + 1} gets a new image: press Make what's missing."
+        return edit(sid, idx, change)
+
+    regen.click(on_regen, inputs=[scene_id, shot], outputs=[shot_note, *view_out], **jobrun.PRIVATE)
+
+    def on_clear(sid, idx):
+        roles.require_owner(studio, "edit shots")
+        def change(ov):
+            ov.clear()
+            return f"Shot {int(idx) + 1} follows the script again."
+        return edit(sid, idx, change)
+
+    clear.click(on_clear, inputs=[scene_id, shot], outputs=[shot_note, *view_out], **jobrun.PRIVATE)
+
+    # -- music picker, export / import ----------------------------------------------------------------------------
+    music_lib.focus(lambda: gr.update(choices=[(Path(p).name, p) for p in library_outputs(studio, "music", "audio")]),
+                    outputs=[music_lib], queue=False, **jobrun.PRIVATE)
+
+    def on_export(sid, t, text, *s):
+        try:
+            rec = current(sid, t, text, *s)
+            path = exchange.export_scene(studio, rec.id)
+        except BackendError as err:
+            return sid, status_html("invalid", f"Not exported — {err.message}"), gr.update()
+        return rec.id, status_html("completed", f"Exported “{rec.title}” — download it below."), \
+            gr.update(value=[path], visible=True)
+
+    export.click(on_export, inputs=[scene_id, title, script, *settings_in], outputs=[scene_id, status, subs],
+                 **jobrun.PRIVATE)
+
+    def on_import(upload):
+        roles.require_owner(studio, "import scenes")
+        try:
+            rec, notes = exchange.import_scene(studio, upload if isinstance(upload, str) else upload.name)
+        except BackendError as err:
+            return (*(gr.update() for _ in view_out), *(gr.update() for _ in fields),
+                    status_html("invalid", f"Not imported — {err.message}"))
+        msg = f"Imported “{rec.title}”." + (" " + " ".join(notes) if notes else "")
+        return (*view(rec), *fields_of(rec), status_html("completed", msg))
+
+    imp.upload(on_import, inputs=[imp], outputs=[*view_out, *fields, status], **jobrun.PRIVATE)
+    return {"load": on_load, "load_outputs": [*view_out, *fields]}
