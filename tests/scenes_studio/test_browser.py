@@ -160,7 +160,7 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
     # The render is in the Jobs history like any other output, with what made it.
     tab(page, "Jobs")
     page.locator("#jobs-refresh").click()
-    expect(page.locator("#jobs-table")).to_contain_text("scene", timeout=15_000)
+    expect(page.locator("#jobs-table")).to_contain_text("Scene", timeout=15_000)     # named as the tabs name it
     page.locator("#jobs-table [data-testid=cell-0-1]").click()
     expect(page.locator("#jobs-details")).to_contain_text("Night Mail", timeout=15_000)
     expect(page.locator("#jobs-video video")).to_be_visible(timeout=15_000)
