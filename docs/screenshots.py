@@ -212,7 +212,8 @@ def make_everything(s: Shooter, media: dict[str, Path], voice_name: str) -> None
     s.tab("Scenes")
     page.locator("#scene-title input, #scene-title textarea").first.fill("Night Mail")
     page.locator("#scene-script textarea").fill(SCENE)
-    page.locator("#scene-board .shot").first.wait_for(timeout=20_000)
+    page.locator("#scene-script textarea").press("Tab")            # the storyboard follows the script on change
+    page.locator("#scene-board .shot").first.wait_for(state="attached", timeout=60_000)
     page.locator("#scene-make").click()
     page.locator("#scene-status [data-kind=completed]").get_by_text("Everything is made").wait_for(timeout=4 * JOB_MS)
     page.locator("#scene-render").click()
