@@ -49,6 +49,8 @@ def start_endpoint(tmp: Path, *extra: str, api_key: str | None = API_KEY) -> End
 
 @pytest.fixture(scope="session")
 def endpoint(tmp_path_factory) -> Iterator[Endpoint]:
-    ep = start_endpoint(tmp_path_factory.mktemp("ep"), "--retention", "3")
+    # Results are kept long enough that a test on a busy machine can still count the jobs it made; expiry has
+    # its own endpoint (test_client.py::test_job_expires_after_retention).
+    ep = start_endpoint(tmp_path_factory.mktemp("ep"), "--retention", "600")
     yield ep
     ep.proc.stop()

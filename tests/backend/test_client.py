@@ -10,7 +10,7 @@ from backend.errors import (AuthError, FateUnknownError, NotFoundError, PayloadT
                             ServerError)
 from backend.records import Policy
 from backend.settings import Secret
-from tests.backend.conftest import API_KEY
+from tests.backend.conftest import API_KEY, start_endpoint
 
 POLICY = Policy(60_000, 600_000)
 FAST = RetryPolicy(attempts=5, base_s=0.05, max_s=0.2)
@@ -69,16 +69,19 @@ async def test_unknown_job_is_not_found(endpoint):
         await c.aclose()
 
 
-async def test_job_expires_after_retention(endpoint):
-    c = client(endpoint)
+async def test_job_expires_after_retention(tmp_path):
+    short = start_endpoint(tmp_path, "--retention", "1")
+    c = client(short)
     try:
         out = await c.run({"kind": "echo", "n": 1}, POLICY)
         await wait_done(c, out["id"])
-        await asyncio.sleep(3.5)      # the fixture's endpoint keeps results for 3 s
-        with pytest.raises(NotFoundError):
+        await asyncio.sleep(3)        # kept for 1 s; the reaper looks about every second
+        with pytest.raises(NotFoundError) as ei:
             await c.status(out["id"])
+        assert "retention" in ei.value.message
     finally:
         await c.aclose()
+        short.proc.stop()
 
 
 async def test_429_on_run_is_retried_and_makes_exactly_one_job(endpoint):
