@@ -20,7 +20,8 @@ import gradio as gr
 
 from backend.errors import SettingsError
 from backend.settings import Settings, parse_logins
-from ui import api, endpoint, exchange, handoffs, jobs, music, page_js, panel, portrait, roles, talking_head, voice
+from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_js, panel, portrait, roles, talking_head,
+                voice)
 from ui import cast as cast_ui
 from ui import scenes as scenes_ui
 from ui.jobrun import PRIVATE
@@ -170,16 +171,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"studio mode: {studio.mode}", flush=True)
     demo = build_blocks(studio)
     demo.queue(default_concurrency_limit=8)
+    loopback = mcp_login.loopback_login() if auth and mcp_enabled(args, env) else None
     allowed, blocked = served_paths(settings.data_dir)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
         # quiet: Gradio's own start lines suggest `share=True` in launch(); the studio's hints name its options.
-        demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                    auth=auth + [loopback] if loopback else auth,
                     mcp_server=mcp_enabled(args, env), allowed_paths=allowed, blocked_paths=blocked,
                     prevent_thread_lock=True, show_error=True, css=CSS + page_js.CSS, js=page_js.JS, quiet=True)
         api.describe_files_truthfully(demo)
+        if loopback and not mcp_login.attach(demo, loopback):
+            print("WARNING: MCP behind the login page is not available with this Gradio", flush=True)
         if demo.share_url:
             print(f"public link: {demo.share_url}", flush=True)
         elif not args.share:

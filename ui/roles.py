@@ -10,6 +10,8 @@ from typing import Any
 import gradio as gr
 from gradio.context import LocalContext
 
+from ui.mcp_login import LOOPBACK_USER
+
 OWNER, REVIEWER, VISITOR = "owner", "reviewer", "visitor"
 
 
@@ -27,6 +29,8 @@ def current_user() -> str | None:
 
 
 def role_of(settings: Any, user: str | None) -> str:
+    if user == LOOPBACK_USER:            # MCP's own client, when its caller sent no login of theirs
+        return VISITOR
     if user is not None and user in settings.reviewers:
         return REVIEWER
     if user is None and settings.login_required:

@@ -3,6 +3,8 @@ reviewers cannot spend GPU time (page, named API), comments and verdicts are sha
 served, every output carries its provenance, and a damaged history comes back whole after a restart."""
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import sqlite3
 from pathlib import Path
@@ -146,3 +148,41 @@ def test_the_studio_exports_through_the_api(app, made, tmp_path):
     zip_path = c.predict(api_name="/export_studio")
     got = import_zip(Path(zip_path), tmp_path / "elsewhere")
     assert got["jobs"] >= 1 and got["files"] >= 1
+
+
+def _login_cookie(app, who: tuple[str, str]) -> str:
+    with httpx.Client(base_url=app.url, timeout=30) as http:
+        r = http.post("/login", data={"username": who[0], "password": who[1]})
+        assert r.status_code in (200, 303), r.text
+        return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+
+
+async def _mcp_call(url: str, headers: dict, tool: str, args: dict):
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+    async with streamablehttp_client(f"{url}/gradio_api/mcp/", headers=headers) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            return await session.call_tool(tool, args)
+
+
+def _mcp(app, who: tuple[str, str] | None, tool: str, args: dict):
+    headers = {"Cookie": _login_cookie(app, who)} if who else {}
+    # A thread of its own: the session-wide sync Playwright owns this thread's event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _mcp_call(app.url, headers, tool, args)).result(timeout=120)
+
+
+def test_mcp_behind_the_login_runs_for_owners_and_refuses_reviewers_and_visitors(app, made):
+    made_by_owner = _mcp(app, OWNER, "music", {"tags": "calm harp", "duration": 5, "steps": 10})
+    assert not made_by_owner.isError, made_by_owner
+    assert ".mp3" in json.dumps([c.model_dump() for c in made_by_owner.content])
+    before = _jobs(app)
+    for who, sentence in ((REVIEWER, "Reviewers can look, play, download and comment, but cannot run jobs"),
+                          (None, "Log in as an owner of this studio to run jobs")):
+        result = _mcp(app, who, "music", {"tags": "calm harp", "duration": 5, "steps": 10})
+        text = json.dumps([c.model_dump() for c in result.content])
+        assert result.isError and sentence in text, (who, text)
+    assert _jobs(app) == before
+    listed = _mcp(app, REVIEWER, "jobs", {})                # looking is allowed
+    assert not listed.isError and made[0] in json.dumps([c.model_dump() for c in listed.content])
