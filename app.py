@@ -106,7 +106,8 @@ def build_blocks(studio: Any) -> gr.Blocks:
             gr.Markdown(f"⚠ **History repaired.** {studio.notice}", elem_id="history-banner")
         role_note = gr.Markdown("", visible=False, elem_id="role-banner")
         role_style = gr.HTML("", elem_id="role-style", padding=False)
-        with gr.Tabs() as tabs:
+        # Every tab in sight on a phone too (wrapped onto rows), not folded into a "More tabs" menu.
+        with gr.Tabs(overflow_behavior="wrap") as tabs:
             with gr.Tab("Portrait", id="portrait") as t_portrait:
                 portrait_tab = portrait.build(studio)
                 portrait_add = gr.Button("Add chosen portrait to the cast", elem_id="portrait-add-cast")

@@ -76,6 +76,9 @@ CSS = """
 /* A table that is read, not edited: a click picks the row, with no row/column handles. */
 .read-only-table .selection-button, .read-only-table .cell-menu-button { display: none !important; }
 .read-only-table tbody tr:hover td { cursor: pointer; }
+/* An HTML block with nothing in it (a status line before any run, the reviewer's style holder) takes no room:
+   otherwise each leaves a blank band of padding and gap. A <style> inside a hidden block still applies. */
+.block.hide-container:has(> .html-container > .prose:empty), #role-style { display: none !important; }
 /* A phone (390×844) shows a tab's main input and run button without scrolling: a compact header and smaller
    image drop zones there. */
 @media (max-width: 640px) {
@@ -83,6 +86,13 @@ CSS = """
   #mode-banner { font-size: 0.78rem; }
   #mode-banner p { line-height: 1.35; margin: 0; }
   .tab-summary { display: none !important; }     /* the tab's name says it; the summary costs two lines */
+  /* The tabs wrap onto rows rather than fold into a menu: compact buttons keep that to two or three rows. */
+  .tab-wrapper button[role=tab] { padding: 4px 9px !important; font-size: 0.85rem !important; }
+  #th-audio .audio-container, #th-audio [data-testid=upload-container] { min-height: 0 !important; }
+  #th-audio button.center { min-height: 0 !important; height: 110px !important; }
+  /* The history keeps readable columns and scrolls sideways inside its own frame, not the page. */
+  #jobs-table table { min-width: 760px; }
+  #jobs-table th, #jobs-table th * { white-space: nowrap !important; }
   #th-image, #panel-image { height: auto !important; }
   #th-image .image-container, #panel-image .image-container { height: 160px !important; }
 }
