@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import av
 import numpy as np
@@ -38,6 +38,7 @@ RELEASE_S = 0.4
 MUSIC_FADE_IN_S = 1.0
 MUSIC_FADE_OUT_S = 2.0
 KEN_BURNS_ZOOM = 1.12      # how far a push-in travels (crop 1/1.12 of the picture at its end)
+KB_OVERSAMPLE = 2          # a moving still is kept at this many times the frame's size (see StillClip)
 PAN_TRAVEL = 0.10          # a pan crosses this share of the picture's width
 INSET_HEIGHT = 0.40        # a talking-head inset's height, as a share of the frame
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -101,10 +102,85 @@ def _text_box(text: str, width: int, font_px: int, *, bold=False, pad=None, bg=(
     return box
 
 
-def _overlay(frame: Image.Image, box: Image.Image, xy: tuple[int, int]) -> Image.Image:
-    frame = frame.copy()
-    frame.paste(box.convert("RGB"), xy, box.getchannel("A"))
-    return frame
+# ---------------------------------------------------------------- yuv420p pictures
+
+class Yuv(NamedTuple):
+    """A frame in the encoder's own format, yuv420p, as three Pillow "L" planes (Y at w×h, U and V at
+    w/2×h/2; w and h even). Composing in it saves an RGB→YUV conversion of every frame, and lets swscale
+    do the Ken Burns scaling, both many times cheaper than Pillow's RGB resize plus the conversion."""
+    y: Image.Image
+    u: Image.Image
+    v: Image.Image
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.y.size
+
+
+def _planes(frame: av.VideoFrame) -> Yuv:
+    """The planes of a yuv420p frame (its rows may be padded)."""
+    out = []
+    for p in frame.planes[:3]:
+        rows = np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, :p.width]
+        out.append(Image.fromarray(rows.copy()))
+    return Yuv(*out)
+
+
+def _to_yuv(img: Image.Image) -> Yuv:
+    """An RGB picture (even size) as yuv420p, with swscale's matrix: the same as the encoder would use."""
+    return _planes(av.VideoFrame.from_image(img.convert("RGB")).reformat(format="yuv420p"))
+
+
+def _to_frame(p: Yuv) -> av.VideoFrame:
+    w, h = p.size
+    flat = np.concatenate([np.asarray(p.y).reshape(-1), np.asarray(p.u).reshape(-1), np.asarray(p.v).reshape(-1)])
+    return av.VideoFrame.from_ndarray(flat.reshape(h * 3 // 2, w), format="yuv420p")
+
+
+def _blend(a: Yuv, b: Yuv, alpha: float) -> Yuv:
+    return Yuv(*(Image.blend(pa, pb, alpha) for pa, pb in zip(a, b)))
+
+
+def _paste(dst: Yuv, src: Yuv, xy: tuple[int, int], mask: tuple[Image.Image, Image.Image] | None = None) -> Yuv:
+    """`src` laid over a copy of `dst` at xy (made even, so the chroma planes line up)."""
+    x, y = xy[0] // 2 * 2, xy[1] // 2 * 2
+    out = []
+    for i, (d, s) in enumerate(zip(dst, src)):
+        d = d.copy()
+        k = 1 if i == 0 else 2
+        d.paste(s, (x // k, y // k), None if mask is None else mask[min(i, 1)])
+        out.append(d)
+    return Yuv(*out)
+
+
+def _fill(dst: Yuv, rgb: tuple[int, int, int], box: tuple[int, int, int, int]) -> Yuv:
+    """A copy of `dst` with `box` (even corners) painted in one colour."""
+    colour = _to_yuv(Image.new("RGB", (2, 2), rgb))
+    out = []
+    for i, (d, c) in enumerate(zip(dst, colour)):
+        d = d.copy()
+        k = 1 if i == 0 else 2
+        d.paste(c.getpixel((0, 0)), tuple(v // k for v in box))
+        out.append(d)
+    return Yuv(*out)
+
+
+class _Overlay:
+    """An RGBA box (text) ready to lay over yuv420p frames: its planes and its alpha at both plane sizes."""
+
+    def __init__(self, box: Image.Image):
+        w, h = box.width + box.width % 2, box.height + box.height % 2
+        if (w, h) != box.size:
+            padded = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+            padded.paste(box, (0, 0))
+            box = padded
+        self.size = (w, h)
+        self.planes = _to_yuv(box.convert("RGB"))
+        alpha = box.getchannel("A")
+        self.mask = (alpha, alpha.resize((w // 2, h // 2), Image.BOX))
+
+    def over(self, frame: Yuv, xy: tuple[int, int]) -> Yuv:
+        return _paste(frame, self.planes, xy, self.mask)
 
 
 # ---------------------------------------------------------------- pictures
@@ -121,6 +197,10 @@ def _contain_size(src_w: int, src_h: int, w: int, h: int) -> tuple[int, int]:
     return max(2, round(src_w * f) // 2 * 2), max(2, round(src_h * f) // 2 * 2)
 
 
+def _even_up(v: int) -> int:
+    return v + v % 2
+
+
 def _blurred_backdrop(img: Image.Image, w: int, h: int) -> Image.Image:
     small = _cover(img, max(16, w // 16), max(16, h // 16)).crop((0, 0, max(16, w // 16), max(16, h // 16)))
     small = small.filter(ImageFilter.GaussianBlur(2)).point(lambda v: int(v * 0.45))
@@ -133,19 +213,25 @@ def _ease(p: float) -> float:
 
 
 class StillClip:
-    """A still panel with a slow camera move (Ken Burns), cropped to the frame's aspect."""
+    """A still panel with a slow camera move (Ken Burns), cropped to the frame's aspect.
+
+    Each frame is one swscale call: the crop (a view into the picture, no copy) scaled to the frame and
+    converted to yuv420p together. swscale takes whole pixels, so the source is kept at KB_OVERSAMPLE× the
+    size it needs: the crop's edges then land within a fraction of an output pixel of where they should,
+    and the move stays smooth."""
 
     def __init__(self, img: Image.Image, camera: str, duration: float, w: int, h: int):
         self.w, self.h, self.camera, self.duration = w, h, camera, max(duration, 1e-3)
         zoom = 1.0 if camera == "still" else KEN_BURNS_ZOOM
-        # scaled so the tightest crop is about the frame's size: every frame is a small downscale
-        self.src = _cover(img.convert("RGB"), w, h, zoom)
+        over = 1 if camera == "still" else KB_OVERSAMPLE
+        # scaled so the tightest crop is about the frame's size (times the oversampling)
+        self.src = np.ascontiguousarray(np.asarray(_cover(img.convert("RGB"), w * over, h * over, zoom)))
         self._still = None
         if camera == "still":
             self._still = self._crop(0.0)
 
-    def _crop(self, p: float) -> Image.Image:
-        sw, sh = self.src.size
+    def _crop(self, p: float) -> Yuv:
+        sh, sw = self.src.shape[:2]
         aspect = self.w / self.h
         full_w, full_h = (sw, sw / aspect) if sw / sh < aspect else (sh * aspect, sh)
         if self.camera in ("push_in", "pull_out", "still"):
@@ -158,9 +244,13 @@ class StillClip:
             travel = sw - cw
             x0 = travel * (1 - p) if self.camera == "pan_left" else travel * p
             y0 = (sh - ch) / 2
-        return self.src.resize((self.w, self.h), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+        # each edge rounded on its own: every edge moves monotonically, never back and forth
+        xa, ya = max(0, round(x0)), max(0, round(y0))
+        xb, yb = min(sw, max(xa + 2, round(x0 + cw))), min(sh, max(ya + 2, round(y0 + ch)))
+        view = av.VideoFrame.from_numpy_buffer(self.src[ya:yb, xa:xb], format="rgb24")
+        return _planes(view.reformat(width=self.w, height=self.h, format="yuv420p", interpolation="BILINEAR"))
 
-    def frame(self, t: float) -> Image.Image:
+    def frame(self, t: float) -> Yuv:
         if self._still is not None:
             return self._still
         return self._crop(_ease(t / self.duration))
@@ -199,7 +289,7 @@ class VideoClip:
         self.nxt = (float(f.time or 0.0), f)
         return True
 
-    def frame(self, t: float) -> Image.Image:
+    def frame(self, t: float) -> Yuv:
         t = max(0.0, t - self.offset)
         if self.loop and self.duration > 0:
             t = t % self.duration
@@ -220,15 +310,19 @@ class VideoClip:
             self.cur_img = self._convert(self.cur[1])
         return self.cur_img
 
-    def _convert(self, f: av.VideoFrame) -> Image.Image:
+    def _convert(self, f: av.VideoFrame) -> Yuv:
         if self.fit == "cover":
             s = max(self.w / f.width, self.h / f.height)
-            cw, ch = max(self.w, math.ceil(f.width * s)), max(self.h, math.ceil(f.height * s))
-            img = f.to_image(width=cw, height=ch, interpolation="BILINEAR")
-            x0, y0 = (cw - self.w) // 2, (ch - self.h) // 2
-            return img.crop((x0, y0, x0 + self.w, y0 + self.h)) if (cw, ch) != (self.w, self.h) else img
+            cw = _even_up(max(self.w, math.ceil(f.width * s)))
+            ch = _even_up(max(self.h, math.ceil(f.height * s)))
+            p = _planes(f.reformat(width=cw, height=ch, format="yuv420p", interpolation="BILINEAR"))
+            if (cw, ch) == (self.w, self.h):
+                return p
+            x0, y0 = (cw - self.w) // 4 * 2, (ch - self.h) // 4 * 2
+            return Yuv(p.y.crop((x0, y0, x0 + self.w, y0 + self.h)),
+                       *(c.crop((x0 // 2, y0 // 2, (x0 + self.w) // 2, (y0 + self.h) // 2)) for c in p[1:]))
         cw, ch = _contain_size(f.width, f.height, *self.fit)
-        return f.to_image(width=cw, height=ch, interpolation="BILINEAR")
+        return _planes(f.reformat(width=cw, height=ch, format="yuv420p", interpolation="BILINEAR"))
 
     def first_image(self) -> Image.Image:
         with av.open(str(self.path)) as c:
@@ -248,9 +342,9 @@ class ImageAsClip:
     def __init__(self, img: Image.Image, fit):
         self.img = img.convert("RGB")
         cw, ch = _contain_size(self.img.width, self.img.height, *fit)
-        self.scaled = self.img.resize((cw, ch), Image.LANCZOS)
+        self.scaled = _to_yuv(self.img.resize((cw, ch), Image.LANCZOS))
 
-    def frame(self, t: float) -> Image.Image:
+    def frame(self, t: float) -> Yuv:
         return self.scaled
 
     def first_image(self) -> Image.Image:
@@ -261,24 +355,30 @@ class ImageAsClip:
 
 
 class TalkingHead:
-    """The portrait speaking: full frame (over a blurred copy of itself) or an inset over the panel."""
+    """The portrait speaking: full frame (over a blurred copy of itself) or an inset over the panel.
+    A face that has not changed (a held frame, a still portrait) over the same background gives the very
+    same frame object, which the encoder then does not convert again."""
 
     def __init__(self, head, w: int, h: int, background=None, box=None):
         self.head, self.background, self.w, self.h, self.box = head, background, w, h, box
-        self.backdrop = None if background is not None else _blurred_backdrop(head.first_image(), w, h)
+        self.backdrop = None if background is not None else _to_yuv(_blurred_backdrop(head.first_image(), w, h))
+        self._last = (None, None, None)     # (face, background frame, result)
 
-    def frame(self, t: float) -> Image.Image:
+    def frame(self, t: float) -> Yuv:
         face = self.head.frame(t)
+        back = self.backdrop if self.background is None else self.background.frame(t)
+        if self._last[0] is face and self._last[1] is back:
+            return self._last[2]
+        fw, fh = face.size
         if self.background is None:
-            out = self.backdrop.copy()
-            out.paste(face, ((self.w - face.width) // 2, (self.h - face.height) // 2))
-            return out
-        out = self.background.frame(t).copy()
-        margin = max(8, self.h // 30)
-        border = max(2, self.h // 240)
-        x, y = self.w - face.width - margin, self.h - face.height - margin
-        out.paste((255, 255, 255), (x - border, y - border, x + face.width + border, y + face.height + border))
-        out.paste(face, (x, y))
+            out = _paste(back, face, ((self.w - fw) // 2, (self.h - fh) // 2))
+        else:
+            margin = _even_up(max(8, self.h // 30))
+            border = _even_up(max(2, self.h // 240))
+            x, y = self.w - fw - margin, self.h - fh - margin
+            out = _fill(back, (255, 255, 255), (x - border, y - border, x + fw + border, y + fh + border))
+            out = _paste(out, face, (x, y))
+        self._last = (face, back, out)
         return out
 
     def close(self):
@@ -291,11 +391,12 @@ class Card:
     """A title card: centred text on a dark ground."""
 
     def __init__(self, text: str, w: int, h: int):
-        self.img = Image.new("RGB", (w, h), (12, 12, 16))
+        img = Image.new("RGB", (w, h), (12, 12, 16))
         box = _text_box(text, int(w * 0.8), max(18, h // 12), bold=True, bg=(0, 0, 0, 0))
-        self.img.paste(box.convert("RGB"), ((w - box.width) // 2, (h - box.height) // 2), box.getchannel("A"))
+        img.paste(box.convert("RGB"), ((w - box.width) // 2, (h - box.height) // 2), box.getchannel("A"))
+        self.img = _to_yuv(img)
 
-    def frame(self, t: float) -> Image.Image:
+    def frame(self, t: float) -> Yuv:
         return self.img
 
     def close(self):
@@ -305,15 +406,19 @@ class Card:
 class Captioned:
     def __init__(self, inner, text: str, w: int, h: int):
         self.inner = inner
-        self.box = _text_box(text, int(w * 0.6), max(14, h // 26), bg=(250, 244, 220, 235), fg=(20, 20, 20, 255))
+        self.box = _Overlay(_text_box(text, int(w * 0.6), max(14, h // 26), bg=(250, 244, 220, 235),
+                                      fg=(20, 20, 20, 255)))
         self.xy = (max(8, w // 40), max(8, h // 30))
+        self._last = (None, None)
 
-    def frame(self, t: float) -> Image.Image:
-        return _overlay(self.inner.frame(t), self.box, self.xy)
+    def frame(self, t: float) -> Yuv:
+        inner = self.inner.frame(t)
+        if self._last[0] is not inner:      # a held frame keeps its captioned copy
+            self._last = (inner, self.box.over(inner, self.xy))
+        return self._last[1]
 
     def close(self):
         self.inner.close()
-
 
 # ---------------------------------------------------------------- probing
 
@@ -581,7 +686,8 @@ def _compose(timeline: Timeline, prepared: list[_Prepared], shots, settings: Ren
                 raise RenderError(f"{shots[i].label}: its media cannot be read ({_reason(e)})") from None
         return sources[i]
 
-    sub_cache: dict[int, Image.Image] = {}
+    sub_cache: dict[int, _Overlay] = {}
+    subbed = (None, None, None)     # (frame, line, frame with the line): a held frame is not overlaid again
     line_i = 0
     cur = 0
     last_report = 0.0
@@ -597,21 +703,24 @@ def _compose(timeline: Timeline, prepared: list[_Prepared], shots, settings: Ren
         if cur > 0 and t < ts.start_s + half:
             a = (t - (ts.start_s - half)) / timeline.crossfade_s
             prev = source(cur - 1).frame(t - timed[cur - 1].start_s)
-            img = Image.blend(prev, img, a)
+            img = _blend(prev, img, a)
         elif cur + 1 < len(timed) and t > ts.end_s - half:
             a = (t - (ts.end_s - half)) / timeline.crossfade_s
             nxt = source(cur + 1).frame(t - timed[cur + 1].start_s)
-            img = Image.blend(img, nxt, a)
+            img = _blend(img, nxt, a)
         if settings.burn_subtitles:
             while line_i < len(timeline.lines) and timeline.lines[line_i].end_s <= t:
                 sub_cache.pop(line_i, None)
                 line_i += 1
             if line_i < len(timeline.lines) and timeline.lines[line_i].start_s <= t:
                 if line_i not in sub_cache:
-                    sub_cache[line_i] = _text_box(timeline.lines[line_i].text, int(w * 0.86), max(16, h // 22))
-                box = sub_cache[line_i]
-                img = _overlay(img, box, ((w - box.width) // 2, h - box.height - max(12, h // 16)))
-        img = img if img.mode == "RGB" else img.convert("RGB")
+                    sub_cache[line_i] = _Overlay(_text_box(timeline.lines[line_i].text, int(w * 0.86),
+                                                           max(16, h // 22)))
+                if subbed[0] is not img or subbed[1] != line_i:
+                    box = sub_cache[line_i]
+                    bw, bh = box.size
+                    subbed = (img, line_i, box.over(img, ((w - bw) // 2, h - bh - max(12, h // 16))))
+                img = subbed[2]
         encoder.stats["compose_s"] += time.thread_time() - cpu0
         encoder.put(k, img)
         cpu0 = time.thread_time()
@@ -641,7 +750,7 @@ class _Encoder:
         self.thread = threading.Thread(target=self._run, name="scene-encoder", daemon=True)
         self.thread.start()
 
-    def put(self, k: int, img: Image.Image):
+    def put(self, k: int, img: Yuv):
         while True:
             if self.error is not None:
                 raise self.error
@@ -664,6 +773,7 @@ class _Encoder:
         self.stats["audio_s"] += time.thread_time() - c0
 
     def _run(self):
+        last_img = frame = None
         try:
             while True:
                 try:
@@ -678,7 +788,8 @@ class _Encoder:
                     break
                 k, img = item
                 c0 = time.thread_time()
-                frame = av.VideoFrame.from_image(img)
+                if img is not last_img:     # a frame that did not change is not converted again
+                    last_img, frame = img, _to_frame(img)
                 frame.pts = k
                 c1 = time.thread_time()
                 for packet in self.vstream.encode(frame):
