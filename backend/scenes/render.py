@@ -118,12 +118,9 @@ class Yuv(NamedTuple):
 
 
 def _planes(frame: av.VideoFrame) -> Yuv:
-    """The planes of a yuv420p frame (its rows may be padded)."""
-    out = []
-    for p in frame.planes[:3]:
-        rows = np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, :p.width]
-        out.append(Image.fromarray(rows.copy()))
-    return Yuv(*out)
+    """The planes of a yuv420p frame, sharing its memory (Pillow copies before it would write to them)."""
+    return Yuv(*(Image.frombuffer("L", (p.width, p.height), p, "raw", "L", p.line_size, 1)
+                 for p in frame.planes[:3]))
 
 
 def _to_yuv(img: Image.Image) -> Yuv:
@@ -133,6 +130,11 @@ def _to_yuv(img: Image.Image) -> Yuv:
 
 def _to_frame(p: Yuv) -> av.VideoFrame:
     w, h = p.size
+    frame = av.VideoFrame(w, h, "yuv420p")
+    if all(pl.line_size == img.width for pl, img in zip(frame.planes, p)):
+        for pl, img in zip(frame.planes, p):
+            pl.update(img.tobytes())
+        return frame
     flat = np.concatenate([np.asarray(p.y).reshape(-1), np.asarray(p.u).reshape(-1), np.asarray(p.v).reshape(-1)])
     return av.VideoFrame.from_ndarray(flat.reshape(h * 3 // 2, w), format="yuv420p")
 
