@@ -9,6 +9,7 @@ audio.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import queue
@@ -155,14 +156,18 @@ def _paste(dst: Yuv, src: Yuv, xy: tuple[int, int], mask: tuple[Image.Image, Ima
     return Yuv(*out)
 
 
+@functools.lru_cache(maxsize=16)
+def _yuv_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    return tuple(p.getpixel((0, 0)) for p in _to_yuv(Image.new("RGB", (2, 2), rgb)))
+
+
 def _fill(dst: Yuv, rgb: tuple[int, int, int], box: tuple[int, int, int, int]) -> Yuv:
     """A copy of `dst` with `box` (even corners) painted in one colour."""
-    colour = _to_yuv(Image.new("RGB", (2, 2), rgb))
     out = []
-    for i, (d, c) in enumerate(zip(dst, colour)):
+    for i, (d, c) in enumerate(zip(dst, _yuv_colour(rgb))):
         d = d.copy()
         k = 1 if i == 0 else 2
-        d.paste(c.getpixel((0, 0)), tuple(v // k for v in box))
+        d.paste(c, tuple(v // k for v in box))
         out.append(d)
     return Yuv(*out)
 
