@@ -2,10 +2,12 @@
 
 Streaming: frames are made one at a time and handed to x264 (which encodes on its own threads while we
 compose the next frame); only the shots around the current time hold their media, and the audio is mixed
-in one-second blocks, so memory stays flat however long the scene is. Per-frame work stays in Pillow's C
-routines (a sub-pixel `resize(box=…)` for the Ken Burns move, `Image.blend` for cross-fades, masked
-`paste` for captions and subtitles), which beat the same maths in numpy on this machine; numpy does the
-audio.
+in one-second blocks, so memory stays flat however long the scene is. Frames are composed in the encoder's
+own format, yuv420p, as three Pillow "L" planes (`Yuv`): a Ken Burns frame is one swscale call (crop view
+→ scaled and converted together), video frames are scaled by swscale without a round trip through RGB,
+cross-fades are `Image.blend` per plane and captions/subtitles masked `paste`s of boxes converted once.
+A frame that did not change (a held video frame, a still, a card) is the same object, so neither its
+overlays nor its conversion for the encoder are redone. numpy does the audio.
 """
 from __future__ import annotations
 
@@ -39,6 +41,10 @@ RELEASE_S = 0.4
 MUSIC_FADE_IN_S = 1.0
 MUSIC_FADE_OUT_S = 2.0
 KEN_BURNS_ZOOM = 1.12      # how far a push-in travels (crop 1/1.12 of the picture at its end)
+# swscale on our composing thread only: its default (a thread pool per size, and the Ken Burns crop changes
+# size every frame) started ~500 threads per minute of video, for no gain in total CPU (x264 keeps the other
+# core busy), and hid its work from the compose_s figure
+SWS_THREADS = 1
 KB_OVERSAMPLE = 2          # a moving still is kept at this many times the frame's size (see StillClip)
 PAN_TRAVEL = 0.10          # a pan crosses this share of the picture's width
 INSET_HEIGHT = 0.40        # a talking-head inset's height, as a share of the frame
@@ -126,7 +132,7 @@ def _planes(frame: av.VideoFrame) -> Yuv:
 
 def _to_yuv(img: Image.Image) -> Yuv:
     """An RGB picture (even size) as yuv420p, with swscale's matrix: the same as the encoder would use."""
-    return _planes(av.VideoFrame.from_image(img.convert("RGB")).reformat(format="yuv420p"))
+    return _planes(av.VideoFrame.from_image(img.convert("RGB")).reformat(format="yuv420p", threads=SWS_THREADS))
 
 
 def _to_frame(p: Yuv) -> av.VideoFrame:
@@ -255,7 +261,8 @@ class StillClip:
         xa, ya = max(0, round(x0)), max(0, round(y0))
         xb, yb = min(sw, max(xa + 2, round(x0 + cw))), min(sh, max(ya + 2, round(y0 + ch)))
         view = av.VideoFrame.from_numpy_buffer(self.src[ya:yb, xa:xb], format="rgb24")
-        return _planes(view.reformat(width=self.w, height=self.h, format="yuv420p", interpolation="BILINEAR"))
+        return _planes(view.reformat(width=self.w, height=self.h, format="yuv420p", interpolation="BILINEAR",
+                                     threads=SWS_THREADS))
 
     def frame(self, t: float) -> Yuv:
         if self._still is not None:
@@ -322,14 +329,16 @@ class VideoClip:
             s = max(self.w / f.width, self.h / f.height)
             cw = _even_up(max(self.w, math.ceil(f.width * s)))
             ch = _even_up(max(self.h, math.ceil(f.height * s)))
-            p = _planes(f.reformat(width=cw, height=ch, format="yuv420p", interpolation="BILINEAR"))
+            p = _planes(f.reformat(width=cw, height=ch, format="yuv420p", interpolation="BILINEAR",
+                                   threads=SWS_THREADS))
             if (cw, ch) == (self.w, self.h):
                 return p
             x0, y0 = (cw - self.w) // 4 * 2, (ch - self.h) // 4 * 2
             return Yuv(p.y.crop((x0, y0, x0 + self.w, y0 + self.h)),
                        *(c.crop((x0 // 2, y0 // 2, (x0 + self.w) // 2, (y0 + self.h) // 2)) for c in p[1:]))
         cw, ch = _contain_size(f.width, f.height, *self.fit)
-        return _planes(f.reformat(width=cw, height=ch, format="yuv420p", interpolation="BILINEAR"))
+        return _planes(f.reformat(width=cw, height=ch, format="yuv420p", interpolation="BILINEAR",
+                                  threads=SWS_THREADS))
 
     def first_image(self) -> Image.Image:
         with av.open(str(self.path)) as c:
