@@ -12,7 +12,9 @@ the studio and makes plain local stand-in media instead (for a machine where the
 The last line printed is one JSON object: render_s, duration_s, realtime_factor (render_s / duration_s),
 peak_rss_mb (this process's peak), mp4, plus cpu_s (CPU seconds the render used, all threads) and
 load_avg (the machine's 1-minute load when the render ended: with other work on the 2 cores, wall time
-stretches while cpu_s does not).
+stretches while cpu_s does not), cpu_per_video_s (cpu_s / duration_s) and the CPU seconds of each stage of
+the render: compose_s (making the frames), convert_s (frame → encoder's picture), encode_s (the encoder
+call on our thread; x264's own threads are the rest of cpu_s), audio_s (mixing and AAC).
 
     python bench/scene_render.py [--stand-in] [--out DIR]
 """
@@ -242,7 +244,8 @@ def main() -> None:
 
     cpu0 = time.process_time()
     t0 = time.monotonic()
-    result = render_scene(RenderInput(scene, shots, music), settings, out, progress)
+    stages: dict = {}
+    result = render_scene(RenderInput(scene, shots, music), settings, out, progress, stats=stages)
     render_s = time.monotonic() - t0
     cpu_s = time.process_time() - cpu0
     figures = {
@@ -252,6 +255,8 @@ def main() -> None:
         "peak_rss_mb": round(rss_mb(), 1),
         "mp4": str(result.mp4),
         "cpu_s": round(cpu_s, 2),
+        "cpu_per_video_s": round(cpu_s / result.duration_s, 3),
+        **stages,
         "load_avg": round(os.getloadavg()[0], 2),
         "media": "stand-in" if args.stand_in else "preview",
     }
