@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Awaitable, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -31,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from backend.client import RunPodClient  # noqa: E402
 from backend.history import History  # noqa: E402
 from backend.library import Library  # noqa: E402
-from backend.records import Policy  # noqa: E402
+from backend.records import JobRecord, Policy  # noqa: E402
 from backend.settings import Secret  # noqa: E402
 from backend.tracker import JobTracker  # noqa: E402
 from tests.support.procs import Proc, free_port  # noqa: E402
@@ -56,8 +57,14 @@ class RecordingClient(RunPodClient):
         return st
 
 
-async def ours(base: str, endpoint_id: str, n: int, seconds: float, stagger: float, warmup: int,
-               data: Path) -> dict:
+# Submits one phase's jobs to the tracker; returns (submit time, record) for each.
+Submit = Callable[[JobTracker], Awaitable[list[tuple[float, JobRecord]]]]
+
+
+async def followed(base: str, endpoint_id: str, name: str, phases: list[tuple[bool, Submit]], data: Path) -> dict:
+    """Jobs followed by our JobTracker, phase by phase: each phase's jobs are submitted, then awaited to their end.
+    For the measured phases, ms from the handler's `finished_at` stamp to the tracker's terminal event and each
+    job's life; the /status requests of the last phase."""
     client = RecordingClient(base, endpoint_id, Secret(KEY))
     done: dict[str, float] = {}
     events: dict[str, asyncio.Event] = {}
@@ -67,21 +74,17 @@ async def ours(base: str, endpoint_id: str, n: int, seconds: float, stagger: flo
             done[ev.record.id] = time.time()
             events.setdefault(ev.record.id, asyncio.Event()).set()
 
-    history = History(data / "bench.sqlite3")
-    tracker = JobTracker(client, history, Library(data / "lib"), on_event=on_event)
+    history = History(data / f"{name}.sqlite3")
+    tracker = JobTracker(client, history, Library(data / f"{name}-lib"), on_event=on_event)
     await tracker.start()
     results = []
     try:
-        for phase, count in (("warmup", warmup), ("measure", n)):
+        for measured, submit in phases:
             client.requests.clear()
-            recs = []
-            for i in range(count):
-                recs.append((time.time(), await tracker.submit("bench", {"kind": "timed", "seconds": seconds,
-                                                                         "i": i}, POLICY)))
-                await asyncio.sleep(stagger)
+            recs = await submit(tracker)
             for _, rec in recs:
                 await events.setdefault(rec.id, asyncio.Event()).wait()
-            if phase == "measure":
+            if measured:
                 for t0, rec in recs:
                     end = client.finished_at[rec.remote_id]
                     results.append({"detect_ms": (done[rec.id] - end) * 1000, "life_s": done[rec.id] - t0})
@@ -93,25 +96,27 @@ async def ours(base: str, endpoint_id: str, n: int, seconds: float, stagger: flo
     return {"results": results, "status_requests": status_requests}
 
 
+async def ours(base: str, endpoint_id: str, n: int, seconds: float, stagger: float, warmup: int,
+               data: Path) -> dict:
+    """`n` jobs of one length, after `warmup` unmeasured ones."""
+    def timed(count: int) -> Submit:
+        async def submit(tracker: JobTracker) -> list[tuple[float, JobRecord]]:
+            recs = []
+            for i in range(count):
+                recs.append((time.time(), await tracker.submit("bench", {"kind": "timed", "seconds": seconds,
+                                                                         "i": i}, POLICY)))
+                await asyncio.sleep(stagger)
+            return recs
+        return submit
+
+    return await followed(base, endpoint_id, "bench", [(False, timed(warmup)), (True, timed(n))], data)
+
+
 async def mix(base: str, endpoint_id: str, lengths: list[float], per_length: int, stagger: float,
               data: Path) -> dict:
     """Jobs of several lengths reporting progress, submitted in an interleaved order and watched like a tab
     follows its job; the same figures as `ours`."""
-    client = RecordingClient(base, endpoint_id, Secret(KEY))
-    done: dict[str, float] = {}
-    events: dict[str, asyncio.Event] = {}
-
-    def on_event(ev) -> None:
-        if ev.terminal:
-            done[ev.record.id] = time.time()
-            events.setdefault(ev.record.id, asyncio.Event()).set()
-
-    history = History(data / "mix.sqlite3")
-    tracker = JobTracker(client, history, Library(data / "lib3"), on_event=on_event)
-    await tracker.start()
-    results = []
-    try:
-        client.requests.clear()
+    async def submit(tracker: JobTracker) -> list[tuple[float, JobRecord]]:
         recs = []
         for i in range(per_length):
             for seconds in lengths:
@@ -119,17 +124,9 @@ async def mix(base: str, endpoint_id: str, lengths: list[float], per_length: int
                 tracker.set_watched(rec.id, True)
                 recs.append((time.time(), rec))
                 await asyncio.sleep(stagger)
-        for _, rec in recs:
-            await events.setdefault(rec.id, asyncio.Event()).wait()
-        for t0, rec in recs:
-            end = client.finished_at[rec.remote_id]
-            results.append({"detect_ms": (done[rec.id] - end) * 1000, "life_s": done[rec.id] - t0})
-        status_requests = client.requests["status"]
-    finally:
-        await tracker.stop()
-        await client.aclose()
-        history.close()
-    return {"results": results, "status_requests": status_requests}
+        return recs
+
+    return await followed(base, endpoint_id, "mix", [(True, submit)], data)
 
 
 async def load(base: str, endpoint_id: str, jobs: int, seconds: float, data: Path) -> dict:

@@ -12,82 +12,25 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-from PIL import Image, ImageDraw
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
-JOB_MS = 120_000
-CREDENTIALS = ("RUNPOD_API_KEY", "RUNPOD_ENDPOINT_ID", "RUNPOD_API_BASE", "STUDIO_AUTH", "STUDIO_MCP")
+sys.path.insert(0, str(REPO))      # run as `python docs/screenshots.py`: the page helpers live in tests/support
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.media import drawn_face, spoken_reference  # noqa: E402
+from tests.support.page import (CHROMIUM, CHROMIUM_ARGS, DESKTOP, JOB_MS, PHONE, finished, open_page, pick,  # noqa: E402
+                                save_voice, tab, upload)
+from tests.support.studio import running_app  # noqa: E402
 
 
 def sample_media(folder: Path) -> dict[str, Path]:
     """A spoken reference clip and a drawn face to start from."""
-    ref = folder / "reference.wav"
-    text = "Hello there. My name is Captain Mara, and I fly the night mail over the harbour city."
-    if shutil.which("espeak-ng"):
-        subprocess.run(["espeak-ng", "-w", str(ref), text], check=True, capture_output=True)
-    else:
-        t = np.linspace(0, 6, 6 * 22050, endpoint=False)
-        sf.write(ref, 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2, 22050)
-    face = folder / "face.png"
-    im = Image.new("RGB", (512, 512), (70, 90, 130))
-    dr = ImageDraw.Draw(im)
-    dr.ellipse((136, 96, 376, 416), fill=(235, 200, 170))
-    dr.ellipse((196, 206, 226, 236), fill=(40, 40, 40))
-    dr.ellipse((286, 206, 316, 236), fill=(40, 40, 40))
-    dr.arc((206, 296, 306, 356), 0, 180, fill=(120, 30, 30), width=6)
-    im.save(face)
-    return {"reference": ref, "face": face}
-
-
-def start_app(data: Path) -> tuple[subprocess.Popen, str, Path]:
-    port = free_port()
-    env = {**os.environ, **{k: "" for k in CREDENTIALS}, "STUDIO_DATA_DIR": str(data / "data"),
-           "GRADIO_TEMP_DIR": str(data / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = data / "app.log"
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 180
-    while "studio ready" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the app did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    return proc, f"http://127.0.0.1:{port}", log
-
-
-def stop_app(proc: subprocess.Popen, data: Path) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    # The preview endpoint runs detached (it outlives the app by design): stop the one this run started.
-    state = data / "data" / "preview-endpoint" / "endpoint.json"
-    if state.is_file():
-        sys.path.insert(0, str(REPO))
-        from tests.support.procs import stop_detached_endpoint
-        stop_detached_endpoint(state)
+    return {"reference": spoken_reference(folder / "reference.wav"),
+            "face": drawn_face(folder / "face.png", background=(70, 90, 130))}
 
 
 def save_png(png: bytes, path: Path, max_kb: int) -> int:
@@ -101,42 +44,26 @@ def save_png(png: bytes, path: Path, max_kb: int) -> int:
     return len(png)
 
 
-def go_to_tab(page, name: str) -> None:
-    """Click a tab; on a narrow screen Gradio moves the tabs that do not fit into a "More tabs" menu."""
-    direct = page.get_by_role("tab", name=name, exact=True)
-    if direct.count() and direct.first.is_visible():
-        direct.first.click()
-        return
-    page.get_by_role("button", name="More tabs").first.click()
-    page.locator(".overflow-dropdown button", has_text=name).first.click()
-
-
 class Shooter:
     def __init__(self, page, out: Path, suffix: str, max_kb: int):
         self.page, self.out, self.suffix, self.max_kb = page, out, suffix, max_kb
 
     def tab(self, name: str) -> None:
-        go_to_tab(self.page, name)
-        self.page.wait_for_timeout(400)
+        tab(self.page, name)
+        self.page.wait_for_timeout(100)
 
-    def done(self, status_id: str) -> None:
-        self.page.locator(f"#{status_id} [data-kind=completed]").wait_for(timeout=JOB_MS)
+    def run(self, prefix: str, shot: str) -> None:
+        """Press the tab's Run button (#<prefix>-run), wait for the job and take the screenshot."""
+        self.page.locator(f"#{prefix}-run").click()
+        finished(self.page, f"{prefix}-status")
         self.page.wait_for_timeout(1200)            # let media players and the scroll settle
+        self.shot(shot)
 
     def shot(self, name: str) -> None:
         path = self.out / f"{name}{self.suffix}.png"
         size = save_png(self.page.screenshot(), path, self.max_kb)
         print(f"{path.relative_to(self.out.parent) if self.out.parent in path.parents else path}: "
               f"{size // 1024} KB", flush=True)
-
-    def pick(self, elem_id: str, option: str) -> None:
-        self.page.locator(f"#{elem_id} input").first.click()
-        self.page.get_by_role("option", name=option, exact=True).click()
-
-    def upload(self, elem_id: str, path: Path) -> None:
-        self.page.locator(f"#{elem_id} input[type=file]").first.set_input_files(str(path))
-        self.page.locator(f"#{elem_id} button[aria-label=Clear], #{elem_id} img, #{elem_id} audio").first.wait_for(
-            state="attached", timeout=20_000)
 
 
 SCENE = """Title: Night Mail
@@ -160,50 +87,34 @@ def make_everything(s: Shooter, media: dict[str, Path], voice_name: str) -> None
     page = s.page
     s.tab("Portrait")
     page.locator("#portrait-prompt textarea").fill("a weathered sky pirate, front-facing, head and shoulders")
-    s.pick("portrait-style", "Graphic novel ink")
-    page.locator("#portrait-run").click()
-    s.done("portrait-status")
-    s.shot("portrait")
+    pick(page, "portrait-style", "Graphic novel ink")
+    s.run("portrait", "portrait")
 
-    s.tab("Voice")
-    s.upload("voice-reference_audio", media["reference"])
-    page.locator("#voice-reference_text textarea").fill("Hello there. My name is Captain Mara.")
-    page.locator("#voice-name textarea, #voice-name input").first.fill(voice_name)
-    page.locator("#voice-save").click()
-    page.get_by_text(f"Saved voice “{voice_name}”").wait_for(timeout=30_000)
+    save_voice(page, media["reference"], voice_name)
     page.locator("#voice-text textarea").fill("The harbour lights are out tonight. Keep your lantern low.")
-    page.locator("#voice-run").click()
-    s.done("voice-status")
-    s.shot("voice")
+    s.run("voice", "voice")
 
     s.tab("Talking head")
     page.get_by_role("tab", name="One click").click()
     page.locator("#pipe-prompt textarea").fill("an old lighthouse keeper, front-facing, head and shoulders")
-    s.pick("pipe-voice", voice_name)
+    pick(page, "pipe-voice", voice_name)
     page.locator("#pipe-script textarea").fill("Every night I climb the stairs, and every night the sea waits.")
-    page.locator("#pipe-run").click()
-    s.done("pipe-status")
-    s.shot("talking-head")
+    s.run("pipe", "talking-head")
 
     s.tab("Panel animation")
-    s.upload("panel-image", media["face"])
+    upload(page, "panel-image", media["face"])
     page.locator("#panel-prompt textarea").fill("rain falling, neon sign flickering")
-    page.locator("#panel-run").click()
-    s.done("panel-status")
-    s.shot("panel-animation")
+    s.run("panel", "panel-animation")
 
     s.tab("Music")
-    s.pick("music-preset", "Jazz")
-    page.locator("#music-run").click()
-    s.done("music-status")
-    s.shot("music")
+    pick(page, "music-preset", "Jazz")
+    s.run("music", "music")
 
     s.tab("Cast")
     page.locator("#cast-name textarea, #cast-name input").first.fill("Mara")
     page.locator("#cast-look textarea").fill("silver hair, red oilskin coat, weathered face")
-    page.locator("#cast-portrait input[type=file]").set_input_files(str(media["face"]))
-    page.locator("#cast-portrait img").first.wait_for(timeout=20_000)
-    s.pick("cast-voice", voice_name)
+    upload(page, "cast-portrait", media["face"])
+    pick(page, "cast-voice", voice_name)
     page.locator("#cast-save").click()
     page.locator("#cast-status").get_by_text("Saved").wait_for(timeout=20_000)
     page.wait_for_timeout(800)
@@ -246,21 +157,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="studio-shots-") as tmp:
         data = Path(tmp)
         media = sample_media(data)
-        proc, url, _ = start_app(data)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                sizes = ([] if a.no_desktop else [(DESKTOP, "")]) + ([(PHONE, "-phone")] if a.phone else [])
-                for i, (viewport, suffix) in enumerate(sizes):
-                    ctx = browser.new_context(viewport=viewport)
-                    page = ctx.new_page()
-                    page.goto(url)
-                    page.locator("#mode-banner").wait_for(timeout=120_000)   # slow first render on a busy machine
-                    make_everything(Shooter(page, a.out, suffix, a.max_kb), media, f"Captain Mara {i + 1}")
-                    ctx.close()
-                browser.close()
-        finally:
-            stop_app(proc, data)
+        with running_app(data, timeout=180) as app, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            sizes = ([] if a.no_desktop else [(DESKTOP, "")]) + ([(PHONE, "-phone")] if a.phone else [])
+            for i, (viewport, suffix) in enumerate(sizes):
+                page = open_page(browser, app.url, viewport, timeout=120_000)   # slow first render on a busy machine
+                make_everything(Shooter(page, a.out, suffix, a.max_kb), media, f"Captain Mara {i + 1}")
+                page.context.close()
+            browser.close()
 
 
 if __name__ == "__main__":

@@ -7,11 +7,8 @@ file and puts it back.
 """
 from __future__ import annotations
 
-import base64
 import io
-import json
 import re
-import time
 from pathlib import Path
 
 import av
@@ -22,13 +19,13 @@ import soundfile as sf
 from PIL import Image
 
 from tests.support import faces
+from tests.support.jobs import b64, data, error_of, png_b64, run
 from tests.support.procs import Proc
 from worker.volume import place_placeholder
 from workflows.catalogue import get_spec, load_manifest
 
 READY = "local endpoint ready:"
 ENGINE = re.compile(r"preview engine running at (\S+) \(volume (.+)\)")
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 
 
 def place(models: Path, path: str) -> None:
@@ -53,42 +50,12 @@ def volume(serve) -> Path:
     return serve["volume"]
 
 
-def run(base: str, inp: dict, timeout: float = 30) -> dict:
-    r = httpx.post(f"{base}/run", json={"input": inp}, timeout=30)
-    assert r.status_code == 200, r.text
-    job_id = r.json()["id"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = httpx.get(f"{base}/status/{job_id}", timeout=30).json()
-        if job["status"] in TERMINAL:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
-
-
 def completed(base: str, inp: dict) -> dict:
     job = run(base, inp)
     assert job["status"] == "COMPLETED", job
     out = job["output"]
     assert out["status"] == "success" and out["action"] == inp["action"] and out["preview"] is True
     return out
-
-
-def data(f: dict) -> bytes:
-    assert f["encoding"] == "base64"
-    raw = base64.b64decode(f["data"])
-    assert len(raw) == f["size"]
-    return raw
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def png_b64(w: int, h: int) -> str:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), (150, 110, 90)).save(buf, "PNG")
-    return b64(buf.getvalue())
 
 
 def speech_b64(seconds: float, rate: int = 16000) -> str:
@@ -237,11 +204,6 @@ def test_music_has_the_requested_duration(serve, fmt, mime, ext):
 
 
 # ---- missing models ---------------------------------------------------------------------------------------------
-
-def error_of(job: dict) -> dict:
-    assert job["status"] == "FAILED", job
-    return json.loads(job["error"])
-
 
 def test_a_file_missing_from_the_volume_fails_before_anything_is_queued(serve, volume):
     path = get_spec("tts").required_models({})[-1]

@@ -139,3 +139,18 @@ def _frame(msg) -> dict:
         return {"type": f"binary:{event}", "data": msg.data}
     data = json.loads(msg.data)
     return {"type": data["type"], "data": data["data"]}
+
+
+async def run_graph(engine: Engine, graph: dict) -> tuple[str, list[dict]]:
+    """Queue `graph` with a client id of its own and follow it on the websocket to its end: (prompt_id, frames)."""
+    cid = f"g-{uuid.uuid4().hex[:6]}"
+    response, frames = await run_ws(engine, {"prompt": graph, "client_id": cid}, client_id=cid)
+    assert response.status_code == 200, response.text
+    return response.json()["prompt_id"], frames
+
+
+def output_of(frames: list[dict]) -> dict:
+    """The first `executed` node's output of a run that succeeded."""
+    types = [f["type"] for f in frames]
+    assert "execution_success" in types, [f["data"] for f in frames if f["type"] == "execution_error"]
+    return next(f["data"]["output"] for f in frames if f["type"] == "executed")

@@ -5,7 +5,6 @@ fails at SONIC_PreData as on ComfyUI."""
 from __future__ import annotations
 
 import io
-import uuid
 
 import av
 import numpy as np
@@ -17,7 +16,7 @@ from backend.faces import find_face
 from tests.support import faces
 
 from . import graphs
-from .conftest import Engine, run_ws, start_engine
+from .conftest import Engine, output_of, run_graph, start_engine
 
 NO_BBOX = "cannot access local variable 'bbox_s' where it is not associated with a value"
 
@@ -47,19 +46,6 @@ def eng(tmp_path_factory) -> Engine:
     e.proc.stop()
 
 
-async def run(e: Engine, graph: dict) -> tuple[str, list[dict]]:
-    cid = f"f-{uuid.uuid4().hex[:6]}"
-    response, frames = await run_ws(e, {"prompt": graph, "client_id": cid}, client_id=cid)
-    assert response.status_code == 200, response.text
-    return response.json()["prompt_id"], frames
-
-
-def output_of(frames: list[dict]) -> dict:
-    types = [f["type"] for f in frames]
-    assert "execution_success" in types, [f["data"] for f in frames if f["type"] == "execution_error"]
-    return next(f["data"]["output"] for f in frames if f["type"] == "executed")
-
-
 def fetch(e: Engine, item: dict) -> bytes:
     r = e.http.get("/view", params={"filename": item["filename"], "subfolder": item["subfolder"], "type": item["type"]})
     assert r.status_code == 200
@@ -85,7 +71,7 @@ def body(frame: np.ndarray) -> np.ndarray:
 # ---- SONIC's face check ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("picture", ["landscape.png", "blank.png"])
 async def test_lipsync_without_a_face_fails_at_sonic_predata_as_comfyui(eng: Engine, picture: str):
-    pid, frames = await run(eng, graphs.lipsync(picture, "speech.wav", duration=2.0))
+    pid, frames = await run_graph(eng, graphs.lipsync(picture, "speech.wav", duration=2.0))
     err = next(f["data"] for f in frames if f["type"] == "execution_error")
     assert (err["node_type"], err["node_id"]) == ("SONIC_PreData", "5")
     assert err["exception_type"] == "UnboundLocalError"
@@ -101,7 +87,7 @@ async def test_lipsync_without_sonics_files_asks_for_them(tmp_path):
         (e.data / "models" / "sonic" / "yoloface_v5m.pt").unlink()
         assert e.upload("face.png", faces.png(faces.face_photo(256, 256))).status_code == 200
         assert e.upload("speech.wav", speech_like([(1, True)])).status_code == 200
-        _, frames = await run(e, graphs.lipsync("face.png", "speech.wav", duration=1.0))
+        _, frames = await run_graph(e, graphs.lipsync("face.png", "speech.wav", duration=1.0))
         err = next(f["data"] for f in frames if f["type"] == "execution_error")
         assert (err["node_type"], err["exception_type"]) == ("SONIC_PreData", "Exception")
         assert err["exception_message"] == "Please download the model first\n"
@@ -112,7 +98,7 @@ async def test_lipsync_without_sonics_files_asks_for_them(tmp_path):
 
 # ---- the talking head -----------------------------------------------------------------------------------------
 async def test_talking_head_is_the_portrait_with_a_mouth_that_follows_the_speech(eng: Engine):
-    _, frames = await run(eng, graphs.lipsync("face.png", "speech.wav", duration=10.0, fps=10.0))
+    _, frames = await run_graph(eng, graphs.lipsync("face.png", "speech.wav", duration=10.0, fps=10.0))
     clip = video_frames(fetch(eng, output_of(frames)["images"][0]))
     assert len(clip) == 40
     portrait = np.asarray(faces.face_photo(320, 400), dtype=np.float32)[: clip[0].shape[0], : clip[0].shape[1]]
@@ -132,17 +118,17 @@ async def test_talking_head_is_the_portrait_with_a_mouth_that_follows_the_speech
 
 
 async def test_a_preview_portrait_has_a_face_the_talking_head_can_use(eng: Engine):
-    _, frames = await run(eng, graphs.portrait("A smiling lighthouse keeper", width=512, height=640, seed=9))
+    _, frames = await run_graph(eng, graphs.portrait("A smiling lighthouse keeper", width=512, height=640, seed=9))
     png = fetch(eng, output_of(frames)["images"][0])
     assert find_face(io.BytesIO(png)).found
     assert eng.upload("made.png", png).status_code == 200
-    _, frames = await run(eng, graphs.lipsync("made.png", "speech.wav", duration=1.0))
+    _, frames = await run_graph(eng, graphs.lipsync("made.png", "speech.wav", duration=1.0))
     assert output_of(frames)["images"][0]["filename"].endswith(".mp4")
 
 
 # ---- the panel animation --------------------------------------------------------------------------------------
 async def test_panel_animation_pushes_in_over_the_uploaded_panel(eng: Engine):
-    _, frames = await run(eng, graphs.animate_svd("landscape.png", frames=12, fps=8.0, width=384, height=256))
+    _, frames = await run_graph(eng, graphs.animate_svd("landscape.png", frames=12, fps=8.0, width=384, height=256))
     clip = video_frames(fetch(eng, output_of(frames)["images"][0]))
     assert len(clip) == 12 and clip[0].shape[:2] == (256, 384)
     panel = np.asarray(faces.landscape(384, 256), dtype=np.float32)
@@ -164,7 +150,7 @@ async def test_panel_animation_pushes_in_over_the_uploaded_panel(eng: Engine):
 
 # ---- music ----------------------------------------------------------------------------------------------------
 async def test_music_has_the_asked_length_and_a_steady_beat(eng: Engine):
-    _, frames = await run(eng, graphs.music(8.0))
+    _, frames = await run_graph(eng, graphs.music(8.0))
     data = fetch(eng, output_of(frames)["audio"][0])
     with av.open(io.BytesIO(data)) as box:
         stream = box.streams.audio[0]

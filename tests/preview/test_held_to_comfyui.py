@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from . import graphs
-from .conftest import SHARED, TRANSCRIPTS, Engine, run_ws, start_engine, wav_bytes
+from .conftest import SHARED, TRANSCRIPTS, Engine, run_graph, start_engine, wav_bytes
 
 
 def transcript(name: str) -> dict:
@@ -28,13 +28,6 @@ def eng(tmp_path_factory) -> Engine:
     yield e
     e.http.close()
     e.proc.stop()
-
-
-async def run(e: Engine, prompt: dict) -> tuple[str, list[dict]]:
-    cid = f"h-{uuid.uuid4().hex[:6]}"
-    response, frames = await run_ws(e, {"prompt": prompt, "client_id": cid}, client_id=cid)
-    assert response.status_code == 200, response.text
-    return response.json()["prompt_id"], frames
 
 
 def error_of(frames: list[dict]) -> dict:
@@ -56,7 +49,7 @@ def _checkpoint(e: Engine, name: str, content: bytes | None, size: int = 0) -> N
 async def test_a_corrupt_checkpoint_fails_at_the_loader_as_recorded(eng: Engine):
     _checkpoint(eng, "corrupt_probe.safetensors", b"this is not a safetensors file, only a corrupt probe\n" * 4)
     prompt = transcript("c02d_execution_error_corrupt_checkpoint")["request"]["body"]["prompt"]
-    pid, frames = await run(eng, prompt)
+    pid, frames = await run_graph(eng, prompt)
     got, want = error_of(frames), recorded_error("c02d_execution_error_corrupt_checkpoint")
     for key in ("node_id", "node_type", "executed", "exception_type", "exception_message", "current_inputs"):
         assert got[key] == want[key], key
@@ -74,7 +67,7 @@ async def test_a_corrupt_checkpoint_fails_at_the_loader_as_recorded(eng: Engine)
 async def test_other_broken_safetensors_fail_with_the_librarys_messages(eng: Engine, content: bytes, message: str):
     name = f"broken_{uuid.uuid4().hex[:6]}.safetensors"
     _checkpoint(eng, name, content)
-    _, frames = await run(eng, graphs.portrait(ckpt=name, steps=1))
+    _, frames = await run_graph(eng, graphs.portrait(ckpt=name, steps=1))
     err = error_of(frames)
     assert err["node_type"] == "CheckpointLoaderSimple"
     assert err["exception_type"] == "safetensors._safetensors_rust.SafetensorError"
@@ -85,14 +78,14 @@ async def test_other_broken_safetensors_fail_with_the_librarys_messages(eng: Eng
 async def test_placeholders_the_engine_and_endpoint_write_still_load(eng: Engine, kind: str):
     name = f"placeholder_{kind}.safetensors"
     _checkpoint(eng, name, b"" if kind == "empty" else None, size=2_000_000)
-    _, frames = await run(eng, graphs.portrait(ckpt=name, steps=1))
+    _, frames = await run_graph(eng, graphs.portrait(ckpt=name, steps=1))
     assert "execution_success" in [f["type"] for f in frames]
 
 
 async def test_a_sound_safetensors_file_loads(eng: Engine):
     header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
     _checkpoint(eng, "tiny.safetensors", len(header).to_bytes(8, "little") + header + b"\x01" * 8)
-    _, frames = await run(eng, graphs.portrait(ckpt="tiny.safetensors", steps=1))
+    _, frames = await run_graph(eng, graphs.portrait(ckpt="tiny.safetensors", steps=1))
     assert "execution_success" in [f["type"] for f in frames]
 
 
@@ -100,7 +93,7 @@ async def test_f5tts_without_its_weights_fails_as_recorded(eng: Engine):
     """g03: no vocoder/model in the Hugging Face caches of the volume → LocalEntryNotFoundError at the F5 node."""
     assert eng.upload("voice_0e775a.wav", wav_bytes()).status_code == 200
     prompt = transcript("g03_f5tts_audioinputs_model_not_downloadable")["request"]["body"]["prompt"]
-    _, frames = await run(eng, prompt)
+    _, frames = await run_graph(eng, prompt)
     got, want = error_of(frames), recorded_error("g03_f5tts_audioinputs_model_not_downloadable")
     for key in ("node_id", "node_type", "executed", "exception_type", "exception_message"):
         assert got[key] == want[key], key
@@ -112,7 +105,7 @@ async def test_f5tts_with_its_cached_weights_speaks(tmp_path):
     e = start_engine(tmp_path, "--step-delay", "0", "--models-from-manifest")
     try:
         assert e.upload("voice.wav", wav_bytes(2.0)).status_code == 200
-        _, frames = await run(e, graphs.tts("voice.wav", "Hello there."))
+        _, frames = await run_graph(e, graphs.tts("voice.wav", "Hello there."))
         assert "execution_success" in [f["type"] for f in frames]
     finally:
         e.http.close()
@@ -125,12 +118,12 @@ async def test_numbers_are_stored_converted_and_equal_graphs_are_cached(eng: Eng
         return {"1": {"class_type": "EmptyImage", "inputs": {"width": width, "height": height, "batch_size": 1,
                                                              "color": 123}},
                 "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "conv"}}}
-    pid, frames = await run(eng, graph("64", 48))
+    pid, frames = await run_graph(eng, graph("64", 48))
     first = next(f["data"]["output"] for f in frames if f["type"] == "executed")
     stored = eng.http.get(f"/history/{pid}").json()[pid]["prompt"][2]["1"]["inputs"]
     assert stored["width"] == 64 and isinstance(stored["width"], int)
     # 48.0 and "48" convert to the same INT: the second run is ComfyUI's cache hit, with the same files.
-    pid2, frames2 = await run(eng, graph(64, "48"))
+    pid2, frames2 = await run_graph(eng, graph(64, "48"))
     cached = next(f["data"]["nodes"] for f in frames2 if f["type"] == "execution_cached")
     assert sorted(cached) == ["1", "2"]
     assert next(f["data"]["output"] for f in frames2 if f["type"] == "executed") == first
@@ -179,7 +172,7 @@ def test_an_empty_file_list_keeps_its_options_element(tmp_path):
 async def test_a_finished_step_node_reports_max_over_max(eng: Engine):
     (eng.data / "models" / "upscale_models" / "tiny_probe_compact_x2.safetensors").write_bytes(b"")
     prompt = transcript("c03_progress_messages_upscale_with_tiny_model")["request"]["body"]["prompt"]
-    _, frames = await run(eng, prompt)
+    _, frames = await run_graph(eng, prompt)
     states = [f["data"]["nodes"]["3"] for f in frames if f["type"] == "progress_state" and "3" in f["data"]["nodes"]]
     finished = [s for s in states if s["state"] == "finished"]
     want = [m["data"]["nodes"]["3"] for m in transcript("c03_progress_messages_upscale_with_tiny_model")[
@@ -228,7 +221,7 @@ def test_errors_in_one_node_follow_the_set_order_of_the_engines_seed(eng: Engine
 async def test_junk_audio_fails_with_pyavs_error_as_recorded(eng: Engine):
     assert eng.upload("junk_0e775a.wav", b"this is not audio at all " * 16).status_code == 200
     prompt = transcript("d22_execution_error_loadaudio_junk")["request"]["body"]["prompt"]
-    _, frames = await run(eng, prompt)
+    _, frames = await run_graph(eng, prompt)
     got, want = error_of(frames), recorded_error("d22_execution_error_loadaudio_junk")
     assert got["exception_type"] == want["exception_type"] == "av.error.InvalidDataError"
     prefix = "[Errno 1094995529] Invalid data found when processing input: '"
@@ -241,7 +234,7 @@ async def test_junk_image_fails_with_pillows_error(eng: Engine):
     assert eng.upload("junk.png", b"not a picture").status_code == 200
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "junk.png"}},
               "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "j"}}}
-    _, frames = await run(eng, prompt)
+    _, frames = await run_graph(eng, prompt)
     err = error_of(frames)
     assert err["exception_type"] == "PIL.UnidentifiedImageError"
     assert err["exception_message"].startswith("cannot identify image file '") and "junk.png" in err[

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 
 import av
 import numpy as np
@@ -14,7 +13,7 @@ from PIL import Image
 from tests.support import faces
 
 from . import graphs
-from .conftest import Engine, run_ws, start_engine, wav_bytes
+from .conftest import Engine, output_of, run_graph, start_engine, wav_bytes
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +28,7 @@ def studio(tmp_path_factory) -> Engine:
 
 
 async def run(e: Engine, graph: dict) -> dict:
-    cid = f"m-{uuid.uuid4().hex[:6]}"
-    response, frames = await run_ws(e, {"prompt": graph, "client_id": cid}, client_id=cid)
-    assert response.status_code == 200, response.text
-    types = [f["type"] for f in frames]
-    assert "execution_success" in types, [f for f in frames if f["type"] == "execution_error"]
-    return next(f["data"]["output"] for f in frames if f["type"] == "executed")
+    return output_of((await run_graph(e, graph))[1])
 
 
 def fetch(e: Engine, item: dict) -> tuple[bytes, str]:

@@ -10,11 +10,8 @@ the SONIC link written into ComfyUI's folder, here the server's --base-directory
 """
 from __future__ import annotations
 
-import base64
 import io
-import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +19,10 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
-from PIL import Image
 
+from tests.support import jobs
 from tests.support import real_comfyui as rcu
+from tests.support.jobs import TERMINAL, b64
 from tests.support.procs import Proc, free_port
 from worker import volume as volume_mod
 from workflows.catalogue import load_manifest
@@ -32,7 +30,6 @@ from workflows.catalogue import load_manifest
 HERE = Path(__file__).resolve().parent
 TEST_NODES = HERE / "studio_test_nodes"
 READY = "local endpoint ready:"
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 TIER_TIMEOUT_S = 900        # the first test may install the real ComfyUI (minutes)
 
 
@@ -131,22 +128,13 @@ class Served:
     base: str
 
     def submit(self, inp: dict, **body) -> str:
-        r = httpx.post(f"{self.base}/run", json={"input": inp, **body}, timeout=30)
-        assert r.status_code == 200, r.text
-        return r.json()["id"]
+        return jobs.submit(self.base, inp, **body)
 
     def status(self, job_id: str) -> dict:
         return httpx.get(f"{self.base}/status/{job_id}", timeout=30).json()
 
     def wait(self, job_id: str, timeout: float = 120, until=TERMINAL) -> dict:
-        deadline = time.monotonic() + timeout
-        job = {}
-        while time.monotonic() < deadline:
-            job = self.status(job_id)
-            if job["status"] in until:
-                return job
-            time.sleep(0.1)
-        raise AssertionError(f"job {job_id} not {until} within {timeout} s: {job}\n{self.proc.log()[-3000:]}")
+        return jobs.wait(self.base, job_id, timeout, until, log=self.proc.log)
 
     def run(self, inp: dict, timeout: float = 120) -> dict:
         return self.wait(self.submit(inp), timeout)
@@ -164,11 +152,6 @@ class Served:
         self.proc.stop(timeout=30)
 
 
-def error_of(job: dict) -> dict:
-    assert job["status"] == "FAILED", job
-    return json.loads(job["error"])
-
-
 def output_of(job: dict) -> dict:
     assert job["status"] == "COMPLETED", job
     out = job["output"]
@@ -176,24 +159,7 @@ def output_of(job: dict) -> dict:
     return out
 
 
-def data(f: dict) -> bytes:
-    assert f["encoding"] == "base64"
-    raw = base64.b64decode(f["data"])
-    assert len(raw) == f["size"]
-    return raw
-
-
 # ---- inputs and model-free workflows -----------------------------------------------------------------------------
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def png_b64(w: int, h: int, colour=(150, 110, 90)) -> str:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), colour).save(buf, "PNG")
-    return b64(buf.getvalue())
-
 
 def tone_wav_b64(seconds: float, rate: int = 16000, hz: float = 220.0) -> str:
     t = np.arange(int(seconds * rate)) / rate

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.support import jobs
 from tests.support import real_comfyui as rcu
 from tests.support.procs import Proc, free_port, wait_http
 from workflows.catalogue import get_spec, load_manifest
@@ -30,7 +31,6 @@ from worker import volume as volume_mod
 pytestmark = [pytest.mark.real_comfyui, pytest.mark.timeout(5400)]
 
 READY = "local endpoint ready:"
-TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 # Where gen_f5tts.py writes each file (its docstring) → the hub repository and file it stands for.
 GENERATED = {
     "cached_path/models--SWivid--F5-TTS/snapshots/main/F5TTS_v1_Base/model_1250000.safetensors":
@@ -88,22 +88,9 @@ def hub(tmp_path, synthetic_f5):
         yield url
 
 
-def _wait(base: str, job_id: str, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    job: dict = {}
-    while time.monotonic() < deadline:
-        job = httpx.get(f"{base}/status/{job_id}", timeout=30).json()
-        if job.get("status") in TERMINAL:
-            return job
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not finish within {timeout} s: {job}")
-
-
 def _run(base: str, inp: dict, timeout: float) -> dict:
     policy = {"executionTimeout": int(timeout * 1000)}       # the local endpoint's default (600 s) is too short here
-    r = httpx.post(f"{base}/run", json={"input": inp, "policy": policy}, timeout=30)
-    assert r.status_code == 200, r.text
-    return _wait(base, r.json()["id"], timeout)
+    return jobs.run(base, inp, timeout, poll=0.5, policy=policy)
 
 
 def _reference_wav(seconds: float = 2.5, rate: int = 24000) -> str:

@@ -18,8 +18,8 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from tests.real_comfyui.conftest import (Rig, data, error_of, nonce, output_of, place, png_b64, sleeper,
-                                         tone_wav_b64)
+from tests.real_comfyui.conftest import Rig, nonce, output_of, place, sleeper, tone_wav_b64
+from tests.support.jobs import data, error_of, png_b64
 from workflows.catalogue import get_spec, load_manifest
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.real_comfyui.conftest import Rig, error_of, nonce, output_of, sleeper
+from tests.real_comfyui.conftest import Rig, nonce, output_of, sleeper
+from tests.support.jobs import error_of
 
 START_S = 600           # ComfyUI starts in ~20 s alone, in minutes on a 2-core machine shared with other tests
 

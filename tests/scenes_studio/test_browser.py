@@ -2,13 +2,12 @@
 characters, make what's missing, render, and the video playing in the page."""
 from __future__ import annotations
 
-import re
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.studio.conftest import VIEW, App, artifacts, browser, media  # noqa: F401  (fixtures)
-from tests.support.procs import stop_detached_endpoint
+from tests.studio.conftest import VIEW, artifacts, browser, media  # noqa: F401  (fixtures)
+from tests.support.page import PHONE, open_page, pick, save_voice, tab
+from tests.support.studio import running_app
 
 pytestmark = pytest.mark.browser
 JOB_TIMEOUT = 120_000
@@ -32,52 +31,15 @@ A small rowing boat slides into the fog. [[animate]]
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    a = App(tmp_path_factory.mktemp("scenes-preview"), extra_env={"STUDIO_MCP": "1"})
-    try:
-        yield a.start()
-    finally:
-        a.stop()
-        stop_detached_endpoint(a.root / "data" / "preview-endpoint" / "endpoint.json")
-
-
-def new_page(browser, app, viewport=VIEW) -> Page:  # noqa: F811
-    pg = browser.new_context(viewport=viewport).new_page()
-    pg.goto(app.url)
-    expect(pg.locator("#mode-banner")).to_contain_text("Preview mode", timeout=60_000)
-    return pg
-
-
-def tab(page: Page, name: str) -> None:
-    loc = page.get_by_role("tab", name=name, exact=True)
-    if loc.count() and loc.first.is_visible():
-        loc.first.click()
-        return
-    page.get_by_role("button", name="More tabs").click()          # narrow screens fold tabs into a menu
-    page.locator(".overflow-dropdown button", has_text=re.compile(f"^{name}$")).first.click()
-
-
-def pick(page: Page, elem_id: str, option: str) -> None:
-    page.locator(f"#{elem_id} input").first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def save_voice(page: Page, media, name: str) -> None:  # noqa: F811
-    tab(page, "Voice")
-    clear = page.locator("#voice-reference_audio button[aria-label=Clear]")
-    if clear.count():
-        clear.first.click()
-    page.locator("#voice-reference_audio input[type=file]").first.set_input_files(str(media["reference"]))
-    page.locator("#voice-reference_text textarea").fill("Hello there. My name is Captain Mara.")
-    page.locator("#voice-name textarea, #voice-name input").first.fill(name)
-    page.locator("#voice-save").click()
-    expect(page.locator("#voice-save-status")).to_contain_text(f"Saved voice “{name}”", timeout=20_000)
+    with running_app(tmp_path_factory.mktemp("scenes-preview"), extra_env={"STUDIO_MCP": "1"}) as a:
+        yield a
 
 
 @pytest.mark.timeout(1200)   # a dozen preview jobs and a render; minutes on a loaded 2-core machine
 def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, artifacts):  # noqa: F811
-    page = new_page(browser, app)
-    save_voice(page, media, "Low voice")
-    save_voice(page, media, "High voice")
+    page = open_page(browser, app.url, VIEW)
+    save_voice(page, media["reference"], "Low voice")
+    save_voice(page, media["reference"], "High voice")
 
     # Cast member 1 from the Voice tab's hand-off ("Add to cast"), with an uploaded portrait.
     page.locator("#voice-add-cast").click()
@@ -166,7 +128,7 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
     expect(page.locator("#jobs-video video")).to_be_visible(timeout=15_000)
 
     # Phone width: the same tabs still fit and read.
-    phone = new_page(browser, app, {"width": 390, "height": 844})
+    phone = open_page(browser, app.url, PHONE)
     tab(phone, "Scenes")
     expect(phone.locator("#scene-board .shot[data-status=ready]")).to_have_count(3, timeout=15_000)
     phone.screenshot(path=str(artifacts / "scenes-390.png"))

@@ -7,8 +7,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.studio.conftest import VIEW, App
-from tests.support.procs import REPO, stop_detached_endpoint
+from tests.studio.conftest import VIEW
+from tests.support.page import finished, open_page, pick, save_voice, tab, upload
+from tests.support.procs import REPO
+from tests.support.studio import running_app
 
 pytestmark = pytest.mark.browser
 JOB_TIMEOUT = 90_000
@@ -16,54 +18,15 @@ JOB_TIMEOUT = 90_000
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    a = App(tmp_path_factory.mktemp("studio-preview"))
-    try:
-        yield a.start()
-    finally:
-        a.stop()
-        # The app stops its detached preview endpoint on a clean exit when idle; make sure in every case.
-        stop_detached_endpoint(a.root / "data" / "preview-endpoint" / "endpoint.json")
+    with running_app(tmp_path_factory.mktemp("studio-preview")) as a:
+        yield a
 
 
 @pytest.fixture
 def page(browser, app) -> Page:
-    ctx = browser.new_context(viewport=VIEW)
-    pg = ctx.new_page()
-    pg.goto(app.url)
-    # A loaded shared machine can take a while to render the page the first time.
-    expect(pg.locator("#mode-banner")).to_contain_text("Preview mode", timeout=60_000)
+    pg = open_page(browser, app.url, VIEW)
     yield pg
-    ctx.close()
-
-
-def tab(page: Page, name: str) -> None:
-    page.get_by_role("tab", name=name, exact=True).click()
-
-
-def finished(page: Page, status_id: str) -> None:
-    expect(page.locator(f"#{status_id} [data-kind=completed]")).to_be_visible(timeout=JOB_TIMEOUT)
-
-
-def upload(page: Page, elem_id: str, path) -> None:
-    clear = page.locator(f"#{elem_id} button[aria-label=Clear]")
-    if clear.count():
-        clear.first.click()
-    page.locator(f"#{elem_id} input[type=file]").first.set_input_files(str(path))
-    expect(page.locator(f"#{elem_id} button[aria-label=Clear], #{elem_id} img").first).to_be_attached(timeout=15_000)
-
-
-def pick(page: Page, elem_id: str, option: str) -> None:
-    page.locator(f"#{elem_id} input").first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def save_voice(page: Page, media, name: str) -> None:
-    tab(page, "Voice")
-    upload(page, "voice-reference_audio", media["reference"])
-    page.locator("#voice-reference_text textarea").fill("Hello there. My name is Captain Mara.")
-    page.locator("#voice-name textarea, #voice-name input").first.fill(name)
-    page.locator("#voice-save").click()
-    expect(page.locator("#voice-save-status")).to_contain_text(f"Saved voice “{name}”", timeout=20_000)
+    pg.context.close()
 
 
 def test_portrait_makes_an_image_and_refuses_an_empty_prompt(page: Page, artifacts):
@@ -98,7 +61,7 @@ def test_voice_saves_a_voice_and_speaks(page: Page, media, artifacts):
     page.locator("#voice-save").click()
     expect(page.locator("#voice-save-status")).to_contain_text("180 s long", timeout=20_000)
 
-    save_voice(page, media, "Captain Mara")
+    save_voice(page, media["reference"], "Captain Mara")
     page.locator("#voice-text textarea").fill("The harbour lights are out tonight. Keep your lantern low.")
     page.locator("#voice-run").click()
     finished(page, "voice-status")
@@ -114,7 +77,7 @@ def test_voice_saves_a_voice_and_speaks(page: Page, media, artifacts):
 
 
 def test_talking_head_pipeline_reports_three_stages_and_reuses_the_portrait(page: Page, media, artifacts):
-    save_voice(page, media, "Narrator")
+    save_voice(page, media["reference"], "Narrator")
     tab(page, "Talking head")
     page.get_by_role("tab", name="One click").click()
     page.locator("#pipe-prompt textarea").fill("an old lighthouse keeper, front-facing, head and shoulders")

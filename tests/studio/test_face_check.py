@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.studio.conftest import VIEW, App
+from tests.studio.conftest import VIEW
 from tests.support import faces
-from tests.support.procs import stop_detached_endpoint
+from tests.support.page import open_page, tab, upload
+from tests.support.studio import running_app
 
 pytestmark = pytest.mark.browser
 ADVICE = ("no face was found in the portrait; use a front-facing head-and-shoulders image where the face fills a "
@@ -16,12 +17,8 @@ ADVICE = ("no face was found in the portrait; use a front-facing head-and-should
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    a = App(tmp_path_factory.mktemp("studio-faces"))
-    try:
-        yield a.start()
-    finally:
-        a.stop()
-        stop_detached_endpoint(a.root / "data" / "preview-endpoint" / "endpoint.json")
+    with running_app(tmp_path_factory.mktemp("studio-faces")) as a:
+        yield a
 
 
 @pytest.fixture(scope="module")
@@ -34,22 +31,10 @@ def pictures(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, app) -> Page:
-    ctx = browser.new_context(viewport=VIEW)
-    pg = ctx.new_page()
-    pg.goto(app.url)
-    expect(pg.locator("#mode-banner")).to_contain_text("Preview mode", timeout=60_000)
-    pg.get_by_role("tab", name="Talking head", exact=True).click()
+    pg = open_page(browser, app.url, VIEW)
+    tab(pg, "Talking head")
     yield pg
-    ctx.close()
-
-
-def upload(page: Page, elem_id: str, path) -> None:
-    clear = page.locator(f"#{elem_id} button[aria-label=Clear]")
-    if clear.count():
-        clear.first.click()
-    page.locator(f"#{elem_id} input[type=file]").first.set_input_files(str(path))
-    expect(page.locator(f"#{elem_id} img, #{elem_id} audio, #{elem_id} [data-testid=waveform-controls]").first
-           ).to_be_attached(timeout=15_000)
+    pg.context.close()
 
 
 @pytest.mark.parametrize("picture", ["landscape", "blank"])

@@ -9,13 +9,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.studio.conftest import App
-from tests.support.procs import stop_detached_endpoint
+from tests.support.page import DESKTOP, PHONE, finished, open_page, pick, tab, upload
+from tests.support.studio import running_app
 
 pytestmark = pytest.mark.browser
 JOB_TIMEOUT = 120_000
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 # Each job tab: (tab, sub-tab or None, its main input, its run button).
 JOB_TABS = [
@@ -30,57 +28,22 @@ JOB_TABS = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    a = App(tmp_path_factory.mktemp("studio-ux"), extra_env={"STUDIO_MCP": "1"})
-    try:
-        yield a.start()
-    finally:
-        a.stop()
-        stop_detached_endpoint(a.root / "data" / "preview-endpoint" / "endpoint.json")
-
-
-def open_page(browser, app, viewport: dict, **ctx_args) -> Page:
-    ctx = browser.new_context(viewport=viewport, **ctx_args)
-    page = ctx.new_page()
-    page.goto(app.url)
-    # A loaded shared machine can take a while to render the page the first time.
-    expect(page.locator("#mode-banner")).to_contain_text("Preview mode", timeout=60_000)
-    return page
+    with running_app(tmp_path_factory.mktemp("studio-ux"), extra_env={"STUDIO_MCP": "1"}) as a:
+        yield a
 
 
 @pytest.fixture(params=list(VIEWPORTS))
 def page(request, browser, app) -> Page:
-    pg = open_page(browser, app, VIEWPORTS[request.param])
+    pg = open_page(browser, app.url, VIEWPORTS[request.param])
     yield pg
     pg.context.close()
 
 
 @pytest.fixture
 def desktop(browser, app) -> Page:
-    pg = open_page(browser, app, DESKTOP)
+    pg = open_page(browser, app.url, DESKTOP)
     yield pg
     pg.context.close()
-
-
-def tab(page: Page, name: str, sub: str | None = None) -> None:
-    """Open a tab (and a sub-tab) as a person would; on a phone Gradio puts tabs that do not fit under "More tabs"."""
-    for label in (name, sub) if sub else (name,):
-        direct = page.get_by_role("tab", name=label, exact=True)
-        if direct.count() and direct.first.is_visible():
-            direct.first.click()
-            continue
-        more = page.get_by_role("button", name="More tabs")
-        for i in range(more.count()):
-            if not more.nth(i).is_visible():
-                continue
-            more.nth(i).click()
-            item = page.locator(".overflow-dropdown button", has_text=label)
-            if item.count() and item.first.is_visible():
-                item.first.click()
-                break
-            more.nth(i).click()
-        else:
-            raise AssertionError(f"no tab {label!r}")
-    page.wait_for_timeout(300)
 
 
 def in_view(page: Page, selector: str, whole: bool = True) -> bool:
@@ -98,20 +61,6 @@ def in_view(page: Page, selector: str, whole: bool = True) -> bool:
 
 def no_horizontal_scroll(page: Page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def finished(page: Page, status_id: str) -> None:
-    expect(page.locator(f"#{status_id} [data-kind=completed]")).to_be_attached(timeout=JOB_TIMEOUT)
-
-
-def upload(page: Page, elem_id: str, path) -> None:
-    page.locator(f"#{elem_id} input[type=file]").first.set_input_files(str(path))
-    expect(page.locator(f"#{elem_id} button[aria-label=Clear], #{elem_id} img").first).to_be_attached(timeout=20_000)
-
-
-def pick(page: Page, elem_id: str, option: str) -> None:
-    page.locator(f"#{elem_id} input").first.click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 # ---- 2: layout ------------------------------------------------------------------------------------------------
@@ -218,7 +167,7 @@ def test_field_errors_use_the_page_labels_and_land_on_their_field(desktop: Page,
 
 
 def test_a_long_paste_is_counted_and_said_to_be_cut(browser, app):
-    page = open_page(browser, app, DESKTOP, permissions=["clipboard-read", "clipboard-write"])
+    page = open_page(browser, app.url, DESKTOP, permissions=["clipboard-read", "clipboard-write"])
     try:
         tab(page, "Voice")
         box = page.locator("#voice-text textarea")
