@@ -12,3 +12,13 @@ import tempfile
 _isolated = tempfile.mkdtemp(prefix="studio-tests-")
 os.environ["RUNPOD_VOLUME"] = os.path.join(_isolated, "runpod-volume")
 os.environ["COMFYUI_DIR"] = os.path.join(_isolated, "comfyui")
+
+try:
+    from playwright.sync_api import expect
+except ImportError:           # the browser tests are then skipped or not collected; nothing to set
+    pass
+else:
+    # Playwright's 5 s default is a person's patience on a quiet machine; on a busy 2-core runner a Gradio event
+    # (a re-run submitted, a row's details rendered) can take longer. A page that never shows the text still
+    # fails, after 20 s.
+    expect.set_options(timeout=20_000)
