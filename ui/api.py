@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 from gradio.context import LocalContext
 
+from backend import faces
 from backend.errors import BackendError
 from backend.records import STATUSES
 from ui import exchange, media_checks, roles
@@ -44,11 +45,12 @@ def _describe(p: Param) -> str:
     return text
 
 
-def docstring(spec: JobSpec) -> str:
+def docstring(spec: JobSpec, extra: dict[str, str] | None = None) -> str:
     """A Google-style docstring (Gradio's MCP server reads its Args section) for one job."""
     out_kind = OUTPUT_KIND[spec.action]
     lines = [f"{spec.summary}", "", "Args:"]
     lines += [f"    {p.name}: {_describe(p)}" for p in spec.params]
+    lines += [f"    {name}: {text}" for name, text in (extra or {}).items()]
     lines += ["", "Returns:", f"    The {out_kind} file the job made."]
     if spec.licence:
         lines.append(f"    Licence of the weights: {spec.licence.get('name')}. {spec.licence.get('note', '')}")
@@ -82,13 +84,25 @@ def run_to_end(studio: Any, action: str, inputs: dict[str, Any]) -> Any:
     return rec
 
 
+# A talking head's portrait is checked for a face before anything is sent (SONIC fails without one, after the
+# cold start); an API caller cannot tick the page's "Send anyway", so it passes this instead.
+SEND_WITHOUT_FACE = "send_without_face"
+FACE_CHECKED = {"lipsync": "image"}
+
+
+def no_face_refusal(label: str) -> gr.Error:
+    return refuse(f"{label}: {faces.ADVICE}; nothing was sent (pass {SEND_WITHOUT_FACE}=true to send it anyway)")
+
+
 def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
     names = [p.name for p in spec.params]
     kind = OUTPUT_KIND[spec.action]
     labels = P.labels_of(spec)
+    face_field = FACE_CHECKED.get(spec.action)
 
     def call(*values: Any) -> str:
         raw = P.clean(spec, dict(zip(names, values)))
+        send_without_face = bool(values[len(names)]) if face_field and len(values) > len(names) else False
         try:
             inputs = spec.validate(raw)
         except ParamError as err:
@@ -97,17 +111,23 @@ def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
             problem = media_checks.check_media(p, inputs.get(p.name))
             if problem:
                 raise refusal(problem, labels)
+        if face_field and not send_without_face and not faces.find_face(inputs[face_field]).found:
+            raise no_face_refusal(f"{labels.get(face_field, face_field)} ({face_field})")
         outs = outputs_of(run_to_end(studio, spec.action, inputs), kind)
         if not outs:
             raise refuse(f"{spec.action}: the job finished without a {kind} file")
         return outs[0]
 
+    params = [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                default=inspect.Parameter.empty if p.required else p.default) for p in spec.params]
+    extra = {}
+    if face_field:
+        params.append(inspect.Parameter(SEND_WITHOUT_FACE, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False))
+        extra[SEND_WITHOUT_FACE] = (f"Send even when no face is found in the {face_field} (by default such a job is "
+                                    "refused before it costs anything).")
     call.__name__ = spec.action
-    call.__doc__ = docstring(spec)
-    call.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-        inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          default=inspect.Parameter.empty if p.required else p.default)
-        for p in spec.params])
+    call.__doc__ = docstring(spec, extra)
+    call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return call
 
 
@@ -137,6 +157,10 @@ def talking_head_endpoint(studio: Any) -> Callable[..., str]:
         if problem:
             raise refusal(problem, labels)
         image = outputs_of(run_to_end(studio, "portrait", p_in), "image")[0]
+        if not faces.find_face(image).found:      # before the speech and the talking head cost anything
+            raise refuse(f"The portrait made from the description ({labels['prompt']}) shows no face: "
+                         f"{faces.ADVICE}. Describe a front-facing head-and-shoulders view and try again, or "
+                         f"use lipsync with that portrait and {SEND_WITHOUT_FACE}=true.")
         speech = outputs_of(run_to_end(studio, "tts", t_in), "audio")[0]
         lip = cat["lipsync"].validate({"image": image, "audio": speech})
         return outputs_of(run_to_end(studio, "lipsync", lip), "video")[0]
@@ -241,6 +265,8 @@ def build(studio: Any) -> None:
         for action in ("portrait", "tts", "lipsync", "animate", "music"):
             spec = cat[action]
             inputs = [api_component(p) for p in spec.params]
+            if action in FACE_CHECKED:
+                inputs.append(gr.Checkbox(value=False, visible=False, label=SEND_WITHOUT_FACE))
             out = _output_component(OUTPUT_KIND[action])
             trigger = gr.Button(visible=False)
             trigger.click(job_endpoint(studio, spec), inputs=inputs, outputs=[out], api_name=action,

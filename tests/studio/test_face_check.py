@@ -2,6 +2,8 @@
 job is not sent until the person confirms, and a photographed face clears the warning."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -70,3 +72,28 @@ def test_a_photographed_face_clears_the_warning(page: Page, pictures):
     upload(page, "th-image", pictures["face"])
     expect(page.locator("#th-face-warning")).to_be_hidden(timeout=15_000)
     expect(page.locator("#th-send-anyway")).to_be_hidden()
+
+
+def test_the_api_refuses_a_portrait_without_a_face_unless_told_to_send_it(app, media, pictures):
+    from gradio_client import Client, handle_file
+    db = app.root / "data" / "studio.sqlite3"
+
+    def lipsync_jobs() -> int:
+        return sqlite3.connect(db).execute("SELECT COUNT(*) FROM jobs WHERE action='lipsync'").fetchone()[0]
+
+    c = Client(app.url, verbose=False)
+    before = lipsync_jobs()
+    args = {"image": handle_file(str(pictures["landscape"])), "audio": handle_file(str(media["reference"])),
+            "steps": 5, "max_duration": 2}
+    with pytest.raises(Exception) as refused:
+        c.predict(api_name="/lipsync", **args)
+    assert f"Portrait (image): {ADVICE}; nothing was sent (pass send_without_face=true" in str(refused.value)
+    assert lipsync_jobs() == before
+    # Told to send it anyway, the job goes out and fails as SONIC would, with the same advice.
+    with pytest.raises(Exception) as failed:
+        c.predict(api_name="/lipsync", send_without_face=True, **args)
+    assert "invalid_input" in str(failed.value) and "no face was found" in str(failed.value)
+    assert lipsync_jobs() == before + 1
+    # A face goes through without the flag.
+    out = c.predict(api_name="/lipsync", **{**args, "image": handle_file(str(pictures["face"]))})
+    assert str(out.get("video") if isinstance(out, dict) else out).endswith(".mp4")
