@@ -9,6 +9,7 @@ send. `render_scene()` builds the render input from the made media and calls the
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import queue
 import shutil
@@ -21,11 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend.errors import BackendError
+from backend.errors import BackendError, InputError
 from backend.records import JobRecord
 from backend.scenes import plan as P
 from backend.scenes.model import RenderInput, RenderSettings, Scene, ScriptErrors, ShotMedia
 from backend.scenes.store import SceneRecord
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 3     # the number of workers the endpoint scales to by default
 STATUSES = ("missing", "making", "ready", "failed")
@@ -405,6 +408,8 @@ def make_missing(studio: Any, record: SceneRecord, *, concurrency: int = DEFAULT
                 studio.scenes.remember(st.key, st.step.action, rec.id, rec.outputs)
                 work.outputs[step_id] = path
                 work.live.pop(step_id, None)
+                if step_id.startswith("portrait:"):
+                    _give_portrait(studio, step_id.removeprefix("portrait:"), path)
             else:
                 err = rec.error or {}
                 why = err.get("message") or (f"the job ended {rec.status}" if rec.status != "completed"
@@ -428,6 +433,19 @@ class Rendered:
     srt: str
     vtt: str
     duration_s: float
+
+
+def _give_portrait(studio: Any, name: str, path: str) -> None:
+    """A character who had no portrait keeps the one the scene made, so the Cast shows it and every later scene
+    and shot uses the same face (the copy has the same bytes, so nothing made from it is made again)."""
+    char = studio.cast.get(name)
+    if char is None or char.portrait:
+        return
+    try:
+        studio.cast.save(char.name, look=char.look, portrait=path, voice=char.voice, seed=char.seed,
+                         style=char.style, id=char.id)
+    except InputError as err:       # e.g. its voice was deleted meanwhile: the scene goes on, the cast stays
+        log.warning("the portrait made for %s was not added to the cast: %s", name, err.message)
 
 
 def _no_face(action: str, inputs: dict[str, Any]) -> str | None:

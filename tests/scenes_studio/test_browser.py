@@ -54,7 +54,9 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
 
     # Cast member 2 typed in by hand, without a portrait (the scene makes one from the look).
     pick(page, "cast-pick", "+ New character")
-    page.locator("#cast-name textarea, #cast-name input").first.fill("Teo")
+    name = page.locator("#cast-name textarea, #cast-name input").first
+    expect(name).to_have_value("")             # the form is cleared for the new character before we type
+    name.fill("Teo")
     page.locator("#cast-look textarea").fill("young mechanic, oily cap")
     pick(page, "cast-voice", "Low voice")
     page.locator("#cast-save").click()
@@ -134,6 +136,8 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
     phone.screenshot(path=str(artifacts / "scenes-390.png"))
     tab(phone, "Cast")
     expect(phone.locator("#cast-cards .cast-card")).to_have_count(2, timeout=15_000)
+    # Teo had no portrait; the one the scene made is now his in the cast, for every later scene.
+    expect(phone.locator("#cast-cards .cast-card[data-name=Teo] img")).to_have_count(1, timeout=15_000)
     phone.screenshot(path=str(artifacts / "cast-390.png"))
 
 
