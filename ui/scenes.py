@@ -189,6 +189,7 @@ def build(studio: Any) -> dict[str, Any]:
                 with gr.Row():
                     apply = gr.Button("Apply to this shot", elem_id="scene-shot-apply")
                     regen = gr.Button("Make a new image", elem_id="scene-shot-regen")
+                    retake = gr.Button("New take of speech and motion", elem_id="scene-shot-retake")
                     clear = gr.Button("Back to the script's choice", elem_id="scene-shot-clear", size="sm")
                 shot_note = gr.Markdown("", elem_id="scene-shot-note")
     scene_id = gr.State(None)
@@ -418,6 +419,16 @@ def build(studio: Any) -> dict[str, Any]:
         return edit(sid, idx, change)
 
     regen.click(on_regen, inputs=[scene_id, shot], outputs=[shot_note, *view_out], **jobrun.PRIVATE)
+
+    def on_retake(sid, idx):
+        roles.require_owner(studio, "make new takes")
+        def change(ov):
+            ov["take"] = random.randint(0, 2**31 - 1)      # a new seed for its speech, talking head, animation
+            return (f"Shot {int(idx) + 1} gets a new take of its speech and motion: press Make what's missing "
+                    "(the image stays).")
+        return edit(sid, idx, change)
+
+    retake.click(on_retake, inputs=[scene_id, shot], outputs=[shot_note, *view_out], **jobrun.PRIVATE)
 
     def on_clear(sid, idx):
         roles.require_owner(studio, "edit shots")

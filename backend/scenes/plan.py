@@ -139,6 +139,9 @@ def plan(scene: Scene, cast: Mapping[str, Any], *, settings: RenderSettings, ove
     for shot in scene.shots:
         i = shot.index
         ov = overrides.get(str(i)) or {}
+        # A new take (a shot's "take" override) re-makes its speech and motion with that seed; without one the
+        # inputs stay as they were, so what was made before is still found by content.
+        take = ov.get("take")
         # -- speech: one tts per line, in the speaker's cast voice --------------------------------------------
         refs: list[Ref] = []
         for j, line in enumerate(shot.lines):
@@ -154,7 +157,8 @@ def plan(scene: Scene, cast: Mapping[str, Any], *, settings: RenderSettings, ove
                 continue
             sid = f"speech:{i}:{j}"
             p.steps.append(Step(sid, "tts", {"text": line.text, "reference_audio": voice[0],
-                                             "reference_text": voice[1], "seed": _seed(char.seed, 2_147_483_647)},
+                                             "reference_text": voice[1],
+                                             "seed": _seed(char.seed if take is None else take, 2_147_483_647)},
                                 (i,), f"speech of line {j + 1}" if len(shot.lines) > 1 else "speech"))
             refs.append(Ref(sid, "audio"))
         p.speech[i] = refs
@@ -171,8 +175,10 @@ def plan(scene: Scene, cast: Mapping[str, Any], *, settings: RenderSettings, ove
             p.image[i] = face
             if refs:
                 sid = f"head:{i}"
-                p.steps.append(Step(sid, "lipsync", {"image": face, "audio": refs[0], "max_duration": 30.0},
-                                    (i,), "talking head"))
+                head = {"image": face, "audio": refs[0], "max_duration": 30.0}
+                if take is not None:
+                    head["seed"] = _seed(take, 2_147_483_647)
+                p.steps.append(Step(sid, "lipsync", head, (i,), "talking head"))
                 p.video[i] = Ref(sid, "video")
             continue
         # -- panel: the chosen image, a [[image: …]] reference, or a new image --------------------------------
@@ -199,7 +205,10 @@ def plan(scene: Scene, cast: Mapping[str, Any], *, settings: RenderSettings, ove
                 p.problems.append(Problem(i, f"animation engine {engine!r} is not one of {', '.join(ENGINES)}"))
                 continue
             sid = f"animate:{i}"
-            p.steps.append(Step(sid, "animate", {"image": p.image[i], "mode": engine}, (i,), "animation"))
+            motion = {"image": p.image[i], "mode": engine}
+            if take is not None:
+                motion["seed"] = _seed(take, 2_147_483_647)
+            p.steps.append(Step(sid, "animate", motion, (i,), "animation"))
             p.video[i] = Ref(sid, "video")
     # -- music ------------------------------------------------------------------------------------------------
     source = (music or {}).get("source", "script")

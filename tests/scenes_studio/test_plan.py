@@ -149,6 +149,18 @@ def test_editing_one_line_remakes_only_that_line(files, tmp_path):
     assert rounds == [["speech:0:0"]]       # the music's length rounds to the same 10 s, so it is kept
 
 
+def test_a_new_take_remakes_that_shots_speech_and_motion_only(files, tmp_path):
+    ep = FakeEndpoint(tmp_path)
+    ep.make_all(make_plan(files), scene())
+    ep.sent.clear()
+    takes = {"1": {"take": 11}, "2": {"take": 12}}
+    rounds = ep.make_all(make_plan(files, overrides=takes), scene())
+    # Ben's line and his talking head, and the boat's animation; no image, no music, nothing of Mara's.
+    assert rounds == [["speech:1:0", "animate:2"], ["head:1"]]
+    assert make_plan(files, overrides=takes).step("speech:1:0").inputs["seed"] == 11
+    assert ep.make_all(make_plan(files, overrides=takes), scene()) == []
+
+
 def test_media_is_compared_by_content_not_by_path(files, tmp_path):
     ep = FakeEndpoint(tmp_path)
     ep.make_all(make_plan(files), scene())
