@@ -189,7 +189,7 @@ def build(studio: Any) -> dict[str, Any]:
                 with gr.Row():
                     apply = gr.Button("Apply to this shot", elem_id="scene-shot-apply")
                     regen = gr.Button("Make a new image", elem_id="scene-shot-regen")
-                    retake = gr.Button("New take of speech and motion", elem_id="scene-shot-retake")
+                    retake = gr.Button("New speech and motion", elem_id="scene-shot-retake")
                     clear = gr.Button("Back to the script's choice", elem_id="scene-shot-clear", size="sm")
                 shot_note = gr.Markdown("", elem_id="scene-shot-note")
     scene_id = gr.State(None)
