@@ -75,7 +75,7 @@ def build(studio: Any) -> CastTab:
                                  elem_id="cast-seed")
             with gr.Row():
                 save = gr.Button("Save character", variant="primary", elem_id="cast-save")
-                delete = gr.Button("Remove from cast", variant="stop", elem_id="cast-delete")
+                delete = gr.Button("Remove from cast", variant="secondary", elem_id="cast-delete")   # not a call to action
             status = gr.Markdown("", elem_id="cast-status")
         with gr.Column(scale=1):
             with gr.Row():

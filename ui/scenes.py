@@ -145,7 +145,7 @@ def build(studio: Any) -> dict[str, Any]:
             with gr.Row():
                 make = gr.Button("Make what's missing", variant="primary", elem_id="scene-make", min_width=120)
                 render = gr.Button("Render video", variant="primary", elem_id="scene-render", min_width=100)
-                cancel = gr.Button("Cancel all", variant="stop", elem_id="scene-cancel", min_width=90)
+                cancel = gr.Button("Cancel all", variant="secondary", elem_id="scene-cancel", min_width=90)   # secondary, as Cancel on every tab
             status = gr.HTML("", elem_id="scene-status")
             script = gr.Textbox(label="Script (Fountain)", lines=12, max_lines=40, value=EXAMPLE,
                                 elem_id="scene-script")
