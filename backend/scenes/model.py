@@ -23,6 +23,11 @@ ASPECTS: tuple[str, ...] = ("16:9", "9:16", "1:1")
 RESOLUTIONS: tuple[int, ...] = (720, 1080)
 FPS_CHOICES: tuple[int, ...] = (24, 25, 30)
 TALKING_HEAD_MODES: tuple[str, ...] = ("full", "inset")
+Transition = Literal["cut", "dissolve"]
+TRANSITIONS: tuple[str, ...] = ("cut", "dissolve")
+# Where a character stands in a panel: a named region or [x, y, w, h] fractions of the picture (IP-Adapter masks).
+Region = str | tuple[float, float, float, float]
+REGIONS: tuple[str, ...] = ("full", "left", "right", "center", "top", "bottom")
 
 MAX_SHOTS = 200
 MAX_DURATION_S = 15 * 60.0
@@ -35,6 +40,13 @@ class Line:
     text: str
     parenthetical: str | None
     line_no: int            # 1-based line of the cue in the script
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """A cast member seen in a panel, and where: their portrait conditions that part of the picture."""
+    character: str                  # the cast's spelling
+    region: Region = "full"
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,10 @@ class Shot:
     hold_s: float | None = None     # [[hold 3s]]: the shot's length, whatever its speech
     camera: Camera = "push_in"
     caption: str | None = None      # [[caption: text]]: a caption box over the panel
+    sfx: tuple[str, ...] = ()       # [[sfx: KRAK]] / SFX: lettered on the panel's action
+    page_break: bool = False        # a page starts with this shot (Fountain's ===, a PAGE heading)
+    transition: Transition = "cut"  # into this shot: a hard cut unless the script asks ([[dissolve]])
+    appearances: tuple[Appearance, ...] = ()  # who is in the panel (speakers and cast named in the action)
 
     @property
     def label(self) -> str:
