@@ -18,7 +18,7 @@ import gradio as gr
 from backend.errors import BackendError
 from backend.scenes import exchange
 from backend.scenes import make as M
-from backend.scenes.model import ASPECTS, FPS_CHOICES, RESOLUTIONS
+from backend.scenes.model import ASPECTS, FPS_CHOICES, MAX_SCRIPT, RESOLUTIONS
 from backend.scenes.store import SceneRecord
 from ui import jobrun, roles
 from ui.portrait import STYLES
@@ -148,7 +148,7 @@ def build(studio: Any) -> dict[str, Any]:
                 cancel = gr.Button("Cancel all", variant="secondary", elem_id="scene-cancel", min_width=90)   # secondary, as Cancel on every tab
             status = gr.HTML("", elem_id="scene-status")
             script = gr.Textbox(label="Script (Fountain)", lines=12, max_lines=40, value=EXAMPLE,
-                                elem_id="scene-script")
+                                elem_id="scene-script", max_length=MAX_SCRIPT)
             errors = gr.HTML("", elem_id="scene-errors")
             with gr.Accordion("Scene settings: style, video, music", open=False, elem_id="scene-settings"):
                 with gr.Row():

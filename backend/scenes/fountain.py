@@ -17,16 +17,19 @@ Every element carries `notes`: the inline notes written in or under it, as (line
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 SCENE_PREFIX = re.compile(r"^(INT\./EXT|INT/EXT|I/E|INT|EXT|EST)[. ]", re.IGNORECASE)
-SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
+SCENE_NUMBER_TEXT = re.compile(r"[\w.-]+")     # what may stand between the #s of a scene number
 # a title-page key is a word or two ("Title:", "Draft date:"), so a sentence with a colon stays action
 TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*(?: [A-Za-z0-9_-]+)?):\s*(.*)$")
 PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
 PARENTHETICAL = re.compile(r"^\s*\(.*\)\s*$")
-EMPHASIS = re.compile(r"(?<!\\)(\*{1,3})(?=\S)(.+?)(?<=\S)(?<!\\)\1")
-UNDERLINE = re.compile(r"(?<![\w\\])_(?=\S)(.+?)(?<=\S)(?<!\\)_(?!\w)")   # not inside a word: snake_case stays
+# Every scan below is one left-to-right pass (with bisect over precomputed positions): a script comes from
+# outside, and patterns such as "\*(.+?)\*" or "\[\[(.*?)\]\]" rescan to the end from every opener that never
+# closes, which turned 0.2 MB of "[[" into minutes (issue 19). tests/security/test_parser.py feeds those shapes.
+MAX_EMPHASIS_DEPTH = 6      # nesting peeled by plain(); deeper nesting (only hostile input has it) keeps markers
 
 
 @dataclass(frozen=True)
@@ -81,48 +84,164 @@ class _Src:
 
 def plain(text: str) -> str:
     """The text without Fountain emphasis markers (`*italic*`, `**bold**`, `_underline_`, `\\*` escapes)."""
-    prev = None
-    while prev != text:
-        prev, text = text, UNDERLINE.sub(r"\1", EMPHASIS.sub(r"\2", text))
+    for _ in range(MAX_EMPHASIS_DEPTH):
+        prev = text
+        text = _unwrap_underline(_unwrap_stars(text))
+        if text == prev:
+            break
     return text.replace("\\*", "*").replace("\\_", "_")
 
 
-BONEYARD = re.compile(r"/\*.*?\*/", re.DOTALL)
-# a note may span lines, but not a blank line
-# (a line of exactly two spaces is Fountain's way to keep a blank line inside a note)
-NOTE = re.compile(r"\[\[((?:(?!\n(?:[ \t]?|[ \t]{3,})\n).)*?)\]\]", re.DOTALL)
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"      # the regex module's \w
+
+
+def _next_at_or_after(positions: list[int], pos: int, default: int) -> int:
+    k = bisect_left(positions, pos)
+    return positions[k] if k < len(positions) else default
+
+
+def _positions(text: str, needle: str) -> list[int]:
+    """Every start of `needle` in `text`, overlapping ones included ("]]]" holds two "]]")."""
+    return [m.start() for m in re.finditer(f"(?={re.escape(needle)})", text)]
+
+
+
+class _Next:
+    """The first match of a pattern at or after a position, for positions that only grow: each search starts
+    where the last one stopped, so a whole pass reads the text once."""
+
+    def __init__(self, pattern: re.Pattern, text: str):
+        self.pattern, self.text, self.found = pattern, text, -1
+        self.searched_from = len(text) + 1      # nothing searched yet
+
+    def at_or_after(self, pos: int) -> int:
+        """The match's start, or len(text) when there is none."""
+        if self.searched_from <= pos <= self.found or (self.found < 0 and self.searched_from <= pos):
+            return self.found if self.found >= 0 else len(self.text)
+        m = self.pattern.search(self.text, pos)
+        self.searched_from, self.found = pos, (m.start() if m else -1)
+        return self.found if m else len(self.text)
+
+
+_STAR_OPENER = re.compile(r"(?<!\\)\*")
+_STAR_CLOSERS = {k: re.compile(r"(?<=[^\s\\])\*{%d}" % k) for k in (1, 2, 3)}
+_BAR_OPENER = re.compile(r"(?<![\w\\])_(?=\S)")
+_BAR_CLOSER = re.compile(r"(?<=[^\s\\])_(?!\w)")
+_NEWLINE = re.compile("\n")
+
+
+def _unwrap_stars(text: str) -> str:
+    """`*a*`, `**a**`, `***a***` → `a`, left to right without overlaps: an opener not after `\\` and before a
+    non-space; its closer the nearest same-length run of `*` after a character that is neither a space nor `\\`,
+    on the same line; a longer opener that finds no closer tries a shorter one."""
+    if text.count("*") < 2:
+        return text
+    n = len(text)
+    closers = {k: _Next(p, text) for k, p in _STAR_CLOSERS.items()}
+    newline = _Next(_NEWLINE, text)
+    out, pos = [], 0
+    for m in _STAR_OPENER.finditer(text):
+        i = m.start()
+        if i < pos:
+            continue
+        for k in (3, 2, 1):
+            if not text.startswith("*" * k, i) or i + k >= n or text[i + k].isspace():
+                continue
+            j = closers[k].at_or_after(i + k + 1)
+            if j < n and newline.at_or_after(i + k) >= j:
+                out += [text[pos:i], text[i + k:j]]
+                pos = j + k
+                break
+    return "".join(out) + text[pos:] if out else text
+
+
+def _unwrap_underline(text: str) -> str:
+    """`_a_` → `a` when the underscores are not inside a word (snake_case stays), in the same single pass."""
+    if text.count("_") < 2:
+        return text
+    n = len(text)
+    closer, newline = _Next(_BAR_CLOSER, text), _Next(_NEWLINE, text)
+    out, pos = [], 0
+    for m in _BAR_OPENER.finditer(text):
+        i = m.start()
+        if i < pos:
+            continue
+        j = closer.at_or_after(i + 2)
+        if j < n and newline.at_or_after(i + 1) >= j:
+            out += [text[pos:i], text[i + 1:j]]
+            pos = j + 1
+    return "".join(out) + text[pos:] if out else text
+
+
 _BONE, _NOTE = "\x01", "\x02"
+_NOTE_RUN = re.compile(_NOTE + "+")
+
+
+def _blot(segment: str, mark: str) -> str:
+    """The segment covered by `mark`, its newlines kept (so line numbers stay)."""
+    return "\n".join(mark * len(part) for part in segment.split("\n"))
+
+
+# a newline that starts a blank line a note cannot span: a line of spaces only, except exactly two spaces
+# (Fountain's way to keep a blank line inside a note); each lookahead reads one line, so the scan is linear
+_NOTE_BREAK = re.compile(r"\n(?=(?: ?| {3,})\n)")
 
 
 def _strip_boneyard_and_notes(text: str) -> tuple[list[_Src], list[Problem]]:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     problems: list[Problem] = []
+    newlines = _positions(text, "\n")     # blotting below keeps every newline where it is
 
     def line_of(pos: int) -> int:
-        return text.count("\n", 0, pos) + 1
+        return bisect_left(newlines, pos) + 1
 
-    def blot(mark: str):
-        # keep the newlines (so line numbers stay) and mark what was covered
-        return lambda m: re.sub(r"[^\n]", mark, m.group(0))
+    # boneyard: /* … */, the nearest */ closing; an unclosed /* hides the rest of the script
+    pieces, pos = [], 0
+    while (i := text.find("/*", pos)) >= 0:
+        j = text.find("*/", i + 2)
+        if j < 0:
+            problems.append(Problem(line_of(i), "a boneyard opened with /* is not closed with */"))
+            pieces += [text[pos:i], _blot(text[i:], _BONE)]
+            pos = len(text)
+            break
+        pieces += [text[pos:i], _blot(text[i:j + 2], _BONE)]
+        pos = j + 2
+    text = "".join(pieces) + text[pos:]
 
-    text = BONEYARD.sub(blot(_BONE), text)
-    if "/*" in text:
-        problems.append(Problem(line_of(text.index("/*")), "a boneyard opened with /* is not closed with */"))
-        text = text[: text.index("/*")] + re.sub(r"[^\n]", _BONE, text[text.index("/*"):])
+    # notes: [[ … ]], the nearest ]] closing, within one paragraph; an opener that cannot close is skipped
+    closes = _positions(text, "]]")
+    breaks = [m.start() for m in _NOTE_BREAK.finditer(text)] if closes else []
     notes: dict[int, list[Note]] = {}
-    for m in NOTE.finditer(text):
-        no = line_of(m.start())
-        notes.setdefault(no, []).append(Note(no, " ".join(m.group(1).replace(_BONE, "").split())))
-    text = NOTE.sub(blot(_NOTE), text)
-    for m in re.finditer(r"\[\[", text):
-        problems.append(Problem(line_of(m.start()), "a note opened with [[ is not closed with ]] (on the same paragraph)"))
+    pieces, pos, i = [], 0, text.find("[[")
+    while i >= 0:
+        j = _next_at_or_after(closes, i + 2, -1)
+        if j < 0:
+            break       # no ]] after this opener, so none after any later one either
+        if _next_at_or_after(breaks, i + 2, j) >= j:
+            no = line_of(i)
+            notes.setdefault(no, []).append(Note(no, " ".join(text[i + 2:j].replace(_BONE, "").split())))
+            pieces += [text[pos:i], _blot(text[i:j + 2], _NOTE)]
+            pos = j + 2
+            i = text.find("[[", pos)
+        else:
+            i = text.find("[[", i + 1)
+    text = "".join(pieces) + text[pos:]
+    i = text.find("[[")
+    while i >= 0:
+        problems.append(Problem(line_of(i), "a note opened with [[ is not closed with ]] (on the same paragraph)"))
+        i = text.find("[[", i + 2)
+
     out: list[_Src] = []
+    marked = _BONE in text or _NOTE in text
     for no, raw in enumerate(text.split("\n"), start=1):
+        if not marked or (_BONE not in raw and _NOTE not in raw):
+            out.append(_Src(no, raw.rstrip() if raw.strip() else raw, []))
+            continue
         clean = raw.replace(_BONE, "")
         if _NOTE in raw:
             # "JACK[[note]]." → "JACK."; "word[[note]]word" keeps a space between the words
-            clean = re.sub(r"(?<=(\S))" + _NOTE + r"+(?=\w)", " ", clean)
-            clean = clean.replace(_NOTE, "")
+            clean = _NOTE_RUN.sub(lambda m: _note_gap(m, clean), clean)
             clean = re.sub(r"(?<=\S)  +(?=\S)", " ", clean).rstrip()
         if clean.strip() == "" and _NOTE in raw:
             out.append(_Src(no, "", list(notes.get(no, [])), note_only=True))
@@ -131,6 +250,13 @@ def _strip_boneyard_and_notes(text: str) -> tuple[list[_Src], list[Problem]]:
         else:
             out.append(_Src(no, clean.rstrip() if raw.strip() else raw, list(notes.get(no, []))))
     return out, problems
+
+
+def _note_gap(m: re.Match, line: str) -> str:
+    """What a note leaves in its line: a space where it stood between a word and a word, else nothing."""
+    a, b = m.span()
+    before_text = a > 0 and not line[a - 1].isspace()
+    return " " if b < len(line) and _is_word(line[b]) and (before_text or b - a >= 2) else ""
 
 
 def _paragraphs(lines: list[_Src]) -> list[list[_Src]]:
@@ -156,8 +282,12 @@ def _cue(text: str) -> tuple[str, str | None, bool, bool] | None:
     dual = s.endswith("^")
     if dual:
         s = s[:-1].strip()
-    m = re.match(r"^(.*?)\s*(\((.*)\))?$", s)
-    name, ext = (m.group(1).strip(), m.group(3)) if m else (s, None)
+    # "NAME (ext)": the extension runs from the first "(" to a ")" that ends the cue
+    paren = s.find("(")
+    if s.endswith(")") and 0 <= paren < len(s) - 1:
+        name, ext = s[:paren].strip(), s[paren + 1:-1]
+    else:
+        name, ext = s.strip(), None
     if not name:
         return None
     if not forced:
@@ -194,10 +324,11 @@ def _heading(src: _Src) -> Element | None:
     if not forced and not SCENE_PREFIX.match(t):
         return None
     body = t[1:].strip() if forced else t
-    m = SCENE_NUMBER.search(body)
-    number = m.group(1) if m else None
-    if m:
-        body = body[: m.start()].rstrip()
+    number = None
+    if body.endswith("#"):      # "INT. HOUSE - DAY #1A#"
+        opening = body.rfind("#", 0, len(body) - 1)
+        if opening >= 0 and SCENE_NUMBER_TEXT.fullmatch(body, opening + 1, len(body) - 1):
+            number, body = body[opening + 1:-1], body[:opening].rstrip()
     return Element("scene_heading", body, src.no, tuple(src.notes), forced=forced, scene_number=number)
 
 
@@ -247,43 +378,41 @@ def parse(text: str) -> Document:
 
 
 def _classify(body: list[_Src], out: list[Element]) -> None:
-    while body:
-        first = body[0]
+    # one-line elements advance an index: `body = body[1:]` made 100,000 one-line sections quadratic
+    for k, first in enumerate(body):
         t = first.text.strip()
+        left = len(body) - k
         single = _single(first, False)
         if single is not None:
             out.append(single)
-            body = body[1:]
             continue
         heading = _heading(first)
         if heading is not None:
             out.append(heading)
-            body = body[1:]
             continue
         if t.startswith(">"):
             out.append(Element("transition", t[1:].strip(), first.no, tuple(first.notes), forced=True))
-            body = body[1:]
             continue
-        if len(body) == 1 and t == t.upper() and t.endswith("TO:") and re.search(r"[A-Z]", t):
+        if left == 1 and t == t.upper() and t.endswith("TO:") and re.search(r"[A-Z]", t):
             out.append(Element("transition", t, first.no, tuple(first.notes)))
             return
         if t.startswith("~"):
-            out.append(Element("lyrics", "\n".join(s.text.strip().lstrip("~").strip() for s in body),
-                               first.no, _notes(body)))
+            out.append(Element("lyrics", "\n".join(s.text.strip().lstrip("~").strip() for s in body[k:]),
+                               first.no, _notes(body[k:])))
             return
-        cue = _cue(t) if not t.startswith("!") and len(body) > 1 else None
+        cue = _cue(t) if not t.startswith("!") and left > 1 else None
         if cue is not None:
             name, ext, dual, forced = cue
             out.append(Element("character", name, first.no, tuple(first.notes),
                                extension=ext, dual=dual, forced=forced))
-            _dialogue(body[1:], out)
+            _dialogue(body[k + 1:], out)
             return
         forced = t.startswith("!")
-        text = "\n".join(s.text for s in body)
+        text = "\n".join(s.text for s in body[k:])
         if forced:
             text = text.lstrip()[1:]
         # action keeps its inner indentation but not the paragraph's common left margin
-        out.append(Element("action", text.strip("\n").rstrip(), first.no, _notes(body), forced=forced))
+        out.append(Element("action", text.strip("\n").rstrip(), first.no, _notes(body[k:]), forced=forced))
         return
 
 

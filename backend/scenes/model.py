@@ -30,6 +30,7 @@ Region = str | tuple[float, float, float, float]
 REGIONS: tuple[str, ...] = ("full", "left", "right", "center", "top", "bottom")
 
 MAX_SHOTS = 200
+MAX_SCRIPT = 200_000     # characters of Fountain, checked where a script is saved and where it is parsed
 MAX_DURATION_S = 15 * 60.0
 
 

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from backend.scenes import fountain
 from backend.scenes.model import (
-    ANIMATE_ENGINES, MAX_SHOTS, Line, Scene, ScriptError, ScriptErrors, Shot,
+    ANIMATE_ENGINES, MAX_SCRIPT, MAX_SHOTS, Line, Scene, ScriptError, ScriptErrors, Shot,
 )
 
 NOTES_HELP = ("talking head, animate, animate: svd, image: NAME, hold 3s, push in, pull out, pan left, "
@@ -27,6 +27,12 @@ CAMERA_NOTES = {"push in": "push_in", "pull out": "pull_out", "pan left": "pan_l
 HOLD = re.compile(r"^hold\s*:?\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?)?$")
 MIN_HOLD_S, MAX_HOLD_S = 0.5, 60.0
 CAMERA_CYCLE = ("push_in", "pan_right", "push_in", "pan_left")   # default moves, so stills vary
+MAX_LISTED_ERRORS = 100     # a hostile script can hold 100,000 problems; the page lists the first ones
+QUOTE_CHARS = 80            # how much of a note or a cue an error message repeats
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1].rstrip() + "…"
 
 
 def _norm(name: str) -> str:
@@ -64,7 +70,7 @@ class _Builder:
         if found is None:
             names = ", ".join(sorted(self.cast.values(), key=str.casefold))
             allowed = f"the cast is: {names}" if names else "the cast is empty: add characters to the cast first"
-            self.error(cue.line_no, f"{cue.text} is not in the cast; {allowed}")
+            self.error(cue.line_no, f"{_quote(cue.text)} is not in the cast; {allowed}")
         return found
 
     def apply_notes(self, notes: Iterable[fountain.Note], shot: dict | None, line: dict | None = None):
@@ -119,7 +125,7 @@ class _Builder:
         if key == "animate":
             engine = value.casefold() or "animatelcm"
             if engine not in ANIMATE_ENGINES:
-                self.error(note.line_no, f"[[animate: {value}]]: the engine is one of {', '.join(ANIMATE_ENGINES)}")
+                self.error(note.line_no, f"[[animate: {_quote(value)}]]: the engine is one of {', '.join(ANIMATE_ENGINES)}")
             elif shot["kind"] == "title":
                 self.error(note.line_no, "[[animate]] applies to a panel, not a title card")
             else:
@@ -129,7 +135,7 @@ class _Builder:
         if m:
             seconds = float(m.group(1))
             if not MIN_HOLD_S <= seconds <= MAX_HOLD_S:
-                self.error(note.line_no, f"[[{raw}]]: a hold is {MIN_HOLD_S:g}–{MAX_HOLD_S:g} seconds")
+                self.error(note.line_no, f"[[{_quote(raw)}]]: a hold is {MIN_HOLD_S:g}–{MAX_HOLD_S:g} seconds")
             else:
                 shot["hold_s"] = seconds
             return
@@ -137,14 +143,14 @@ class _Builder:
             shot["camera"] = CAMERA_NOTES[low]
             shot["explicit_camera"] = True
             return
-        self.error(note.line_no, f"[[{raw}]] is not a note we know; the notes are: {NOTES_HELP}")
+        self.error(note.line_no, f"[[{_quote(raw)}]] is not a note we know; the notes are: {NOTES_HELP}")
 
     def dialogue(self, cue: fountain.Element, block: list[fountain.Element]):
         name = self.cast_name(cue)
         spoken = [e for e in block if e.kind in ("dialogue", "lyrics")]
         parens = [e for e in block if e.kind == "parenthetical"]
         if not spoken:
-            self.error(cue.line_no, f"{cue.text}'s cue has no dialogue under it "
+            self.error(cue.line_no, f"{_quote(cue.text)}'s cue has no dialogue under it "
                                     "(a cue is a name in capitals on its own line, its words on the next line)")
             return
         text = " ".join(fountain.plain(" ".join(e.text.split())) for e in spoken)
@@ -224,12 +230,15 @@ class _Builder:
             i += 1
         if self.pending:
             for note in self.pending:
-                self.error(note.line_no, f"[[{note.text}]] has no shot to apply to: write an action paragraph")
+                self.error(note.line_no, f"[[{_quote(note.text)}]] has no shot to apply to: write an action paragraph")
         return self.shots, heading, doc.title_page.get("Title")
 
 
 def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
-    """Parse a Fountain scene against the cast's names. Raises ScriptErrors with every problem found."""
+    """Parse a Fountain scene against the cast's names. Raises ScriptErrors with every problem found (the first
+    MAX_LISTED_ERRORS of them, and how many more)."""
+    if len(text or "") > MAX_SCRIPT:
+        raise ScriptErrors([ScriptError(1, f"the script is {len(text):,} characters; at most {MAX_SCRIPT:,} are allowed")])
     doc = fountain.parse(text or "")
     b = _Builder(cast_names)
     for p in doc.problems:
@@ -241,7 +250,7 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
         b.error(raw_shots[MAX_SHOTS]["line_no"],
                 f"the scene has {len(raw_shots)} shots; at most {MAX_SHOTS} are allowed (shot {MAX_SHOTS + 1} starts here)")
     if b.errors:
-        raise ScriptErrors(b.errors)
+        raise ScriptErrors(_listed(b.errors))
     shots = []
     moving = 0
     for index, s in enumerate(raw_shots):
@@ -254,6 +263,15 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
                           character=s["character"], lines=tuple(s["lines"]), animate=s["animate"],
                           image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"]))
     return Scene(heading=heading, title=title or None, shots=tuple(shots), music=b.music[1] if b.music else None)
+
+
+def _listed(errors: list[ScriptError]) -> list[ScriptError]:
+    if len(errors) <= MAX_LISTED_ERRORS:
+        return errors
+    ordered = sorted(errors, key=lambda e: e.line_no)
+    rest = ordered[MAX_LISTED_ERRORS:]
+    return [*ordered[:MAX_LISTED_ERRORS],
+            ScriptError(rest[0].line_no, f"and {len(rest):,} more problems from here on (fix the ones above first)")]
 
 
 def with_shot(scene: Scene, index: int, **changes) -> Scene:

@@ -13,6 +13,7 @@ from typing import Any
 
 from backend.cast import connect
 from backend.errors import InputError
+from backend.scenes.model import MAX_SCRIPT
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenes (
@@ -22,7 +23,6 @@ CREATE TABLE IF NOT EXISTS scene_made (
   key TEXT PRIMARY KEY, action TEXT NOT NULL, job_id TEXT NOT NULL, outputs TEXT NOT NULL, made_at REAL NOT NULL);
 """
 _JSON = ("overrides", "settings", "music", "render")
-MAX_SCRIPT = 200_000
 MUSIC_SOURCES = ("script", "none", "job", "library", "upload")
 
 
@@ -78,7 +78,7 @@ class SceneStore:
         if not title or len(title) > 120:
             raise InputError("title", "must be 1–120 characters")
         if len(rec.script or "") > MAX_SCRIPT:
-            raise InputError("script", f"is {len(rec.script)} characters; at most {MAX_SCRIPT} are allowed")
+            raise InputError("script", f"is {len(rec.script):,} characters; at most {MAX_SCRIPT:,} are allowed")
         source = (rec.music or {}).get("source", "script")
         if source not in MUSIC_SOURCES:
             raise InputError("music", f"source {source!r} is not one of {', '.join(MUSIC_SOURCES)}")
