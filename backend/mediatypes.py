@@ -55,13 +55,19 @@ SUBTITLE_EXTENSIONS = (".srt", ".vtt")
 ALLOWED_NAMES = "PNG, JPEG, WebP, WAV, FLAC, MP3, Ogg/Opus, MP4 or WebM"
 
 
-def studio_media(head: bytes, name: str) -> MediaType | None:
-    """The file's type when its bytes are media the studio makes and its name's extension agrees; else None."""
+def named_media(head: bytes, name: str) -> MediaType | None:
+    """The file's type when its bytes are media we know and its name's extension agrees; else None."""
     mt = sniff(head)
-    if mt is None or mt.mime not in STUDIO_MIMES:
+    if mt is None:
         return None
     suffix = name[name.rfind("."):].lower() if "." in name else ""
-    return mt if suffix in EXTENSIONS[mt.mime] else None
+    return mt if suffix in EXTENSIONS.get(mt.mime, (mt.extension,)) else None
+
+
+def studio_media(head: bytes, name: str) -> MediaType | None:
+    """As named_media, and only the types the studio makes (what an import may bring in)."""
+    mt = named_media(head, name)
+    return mt if mt is not None and mt.mime in STUDIO_MIMES else None
 
 
 def is_subtitles(head: bytes, name: str) -> bool:
