@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from backend import imported as chk
-from backend.journal import Journal
+from backend.journal import Journal, write_json_atomic
 from backend.recovery import open_history
 from backend.zipguard import Budget, ZipLimits, ZipRefused, extract_media, open_checked, read_json
 
@@ -68,6 +68,7 @@ def import_zip(src: Path, data_dir: Path, limits: ZipLimits = LIMITS) -> dict[st
             raise ZipRefused(f"the entry {MANIFEST!r} does not name the exporting library")
         staged: dict[str, tuple[Path, str | None]] = {}     # "outputs/<name>" → (staged file, mime or None)
         rows: dict[str, list[tuple[str, Any]]] = {k: [] for k in KINDS}
+        sidecars: dict[str, tuple[str, Any]] = {}
         for info in z.infolist():
             parts = PurePosixPath(info.filename).parts
             if info.is_dir() or parts[:1] != ("library",) or len(parts) < 3:
@@ -75,11 +76,19 @@ def import_zip(src: Path, data_dir: Path, limits: ZipLimits = LIMITS) -> dict[st
             if parts[1] in MEDIA_FOLDERS:
                 if len(parts) != 3 or not _FILE.match(parts[2]):
                     raise ZipRefused(f"the entry {info.filename!r} is not a file name the studio writes")
+                if parts[2].endswith(".json"):         # a provenance sidecar: data about a file beside it
+                    sidecars[f"{parts[1]}/{parts[2]}"] = (info.filename, read_json(z, info.filename, limits, budget))
+                    continue
                 f, mt = extract_media(z, info, Path(tmp), limits, budget, subtitles=parts[1] == "outputs")
                 staged[f"{parts[1]}/{parts[2]}"] = (f, mt.mime if mt else None)
             elif parts[1] == "meta" and len(parts) == 4 and parts[2] in KINDS and parts[3].endswith(".json"):
                 rows[parts[2]].append((info.filename, read_json(z, info.filename, limits, budget)))
         refs = _Refs(old, lib, staged)
+        for rel, (entry, side) in sidecars.items():
+            if rel.removesuffix(".json") not in staged or not isinstance(side, dict):
+                raise ZipRefused(f"the entry {entry!r} is not the record of a media file of this export")
+            # It names files library-relative; a server path in it is dropped, not kept (it is only a record).
+            sidecars[rel] = (entry, chk.json_shaped(side, entry, lambda v, w: None))
         clean = {kind: [_REBUILD[kind](row, entry, refs) for entry, row in found] for kind, found in rows.items()}
         added = {"files": 0, "kept": 0}
         for rel, (f, _) in staged.items():
@@ -90,6 +99,9 @@ def import_zip(src: Path, data_dir: Path, limits: ZipLimits = LIMITS) -> dict[st
             else:
                 os.replace(f, target)
                 added["files"] += 1
+        for rel, (_, side) in sidecars.items():
+            if not (lib / rel).exists():
+                write_json_atomic(lib / rel, side)
         incoming = Journal(Path(tmp) / "meta")
         for kind, found in clean.items():
             for row in found:

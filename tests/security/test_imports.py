@@ -344,3 +344,15 @@ def test_a_scene_zip_naming_a_server_file_is_refused(tmp_path):
             scene_exchange.import_scene(studio, str(zpath))
     assert studio.scenes.list() == []
     close(studio)
+
+
+def test_a_provenance_sidecar_comes_in_as_data_beside_its_file_only(tmp_path):
+    side = {"job_id": "job-1", "inputs": {"face": {"path": "library/inputs/x.png"}, "leak": "/proc/self/environ"}}
+    zpath = studio_export(tmp_path / "ok.zip", {"library/outputs/a1-job.png": png(),
+                                                "library/outputs/a1-job.png.json": json.dumps(side).encode()}, {})
+    import_zip(zpath, tmp_path / "mine")
+    kept = json.loads((tmp_path / "mine" / "library" / "outputs" / "a1-job.png.json").read_text())
+    assert kept["inputs"] == {"face": {"path": "library/inputs/x.png"}, "leak": None}
+    orphan = studio_export(tmp_path / "orphan.zip", {"library/outputs/b2-job.png.json": b"{}"}, {})
+    with pytest.raises(ValueError, match="'library/outputs/b2-job.png.json' is not the record of a media file"):
+        import_zip(orphan, tmp_path / "other")
