@@ -20,8 +20,8 @@ import gradio as gr
 
 from backend.errors import SettingsError
 from backend.settings import Settings, parse_logins
-from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_js, panel, portrait, roles, talking_head,
-                voice)
+from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_js, panel, portrait, roles,
+                serve_guard, talking_head, voice)
 from ui import cast as cast_ui
 from ui import scenes as scenes_ui
 from ui.jobrun import PRIVATE
@@ -182,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                     auth=auth + [loopback] if loopback else auth,
                     mcp_server=mcp_enabled(args, env), allowed_paths=allowed, blocked_paths=blocked,
-                    prevent_thread_lock=True, show_error=True, css=CSS + page_js.CSS, js=page_js.JS, quiet=True)
+                    prevent_thread_lock=True, show_error=True, css=CSS + page_js.CSS, js=page_js.JS, quiet=True,
+                    app_kwargs={"middleware": [serve_guard.middleware(settings.data_dir)]})
         api.describe_files_truthfully(demo)
         if loopback and not mcp_login.attach(demo, loopback):
             print("WARNING: MCP behind the login page is not available with this Gradio", flush=True)

@@ -25,8 +25,15 @@ CHUNK = 1 << 16
 
 
 class Library:
-    def __init__(self, root: Path, *, max_download_bytes: int = 2_000_000_000):
+    def __init__(self, root: Path, *, max_download_bytes: int = 2_000_000_000, allow_private_urls: bool = False,
+                 trusted_origins: tuple[str, ...] = (), resolve: Any = None):
         self.root = root
+        # A URL from a job's output is someone else's choice: fetched only from public hosts (backend/safefetch.py)
+        # unless the operator allows private ones (STUDIO_ALLOW_PRIVATE_URLS, e.g. a bucket on the local network).
+        # The operator's own bucket (STUDIO_BUCKET_ENDPOINT_URL) is configuration, not someone else's choice.
+        self.allow_private_urls = allow_private_urls
+        self.trusted = {_origin(o) for o in trusted_origins}
+        self._resolve = resolve
         self.outputs = root / "outputs"
         self.inputs = root / "inputs"
         self.max_download_bytes = max_download_bytes
@@ -74,14 +81,25 @@ class Library:
         return out
 
     async def _download(self, url: str, http: httpx.AsyncClient | None) -> Path:
+        """`http`: the endpoint's own authorised client for files it serves itself (trusted, as configured); any
+        other URL is fetched through the private-address guard, redirects included."""
+        from backend import safefetch
         own = http is None
-        client = http or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+        unguarded = self.allow_private_urls or _origin(url) in self.trusted
+        if http is not None:
+            client = http
+        elif unguarded:
+            client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
+        else:
+            client = safefetch.guarded_client(self._resolve or safefetch.system_resolve)
         fd, name = tempfile.mkstemp(dir=self.root / "tmp")
         tmp = Path(name)
         try:
             total = 0
             with os.fdopen(fd, "wb") as f:
-                async with client.stream("GET", url) as resp:
+                resp = (await safefetch.open_stream(client, url) if own and not unguarded
+                        else await client.send(client.build_request("GET", url), stream=True))
+                try:
                     if resp.status_code >= 400:
                         raise LibraryError(f"Downloading an output failed with HTTP {resp.status_code}.")
                     declared = int(resp.headers.get("content-length") or 0)
@@ -94,7 +112,12 @@ class Library:
                             raise LibraryError(f"An output grew past the {self.max_download_bytes}-byte download "
                                                "cap; the download was stopped.")
                         f.write(chunk)
+                finally:
+                    await resp.aclose()
             return tmp
+        except safefetch.Refused as exc:
+            tmp.unlink(missing_ok=True)
+            raise LibraryError(f"An output's URL was not fetched: {exc}; only public hosts are.") from None
         except httpx.HTTPError as exc:
             tmp.unlink(missing_ok=True)
             raise LibraryError(f"Downloading an output failed ({type(exc).__name__}).") from None
@@ -153,6 +176,11 @@ def _inspect(path: Path) -> tuple[MediaType | None, str, int]:
             h.update(chunk)
             size += len(chunk)
     return sniff(head), h.hexdigest(), size
+
+
+def _origin(url: str) -> str:
+    u = httpx.URL(url)
+    return f"{u.scheme}://{u.host}:{u.port or (443 if u.scheme == 'https' else 80)}"
 
 
 def _strip_data_uri(data: str) -> str:

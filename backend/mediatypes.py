@@ -39,3 +39,41 @@ def sniff(head: bytes) -> MediaType | None:
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return MediaType("video", "video/webm", ".webm")
     return None
+
+
+# What the studio itself makes and therefore the only types an import may bring in and the served folders may
+# hand out inline: GIF, QuickTime and M4A are recognised above (an upload may be one) but never leave the studio.
+STUDIO_MIMES = frozenset({"image/png", "image/jpeg", "image/webp", "audio/wav", "audio/flac", "audio/mpeg",
+                          "audio/ogg", "video/mp4", "video/webm"})
+# The names a studio file of each type may carry: a served file's content type is guessed from its name, so a
+# name and its bytes must agree (PNG bytes named .html would otherwise be a page).
+EXTENSIONS = {"image/png": (".png",), "image/jpeg": (".jpg", ".jpeg"), "image/webp": (".webp",),
+              "audio/wav": (".wav",), "audio/flac": (".flac",), "audio/mpeg": (".mp3",),
+              "audio/ogg": (".ogg", ".opus", ".oga"), "video/mp4": (".mp4", ".m4v"), "video/webm": (".webm",)}
+# Subtitles a scene render writes beside its video: text, so only ever handed out as an attachment.
+SUBTITLE_EXTENSIONS = (".srt", ".vtt")
+ALLOWED_NAMES = "PNG, JPEG, WebP, WAV, FLAC, MP3, Ogg/Opus, MP4 or WebM"
+
+
+def named_media(head: bytes, name: str) -> MediaType | None:
+    """The file's type when its bytes are media we know and its name's extension agrees; else None."""
+    mt = sniff(head)
+    if mt is None:
+        return None
+    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    return mt if suffix in EXTENSIONS.get(mt.mime, (mt.extension,)) else None
+
+
+def studio_media(head: bytes, name: str) -> MediaType | None:
+    """As named_media, and only the types the studio makes (what an import may bring in)."""
+    mt = named_media(head, name)
+    return mt if mt is not None and mt.mime in STUDIO_MIMES else None
+
+
+def is_subtitles(head: bytes, name: str) -> bool:
+    """SRT/WebVTT as a render writes them: the extension and the opening agree (served only as attachments)."""
+    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    if suffix not in SUBTITLE_EXTENSIONS or b"\x00" in head:
+        return False
+    text = head.decode("utf-8-sig", "ignore").lstrip()
+    return text.startswith("WEBVTT") if suffix == ".vtt" else (text[:1].isdigit() or not text)

@@ -102,6 +102,8 @@ class Settings:
     reviewers: tuple[str, ...] = ()
     login_required: bool = False
     bucket: BucketConfig | None = field(default=None, repr=False)
+    # Output URLs on private addresses (a bucket on the local network): refused unless the operator allows them.
+    allow_private_urls: bool = False
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.api_base)
@@ -178,6 +180,7 @@ class Settings:
             extra_secrets=(Secret(hf),) if hf else (),
             reviewers=tuple(user for user, _ in parse_logins(get("STUDIO_REVIEWERS") or "", "STUDIO_REVIEWERS")),
             bucket=bucket,
+            allow_private_urls=(get("STUDIO_ALLOW_PRIVATE_URLS") or "").strip().lower() in ("1", "true", "yes", "on"),
         )
 
 

@@ -43,7 +43,10 @@ class Studio:
         self._preview_args = tuple(preview_args)
         self.mode: str = self.settings.mode
         data = self.settings.data_dir
-        self.library = Library(data / "library", max_download_bytes=self.settings.max_download_bytes)
+        bucket = self.settings.bucket
+        self.library = Library(data / "library", max_download_bytes=self.settings.max_download_bytes,
+                               allow_private_urls=self.settings.allow_private_urls,
+                               trusted_origins=(bucket.endpoint_url,) if bucket else ())
         # The history is checked (and repaired from backups and the library's journal) before anything starts.
         opened = open_history(data, Journal(self.library.root / "meta"))
         self.history_db = opened.history

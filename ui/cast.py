@@ -8,6 +8,8 @@ from typing import Any
 
 import gradio as gr
 
+from backend.served import library_file
+
 from backend.errors import BackendError
 from ui import jobrun, roles
 from ui.portrait import STYLES
@@ -45,7 +47,8 @@ def cards_html(studio: Any) -> str:
                 'press <b>Save character</b>, or use <b>Add to cast</b> in the Portrait and Voice tabs.</div>')
     cards = []
     for c in chars:
-        img = (f'<img src="/gradio_api/file={html.escape(c.portrait)}" alt="{html.escape(c.name)}">' if c.portrait
+        img = (f'<img src="/gradio_api/file={html.escape(c.portrait)}" alt="{html.escape(c.name)}">'
+               if library_file(c.portrait, studio.library.root)
                else '<div class="cast-noimg">no portrait yet: made from the look when a scene needs it</div>')
         voice = f"voice: {html.escape(c.voice)}" if c.voice else "<i>no voice yet</i>"
         style = "" if c.style in ("", "None") else f" · {html.escape(c.style)}"

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+
+from backend.served import library_file
 import pandas as pd
 
 from backend.errors import BackendError
@@ -136,15 +138,17 @@ def describe(rec: Any, show_cost: bool = True) -> str:
     return "\n".join(lines)
 
 
-def output_updates(rec: Any | None) -> tuple:
+def output_updates(rec: Any | None, library_root: Any = None) -> tuple:
     """(images, audio, video, downloads) updates: each output previewed by its type, all of them downloadable."""
     if rec is None:
         hidden = gr.update(value=None, visible=False)
         return hidden, hidden, hidden, hidden
-    images = jobrun.outputs_of(rec, "image")
-    audio = jobrun.outputs_of(rec, "audio")
-    video = jobrun.outputs_of(rec, "video")
-    files = [o["path"] for o in rec.outputs or [] if o.get("path") and Path(o["path"]).is_file()]
+    # Only files the library may serve are handed to Gradio (backend/served.py), whatever a record names.
+    lib = library_root
+    images = [p for p in jobrun.outputs_of(rec, "image") if library_file(p, lib)]
+    audio = [p for p in jobrun.outputs_of(rec, "audio") if library_file(p, lib)]
+    video = [p for p in jobrun.outputs_of(rec, "video") if library_file(p, lib)]
+    files = [o["path"] for o in rec.outputs or [] if library_file(o.get("path"), lib)]
     return (gr.update(value=images or None, visible=bool(images)),
             gr.update(value=audio[0] if audio else None, visible=bool(audio)),
             gr.update(value=video[0] if video else None, visible=bool(video)),
@@ -198,7 +202,7 @@ def build(studio: Any) -> JobsTab:
         body = describe(rec, show_cost)
         if rec.status == "completed" and rec.licence:
             body += "\n\n" + progress.licence_note(rec.licence)
-        return (head, body, *output_updates(rec), gr.update(interactive=True),
+        return (head, body, *output_updates(rec, studio.library.root), gr.update(interactive=True),
                 gr.update(interactive=rec.status in IN_FLIGHT))
 
     def snapshot(a: str, s: str, job_id: str | None) -> tuple[list, list, Any]:

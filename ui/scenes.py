@@ -15,6 +15,8 @@ from typing import Any
 
 import gradio as gr
 
+from backend.served import library_file
+
 from backend.errors import BackendError
 from backend.scenes import exchange
 from backend.scenes import make as M
@@ -229,7 +231,7 @@ def build(studio: Any) -> dict[str, Any]:
         r = rec.render or {}
         made = [r.get(k) for k in ("mp4", "srt", "vtt")]
         mp4, files = None, []
-        if all(p and Path(p).is_file() for p in made):
+        if all(p and library_file(p, studio.library.root) for p in made):
             mp4, *files = M.download_names(studio, rec.title, made)
         return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
                 gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import re
 import socket
 from urllib.parse import urljoin, urlsplit
@@ -19,6 +18,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 
+from workflows.netguard import non_public
 from worker.config import WorkerSettings
 from worker.errors import WorkerError
 from worker.jobs.base import MediaFile
@@ -61,44 +61,10 @@ def _too_large(field: str, size: int, cap: int) -> WorkerError:
                        field=field, details={"limit": cap})
 
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-_V4_COMPAT = ipaddress.ip_network("::/96")
-
-
-def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries: mapped, compatible, NAT64, 6to4 and Teredo forms.
-
-    Such an address reaches the IPv4 host inside it (through the kernel, a NAT64 gateway or a relay), so it is
-    judged by that host; `ipaddress` calls several of these ranges global by themselves."""
-    if ip.ipv4_mapped:
-        return [ip.ipv4_mapped]
-    if ip.sixtofour:
-        return [ip.sixtofour]
-    if ip.teredo:
-        return list(ip.teredo)
-    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip in _NAT64 or ip in _V4_COMPAT:
-        return [low]
-    if ip in _NAT64_LOCAL:
-        # RFC 6052 /48 layout: 16 bits at 48..63, then (after the u octet) 16 bits at 72..87; also the /96 form.
-        n = int(ip)
-        v4_48 = ipaddress.IPv4Address((((n >> 64) & 0xFFFF) << 16) | ((n >> 40) & 0xFFFF))
-        return [v4_48, low]
-    return []
-
-
 def _check_address(host: str, addr: str) -> None:
-    ip = ipaddress.ip_address(addr.split("%", 1)[0])
-    candidates = [ip]
-    if ip.version == 6:
-        inner = embedded_ipv4(ip)
-        if inner:
-            candidates = inner
-    for one in candidates:
-        if not one.is_global or one.is_multicast:
-            shown = f"{ip} (carrying {one})" if one is not ip else str(ip)
-            raise _Blocked(f"{host} resolves to {shown}, a non-public address")
+    problem = non_public(host, addr)
+    if problem:
+        raise _Blocked(problem)
 
 
 class _Blocked(Exception):

@@ -86,7 +86,7 @@ async def test_outputs_by_url_and_base64_with_caps(tmp_path):
     runner, base = await _serve({"/a.png": png, "/big.bin": b"\x89PNG\r\n\x1a\n" + b"0" * 100_000,
                                  "/text": b"hello world, not media"})
     try:
-        lib = Library(tmp_path / "lib", max_download_bytes=50_000)
+        lib = Library(tmp_path / "lib", max_download_bytes=50_000, allow_private_urls=True)   # a local server
         got = await lib.save_output("job1", {"encoding": "url", "url": f"{base}/a.png", "filename": "a.png"})
         assert got["mime"] == "image/png" and got["url"].endswith("/a.png")
         assert open(got["path"], "rb").read() == png and "job1" in got["path"]
