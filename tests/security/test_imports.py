@@ -312,6 +312,8 @@ def test_a_scene_zip_bomb_is_refused_naming_the_entry(tmp_path):
     ({"overrides": "all"}, [], "overrides"),
     ({}, ["Mara"], "cast"),
     ({}, [{"name": "Mara", "voice": "Low"}], "cast[0].voice"),
+    ({}, [{"name": "Mara", "voice": {"name": "Low", "audio": None, "transcript": "Hi."}}], "voice"),
+    ({}, [{"name": "Mara", "seed": "lots"}], "seed"),
     ({"music": "loud"}, [], "music"),
     ({"settings": {"fps": {"$gt": 1}}}, [], "settings"),
     ({"title": ["x"]}, [], "title"),
