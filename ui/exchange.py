@@ -1,7 +1,6 @@
 """Export the whole studio (library, history, voices, comments) as one .zip, or merge one in."""
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -9,11 +8,13 @@ from typing import Any
 import gradio as gr
 
 from backend.exchange import export_zip, import_zip
+from backend.exports import export_folder
 from ui import jobrun, roles
 
 
 def export_file(studio: Any) -> str:
-    dest = Path(tempfile.mkdtemp(prefix="studio-export-")) / f"studio-{time.strftime('%Y%m%d-%H%M')}.zip"
+    # A served, pruned folder (backend/exports.py): each export no longer leaves a whole-studio copy in /tmp.
+    dest = export_folder(studio.library.root) / f"studio-{time.strftime('%Y%m%d-%H%M')}.zip"
     export_zip(studio.settings.data_dir, dest)
     return str(dest)
 

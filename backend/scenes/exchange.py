@@ -151,7 +151,10 @@ def import_scene(studio: Any, zip_path: str, limits: ZipLimits = LIMITS) -> tupl
                 if v:
                     have = studio.voices.get(v["name"])
                     if have is None:
-                        studio.voices.save(v["name"], media(v["audio"], "voice", "audio"), v["transcript"])
+                        recording = media(v["audio"], "voice", "audio")
+                        if recording is None:
+                            raise InputError("voice", f"“{v['name']}” has no recording in the export")
+                        studio.voices.save(v["name"], recording, v["transcript"])
                     else:
                         notes.append(f"The voice “{v['name']}” was already here; kept this studio's.")
                     voice_name = v["name"]

@@ -122,7 +122,8 @@ HOSTILE = {
     "library/outputs/evil.svg": b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
     "library/outputs/evil.png": b"<html><script>alert(1)</script></html>",      # a page named as an image
     "library/inputs/photo.html": png(),                                        # an image named as a page
-    "library/outputs/notes.json": b'{"a": 1}',
+    "library/outputs/notes.txt": b"plain text",
+    "library/outputs/feed.xml": b'<?xml version="1.0"?><x:script xmlns:x="http://www.w3.org/1999/xhtml"/>',
     "library/outputs/anim.gif": b"GIF89a" + b"\x00" * 64,                      # media, but not what we make
 }
 
@@ -311,6 +312,8 @@ def test_a_scene_zip_bomb_is_refused_naming_the_entry(tmp_path):
     ({"overrides": "all"}, [], "overrides"),
     ({}, ["Mara"], "cast"),
     ({}, [{"name": "Mara", "voice": "Low"}], "cast[0].voice"),
+    ({}, [{"name": "Mara", "voice": {"name": "Low", "audio": None, "transcript": "Hi."}}], "voice"),
+    ({}, [{"name": "Mara", "seed": "lots"}], "seed"),
     ({"music": "loud"}, [], "music"),
     ({"settings": {"fps": {"$gt": 1}}}, [], "settings"),
     ({"title": ["x"]}, [], "title"),
