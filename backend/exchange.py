@@ -18,7 +18,13 @@ MANIFEST = "studio-export.json"
 FOLDERS = ("outputs", "inputs", "meta")
 
 
-def export_zip(data_dir: Path, dest: Path) -> dict[str, int]:
+# What a reviewer's export leaves out: the inputs (actors' reference recordings, uploaded images and tracks) and
+# the voice library's rows that name those recordings.
+REVIEWER_LEAVES_OUT = ("inputs", "meta/voices")
+
+
+def export_zip(data_dir: Path, dest: Path, leave_out: tuple[str, ...] = ()) -> dict[str, int]:
+    """`leave_out`: library-relative folders (posix) whose files stay out of the zip."""
     lib = (data_dir / "library").resolve()
     counts = {f: 0 for f in FOLDERS}
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -28,6 +34,9 @@ def export_zip(data_dir: Path, dest: Path) -> dict[str, int]:
             if not root.is_dir():
                 continue
             for p in sorted(root.rglob("*")):
+                rel = p.relative_to(lib).as_posix()
+                if any(rel == d or rel.startswith(d + "/") for d in leave_out):
+                    continue
                 if p.is_file() and not p.name.startswith(".tmp-"):
                     z.write(p, f"library/{p.relative_to(lib).as_posix()}")
                     counts[folder] += 1
