@@ -139,6 +139,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
         api.build_scenes(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
+        @roles.reader
         def on_load(*filters: str):
             names = voice_names(studio)
             role = roles.current_role(studio)
@@ -155,6 +156,8 @@ def build_blocks(studio: Any) -> gr.Blocks:
         demo.load(on_load, inputs=jobs_tab.inputs,
                   outputs=[voice_tab.voices, th_tab.voices, role_note, role_style, tabs, *jobs_tab.outputs,
                            *owner_only], **PRIVATE)
+        # Last: every event built above (page and named API) behind its role; unmarked ones are owner-only.
+        roles.guard_events(demo, studio)
     return demo
 
 
@@ -198,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         demo.close()
         studio.close()
+        exchange.sweep_exports(exchange.exports_folder(), 0)
     sys.exit(0)
 
 

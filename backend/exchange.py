@@ -30,7 +30,13 @@ LIMITS = ZipLimits(max_entries=100_000, max_total_bytes=50_000_000_000)
 _FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,150}$")     # how the library names its files
 
 
-def export_zip(data_dir: Path, dest: Path) -> dict[str, int]:
+# What a reviewer's export leaves out: the inputs (actors' reference recordings, uploaded images and tracks) and
+# the voice library's rows that name those recordings.
+REVIEWER_LEAVES_OUT = ("inputs", "meta/voices")
+
+
+def export_zip(data_dir: Path, dest: Path, leave_out: tuple[str, ...] = ()) -> dict[str, int]:
+    """`leave_out`: library-relative folders (posix) whose files stay out of the zip."""
     lib = (data_dir / "library").resolve()
     counts = {f: 0 for f in FOLDERS}
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -40,10 +46,13 @@ def export_zip(data_dir: Path, dest: Path) -> dict[str, int]:
             if not root.is_dir():
                 continue
             for p in sorted(root.rglob("*")):
+                rel = p.relative_to(lib).as_posix()
+                if any(rel == d or rel.startswith(d + "/") for d in leave_out):
+                    continue
                 if p.is_file() and not p.is_symlink() and not p.name.startswith(".tmp-"):
                     # Media go in stored: they are compressed already, and an importer refuses entries that expand
                     # like a bomb (a silent WAV deflates a thousandfold).
-                    z.write(p, f"library/{p.relative_to(lib).as_posix()}",
+                    z.write(p, f"library/{rel}",
                             compress_type=zipfile.ZIP_DEFLATED if folder == "meta" else zipfile.ZIP_STORED)
                     counts[folder] += 1
         z.writestr(MANIFEST, json.dumps({"library": str(lib), "counts": counts}))

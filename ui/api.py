@@ -128,12 +128,13 @@ def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
     call.__name__ = spec.action
     call.__doc__ = docstring(spec, extra)
     call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    return call
+    return roles.owner_only("run jobs")(call)
 
 
 def talking_head_endpoint(studio: Any) -> Callable[..., str]:
     cat = load_catalogue()
 
+    @roles.owner_only("run jobs")
     def talking_head(prompt: str, reference_audio: str, text: str, reference_text: str = "") -> str:
         """One click: a portrait from a description, speech in a cloned voice, then the lip-synced video.
 
@@ -172,6 +173,7 @@ JOBS_LIMIT = 200
 
 
 def jobs_endpoint(studio: Any) -> Callable[..., list[dict[str, Any]]]:
+    @roles.reader
     def jobs(action: str = "", status: str = "", limit: float = 50) -> list[dict[str, Any]]:
         """The studio's job history as JSON, newest first: what was made, when, with which outputs.
 
@@ -274,8 +276,11 @@ def build(studio: Any) -> None:
         th_in = [gr.Textbox(value=None, visible=False), gr.Audio(type="filepath", visible=False),
                  gr.Textbox(value=None, visible=False), gr.Textbox(visible=False, value="")]
         th_out = gr.Video(visible=False, format=None)
+        @roles.reader
         def export_studio() -> str:
-            """The whole studio as one .zip: every output, input, voice, job and comment (owners and reviewers)."""
+            """The whole studio as one .zip: every output, job and comment; an owner's also holds every input and
+            voice (reference recordings, uploads), a reviewer's leaves those out. The file is deleted from the
+            server 15 minutes after it was made."""
             return exchange.export_file(studio)
 
         gr.Button(visible=False).click(export_studio, outputs=[gr.File(visible=False)], api_name="export_studio",
@@ -312,6 +317,7 @@ def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
     from backend.scenes import make as M
     from backend.scenes.store import SceneRecord
 
+    @roles.owner_only("render scenes")
     def scene_render(script: str, aspect: str = "16:9", resolution: int = 720, fps: int = 24,
                      burn_subtitles: bool = False, talking_head: str = "full", style: str = "Graphic novel ink",
                      music_tags: str = "", title: str = "") -> tuple[str, str]:
@@ -379,6 +385,7 @@ def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
 
 
 def cast_endpoint(studio: Any) -> Callable[[], list[dict[str, Any]]]:
+    @roles.reader
     def cast() -> list[dict[str, Any]]:
         """The studio's cast: the characters a scene script can name in its dialogue cues.
 

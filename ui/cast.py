@@ -92,12 +92,14 @@ def build(studio: Any) -> CastTab:
     def choices() -> list[str]:
         return [NEW, *studio.cast.names()]
 
+    @roles.reader
     def refresh():
         return (gr.update(choices=choices()), gr.update(choices=voice_names(studio)),
                 gr.update(choices=portrait_choices(studio)), cards_html(studio))
 
     outputs = [pick, voice, lib, board]
 
+    @roles.reader
     def load(choice: str | None):
         c = studio.cast.get(choice) if choice and choice != NEW else None
         if c is None:
@@ -107,6 +109,7 @@ def build(studio: Any) -> CastTab:
     pick.input(load, inputs=[pick], outputs=[char_id, name, look, voice, style, seed, portrait, status],
                **jobrun.PRIVATE)
 
+    @roles.owner_only("add or change cast members")
     def do_save(cid, n, lk, v, st, sd, img):
         roles.require_owner(studio, "add or change cast members")
         try:
@@ -124,6 +127,7 @@ def build(studio: Any) -> CastTab:
     save.click(do_save, inputs=[char_id, name, look, voice, style, seed, portrait],
                outputs=[char_id, status, *outputs], **jobrun.PRIVATE)
 
+    @roles.owner_only("delete cast members")
     def do_delete(cid):
         roles.require_owner(studio, "delete cast members")
         c = studio.cast.get(cid) if cid else None

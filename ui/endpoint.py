@@ -168,9 +168,13 @@ def build(studio: Any) -> None:
     estimate = gr.Markdown(monthly_estimate(studio, 100), elem_id="endpoint-cost")
     # Computed again on every page load (gr.on without triggers), so the table counts the runs made so far; a
     # private event, not a callable value, which would add an unnamed public API endpoint and MCP tool.
-    gr.on(None, lambda n: monthly_estimate(studio, float(n or 0)), inputs=[per_month], outputs=[estimate],
-          show_progress="hidden", **jobrun.PRIVATE)
+    @roles.reader
+    def estimate_now(n: float | None) -> str:
+        return monthly_estimate(studio, float(n or 0))
 
+    gr.on(None, estimate_now, inputs=[per_month], outputs=[estimate], show_progress="hidden", **jobrun.PRIVATE)
+
+    @roles.owner_only("check the endpoint (it may start a GPU worker)")
     def do_check():
         roles.require_owner(studio, "check the endpoint (it may start a GPU worker)")
         try:
@@ -180,6 +184,7 @@ def build(studio: Any) -> None:
         ready = as_dict(result)
         return summary(studio.mode, ready), "", ready, readiness_rows(ready)
 
+    @roles.owner_only("warm up a GPU worker")
     def do_warm():
         roles.require_owner(studio, "warm up a GPU worker")
         try:
@@ -190,6 +195,5 @@ def build(studio: Any) -> None:
 
     check.click(do_check, outputs=[status, note, raw, table], **jobrun.PRIVATE)
     warm.click(do_warm, outputs=[note], **jobrun.PRIVATE)
-    gr.on([estimate_btn.click, per_month.submit],
-          lambda n: monthly_estimate(studio, float(n or 0)), inputs=[per_month], outputs=[estimate],
+    gr.on([estimate_btn.click, per_month.submit], estimate_now, inputs=[per_month], outputs=[estimate],
           **jobrun.PRIVATE)

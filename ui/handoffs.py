@@ -5,6 +5,7 @@ from typing import Any
 
 import gradio as gr
 
+from ui import roles
 from ui.cast import CastTab, new_character
 from ui.jobrun import PRIVATE
 from ui.portrait import PortraitTab
@@ -32,6 +33,7 @@ def wire(studio: Any, tabs: gr.Tabs, portrait: PortraitTab, voice: VoiceTab, tal
     voice.use.click(lambda path: send(path, NO_SPEECH), inputs=[voice.speech],
                     outputs=[talking_head.audio, tabs, voice.use_note], queue=False, **PRIVATE)
     # Opening the Talking head tab lists what the other tabs made since.
+    @roles.reader
     def on_tab(evt: gr.SelectData) -> tuple:
         if evt.value in (TALKING_HEAD_TAB, TALKING_HEAD_LABEL) or getattr(evt, "id", None) == TALKING_HEAD_TAB:
             return talking_head.refresh()
@@ -39,7 +41,7 @@ def wire(studio: Any, tabs: gr.Tabs, portrait: PortraitTab, voice: VoiceTab, tal
 
     tabs.select(on_tab, outputs=talking_head.refresh_outputs, queue=False, show_progress="hidden", **PRIVATE)
     # A voice saved in the Voice tab is offered by the pipeline at once.
-    voice.voices.change(lambda _v: gr.update(choices=voice_names(studio)), inputs=[voice.voices],
+    voice.voices.change(roles.reader(lambda _v: gr.update(choices=voice_names(studio))), inputs=[voice.voices],
                         outputs=[talking_head.voices], queue=False, **PRIVATE)
 
 

@@ -71,6 +71,7 @@ def stream(studio: Any, spec: JobSpec, inputs: dict[str, Any], stage: str | None
 
 
 def wire_cancel(studio: Any, rc: RunControls) -> None:
+    @roles.owner_only("cancel jobs")
     def cancel(job_id: str | None) -> str:
         if not job_id:
             return progress.render_problem("No job is running in this tab.")
@@ -122,6 +123,7 @@ def wire_job(studio: Any, spec: JobSpec, rc: RunControls, fields: dict[str, gr.c
         _, probs = problems(dict(zip(names, vals)))
         return P.field_messages(names, None, probs)
 
+    @roles.owner_only("run jobs")
     def run(*vals: Any) -> Iterator[dict]:
         validated, probs = problems(dict(zip(names, vals)))
         if probs:

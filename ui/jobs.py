@@ -220,10 +220,12 @@ def build(studio: Any) -> JobsTab:
             return ""
         return EMPTY_TEXT if (a, s) == (ALL, ALL) else NO_MATCH_TEXT
 
+    @roles.reader
     def do_refresh(a: str, s: str, job_id: str | None = None):
         rows, row_ids, key = snapshot(a, s, job_id)
         return (table_value(rows, show_cost), row_ids, (rows, key), empty_text(rows, a, s), *details(job_id))
 
+    @roles.reader
     def tick(a: str, s: str, job_id: str | None, last: Any):
         """Timer: send only what changed, so a person reading the details is not interrupted."""
         rows, row_ids, key = snapshot(a, s, job_id)
@@ -233,11 +235,13 @@ def build(studio: Any) -> JobsTab:
         detail_part = details(job_id) if key != last_key else tuple(gr.skip() for _ in detail_outputs)
         return (table_part[0], table_part[1], (rows, key), table_part[2], *detail_part)
 
+    @roles.reader
     def on_select(evt: gr.SelectData, row_ids: list[str]):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         job_id = row_ids[index] if row_ids and index is not None and 0 <= index < len(row_ids) else None
         return (job_id, "", *details(job_id))
 
+    @roles.owner_only("re-run jobs")
     def do_rerun(job_id: str | None):
         """Send the job again and select the new one: its details below follow it until it ends."""
         if not job_id:
@@ -251,6 +255,7 @@ def build(studio: Any) -> JobsTab:
                      "updates by itself.")
         return f'<div class="job-status" data-kind="rerun">{note_text}</div>', rec.id
 
+    @roles.owner_only("cancel jobs")
     def do_cancel(job_id: str | None):
         rec = studio.get(job_id) if job_id else None
         if rec is None:

@@ -39,9 +39,11 @@ def build(studio: Any, selected: Any) -> None:
             verdict = gr.Radio(CHOICES, value="", label="Verdict", scale=2, elem_id="review-verdict")
         post = gr.Button("Post comment", elem_id="review-post", size="sm")
 
+    @roles.reader
     def show(job_id: str | None) -> str:
         return thread_html(studio.comments(job_id)) if job_id else ""
 
+    @roles.reviewer_may("comment")
     def do_post(job_id: str | None, words: str, choice: str):
         if not job_id:
             raise gr.Error("Click a job in the table first.", print_exception=False)

@@ -252,16 +252,26 @@ def build(studio: Any) -> dict[str, Any]:
     fields = [title, script, *settings_in]
 
     # -- events ---------------------------------------------------------------------------------------------------
+    def may_write() -> bool:
+        return roles.current_role(studio) == roles.OWNER
+
+    @roles.reader
     def on_load():
         recs = studio.scenes.list()
-        # There is always a saved scene on the page, so every later edit updates it (never creates a second).
-        rec = recs[0] if recs else studio.scenes.new("Untitled scene", EXAMPLE,
-                                                     settings={"style": "Graphic novel ink"})
+        # An owner always has a saved scene on the page, so every later edit updates it (never creates a second);
+        # a reviewer's page load reads only: with no scene yet it shows the example, unsaved.
+        if recs:
+            rec = recs[0]
+        elif may_write():
+            rec = studio.scenes.new("Untitled scene", EXAMPLE, settings={"style": "Graphic novel ink"})
+        else:
+            rec = None
         return (*view(rec), *fields_of(rec))
 
+    @roles.reader
     def on_pick(choice: str):
         rec = studio.scenes.get(choice) if choice and choice != NEW else None
-        if rec is None:
+        if rec is None and may_write():
             rec = studio.scenes.new(_untitled(), EXAMPLE, settings={"style": "Graphic novel ink"})
         return (*view(rec), *fields_of(rec))
 
@@ -272,6 +282,7 @@ def build(studio: Any) -> dict[str, Any]:
 
     pick.input(on_pick, inputs=[pick], outputs=[*view_out, *fields], **jobrun.PRIVATE)
 
+    @roles.owner_only("edit scenes")
     def on_save(sid, t, text, *s):
         roles.require_owner(studio, "edit scenes")
         try:
@@ -285,6 +296,7 @@ def build(studio: Any) -> dict[str, Any]:
           inputs=[scene_id, title, script, *settings_in], outputs=view_out, show_progress="hidden",
           concurrency_limit=1, concurrency_id="scene-save", trigger_mode="always_last", **jobrun.PRIVATE)
 
+    @roles.owner_only("delete scenes")
     def on_delete(sid):
         roles.require_owner(studio, "delete scenes")
         if sid:
@@ -293,6 +305,7 @@ def build(studio: Any) -> dict[str, Any]:
 
     delete.click(on_delete, inputs=[scene_id], outputs=[*view_out, *fields], **jobrun.PRIVATE)
 
+    @roles.owner_only("make media for scenes")
     def on_make(sid, t, text, *s) -> Iterator[tuple]:
         roles.require_owner(studio, "make media for scenes")
         try:
@@ -328,11 +341,12 @@ def build(studio: Any) -> dict[str, Any]:
 
     make.click(on_make, inputs=[scene_id, title, script, *settings_in], outputs=[scene_id, errors, board, status],
                concurrency_limit=None, **jobrun.PRIVATE)
-    cancel.click(lambda sid: status_html("cancelled", "Cancelling: no new jobs are sent; jobs in flight are "
+    cancel.click(roles.owner_only("cancel making a scene")(lambda sid: status_html("cancelled", "Cancelling: no new jobs are sent; jobs in flight are "
                                                       "being cancelled.") if sid and M.cancel_all(sid)
-                 else status_html("invalid", "Nothing is being made for this scene."),
+                 else status_html("invalid", "Nothing is being made for this scene.")),
                  inputs=[scene_id], outputs=[status], queue=False, **jobrun.PRIVATE)
 
+    @roles.owner_only("render scenes")
     def on_render(sid, t, text, *s) -> Iterator[tuple]:
         roles.require_owner(studio, "render scenes")
         try:
@@ -373,6 +387,7 @@ def build(studio: Any) -> dict[str, Any]:
                  concurrency_limit=None, **jobrun.PRIVATE)
 
     # -- per-shot edits -------------------------------------------------------------------------------------------
+    @roles.reader
     def on_shot(sid, idx):
         rec = studio.scenes.get(sid) if sid else None
         ov = (rec.overrides.get(str(idx)) or {}) if rec and idx is not None else {}
@@ -381,7 +396,7 @@ def build(studio: Any) -> dict[str, Any]:
 
     shot.input(on_shot, inputs=[scene_id, shot], outputs=[engine, duration, pick_img, up_img, shot_note],
                **jobrun.PRIVATE)
-    pick_img.focus(lambda: gr.update(choices=image_choices(studio)), outputs=[pick_img], queue=False,
+    pick_img.focus(roles.reader(lambda: gr.update(choices=image_choices(studio))), outputs=[pick_img], queue=False,
                    **jobrun.PRIVATE)
 
     def edit(sid, idx, change) -> tuple:
@@ -394,6 +409,7 @@ def build(studio: Any) -> dict[str, Any]:
         rec = studio.scenes.save(rec)
         return (note, *view(rec))
 
+    @roles.owner_only("edit shots")
     def on_apply(sid, idx, eng, dur, img, upload):
         roles.require_owner(studio, "edit shots")
         def change(ov):
@@ -412,6 +428,7 @@ def build(studio: Any) -> dict[str, Any]:
     apply.click(on_apply, inputs=[scene_id, shot, engine, duration, pick_img, up_img],
                 outputs=[shot_note, *view_out], **jobrun.PRIVATE)
 
+    @roles.owner_only("make new images")
     def on_regen(sid, idx):
         roles.require_owner(studio, "make new images")
         def change(ov):
@@ -422,6 +439,7 @@ def build(studio: Any) -> dict[str, Any]:
 
     regen.click(on_regen, inputs=[scene_id, shot], outputs=[shot_note, *view_out], **jobrun.PRIVATE)
 
+    @roles.owner_only("make new takes")
     def on_retake(sid, idx):
         roles.require_owner(studio, "make new takes")
         def change(ov):
@@ -432,6 +450,7 @@ def build(studio: Any) -> dict[str, Any]:
 
     retake.click(on_retake, inputs=[scene_id, shot], outputs=[shot_note, *view_out], **jobrun.PRIVATE)
 
+    @roles.owner_only("edit shots")
     def on_clear(sid, idx):
         roles.require_owner(studio, "edit shots")
         def change(ov):
@@ -442,9 +461,12 @@ def build(studio: Any) -> dict[str, Any]:
     clear.click(on_clear, inputs=[scene_id, shot], outputs=[shot_note, *view_out], **jobrun.PRIVATE)
 
     # -- music picker, export / import ----------------------------------------------------------------------------
-    music_lib.focus(lambda: gr.update(choices=[(Path(p).name, p) for p in library_outputs(studio, "music", "audio")]),
+    music_lib.focus(roles.reader(lambda: gr.update(choices=[(Path(p).name, p)
+                                                         for p in library_outputs(studio, "music", "audio")])),
                     outputs=[music_lib], queue=False, **jobrun.PRIVATE)
 
+    # Owners only: exporting saves the scene as the page shows it first, and the zip holds the cast's recordings.
+    @roles.owner_only("export scenes")
     def on_export(sid, t, text, *s):
         try:
             rec = current(sid, t, text, *s)
@@ -457,6 +479,7 @@ def build(studio: Any) -> dict[str, Any]:
     export.click(on_export, inputs=[scene_id, title, script, *settings_in], outputs=[scene_id, status, subs],
                  **jobrun.PRIVATE)
 
+    @roles.owner_only("import scenes")
     def on_import(upload):
         roles.require_owner(studio, "import scenes")
         try:

@@ -13,7 +13,7 @@ import gradio as gr
 
 from backend import faces
 from backend.errors import BackendError
-from ui import jobrun, media_checks, progress
+from ui import jobrun, media_checks, progress, roles
 from ui import params as P
 from ui.voice import voice_names, voice_parts
 from workflows.catalogue import ParamError, get_spec, load_catalogue
@@ -152,6 +152,7 @@ def build(studio: Any) -> TalkingHeadTab:
     fields["image"].change(face_notice, inputs=[fields["image"]], outputs=[face_html, send_anyway],
                            show_progress="hidden", **jobrun.PRIVATE)
 
+    @roles.reader
     def do_refresh():
         images = earlier_results(studio, "portrait", "image")
         speech = earlier_results(studio, "tts", "audio")
@@ -219,6 +220,7 @@ def build(studio: Any) -> TalkingHeadTab:
             probs["text"] = err.message
         return {k: P.relabel(v, pipe_labels) for k, v in probs.items()}
 
+    @roles.owner_only("run jobs")
     def run_pipeline(prompt: str, voice: str | None, script: str, cache_in: dict, anyway: bool = False
                      ) -> Iterator[dict]:
         cache_now = dict(cache_in or {})
