@@ -39,6 +39,7 @@ SHAPES: dict[str, str] = {
     "section_lines": "#\n" * (N // 2),
     "cue_with_spaces": "ANNA" + " " * (N - 9) + "(\nHi.",
     "scene_number_with_spaces": "INT. A" + " " * (N - 9) + "#1#",
+    "dialogue_blocks": "ANNA\nHi.\n\n" * (N // 10),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.scenes.model import MAX_SCRIPT, ScriptErrors
+from backend.scenes.model import MAX_SCRIPT, MAX_SHOTS, ScriptErrors
 from backend.scenes.script import MAX_LISTED_ERRORS, parse_scene
 from tests.security.parser_shapes import SHAPES, measure_in_subprocess
 
@@ -107,11 +107,18 @@ def test_a_scene_number_after_spaces_is_still_read():
     assert got["kinds"] == ["scene_heading"] and got["errors"] == [[1, NO_SHOTS]]
 
 
+def test_twenty_thousand_lines_are_refused_at_the_shot_limit():
+    got = _run("dialogue_blocks")
+    assert got["kinds"] == ["character", "dialogue"] and got["elements"] == MAX_SCRIPT // 10 * 2
+    assert got["errors"] == [[3 * MAX_SHOTS + 1, f"the scene has {MAX_SCRIPT // 10} shots; at most {MAX_SHOTS} are "
+                                                 f"allowed (shot {MAX_SHOTS + 1} starts here)"]]
+
+
 def test_every_shape_is_tested():
     tested = {"nested_notes", "unclosed_note_per_line", "unclosed_boneyard_per_line", "boneyard_then_notes",
               "empty_notes", "closers_and_openers", "notes_across_blank_lines", "stars", "star_words",
               "underscores", "underscore_words", "stars_and_underscores", "escaped_stars", "one_long_line",
-              "blank_lines", "section_lines", "cue_with_spaces", "scene_number_with_spaces"}
+              "blank_lines", "section_lines", "cue_with_spaces", "scene_number_with_spaces", "dialogue_blocks"}
     assert tested == set(SHAPES)
 
 
