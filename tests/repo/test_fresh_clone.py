@@ -21,7 +21,9 @@ TIER_LEFT_OUT = "SKIPPED real ComfyUI tier: the source archives are not in"
 
 
 def _git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=120).stdout
+    # safe.directory: a CI checkout may belong to another user than the one running the tests
+    return subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True, timeout=120).stdout
 
 
 @pytest.fixture(scope="module")
