@@ -38,7 +38,7 @@ SHAPES: dict[str, str] = {
     "blank_lines": "\n" * N,
     "section_lines": "#\n" * (N // 2),
     "cue_with_spaces": "ANNA" + " " * (N - 9) + "(\nHi.",
-    "scene_number_with_spaces": "INT. A" + " " * (N - 9) + "#1#",
+    "scene_number_with_spaces": "INT. A" + " " * (N - 11) + "#1 x#",     # "#1 x#" is no scene number
     "dialogue_blocks": "ANNA\nHi.\n\n" * (N // 10),
 }
 

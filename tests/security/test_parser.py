@@ -102,7 +102,7 @@ def test_a_cue_padded_with_spaces_is_named_shortly_in_its_error():
     assert line == 1 and message.startswith("ANNA… is not in the cast") and len(message) < 200
 
 
-def test_a_scene_number_after_spaces_is_still_read():
+def test_a_heading_ending_in_what_is_almost_a_scene_number_stays_a_heading():
     got = _run("scene_number_with_spaces")
     assert got["kinds"] == ["scene_heading"] and got["errors"] == [[1, NO_SHOTS]]
 
