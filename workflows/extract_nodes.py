@@ -1,6 +1,7 @@
 """Extract the facts the worker needs from a recorded ComfyUI /object_info into workflows/comfy_nodes.json.
 
-Usage: python -m workflows.extract_nodes /path/to/shared/comfyui [--out workflows/comfy_nodes.json]
+Usage: python -m workflows.extract_nodes tests/data/comfyui [--out workflows/comfy_nodes.json]
+(the recordings folder: object_info.json and custom_object_info.json, each as is or gzipped)
 
 Kept per class: inputs (name -> [category, type, options]) in input order, hidden input names, outputs
 (types, names, is_list), output_node, and for combos that list files on disk the folder they list
@@ -10,6 +11,7 @@ tooltips, display names and categories are dropped: validation never looks at th
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -129,10 +131,18 @@ def extract_class(cls: str, info: dict) -> dict:
     return out
 
 
+def read_recording(comfy_dir: Path, fname: str) -> dict:
+    """A recorded JSON file of the folder, or its gzipped copy (the repository keeps `fname.gz`)."""
+    path = comfy_dir / fname
+    if not path.is_file() and path.with_name(fname + ".gz").is_file():
+        return json.loads(gzip.decompress(path.with_name(fname + ".gz").read_bytes()))
+    return json.loads(path.read_text())
+
+
 def extract(comfy_dir: Path) -> dict[str, dict]:
     merged: dict[str, dict] = {}
     for fname in ("object_info.json", "custom_object_info.json"):
-        merged.update(json.loads((comfy_dir / fname).read_text()))
+        merged.update(read_recording(comfy_dir, fname))
     return {cls: extract_class(cls, merged[cls]) for cls in sorted(merged)}
 
 
@@ -144,7 +154,7 @@ def dumps(classes: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m workflows.extract_nodes")
-    ap.add_argument("comfy_dir", type=Path, help="folder holding object_info.json and custom_object_info.json")
+    ap.add_argument("comfy_dir", type=Path, help="folder holding object_info.json and custom_object_info.json (or .gz)")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("comfy_nodes.json"))
     args = ap.parse_args(argv)
     classes = extract(args.comfy_dir)

@@ -205,8 +205,8 @@ class _Builder:
             if e.kind == "scene_heading":
                 heading = heading or fountain.plain(e.text)
                 self.apply_notes(e.notes, None)
-            elif e.kind == "action" and not e.forced and self._cast_cue(e) is not None:
-                self.dialogue(*self._cast_cue(e))
+            elif e.kind == "action" and not e.forced and (cast_cue := self._cast_cue(e)) is not None:
+                self.dialogue(*cast_cue)
             elif e.kind == "action":
                 text = fountain.plain(" ".join(e.text.split()))
                 shot = self.new_shot("panel", e.line_no, text)

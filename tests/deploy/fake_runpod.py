@@ -1,8 +1,8 @@
 """A local stand-in for RunPod's management API (REST v2), held to RunPod's own OpenAPI document, plus small
 stand-ins for the parts that document does not cover (GraphQL, the endpoint's queue API).
 
-REST v2 (`/v2/...`): every request body and query is validated against ../shared/reference/
-runpod-rest-v2-openapi.json (see openapi_oracle.py); a non-conforming request gets RunPod's 422
+REST v2 (`/v2/...`): every request body and query is validated against tests/data/runpod/
+runpod-rest-v2-openapi.json.gz (see openapi_oracle.py); a non-conforming request gets RunPod's 422
 `{title, status, detail, errors[]}`; every response the stand-in gives is validated too, and a response that breaks
 the document is recorded in `violations` (the test fixture fails on any) and answered with a 500. Behaviour the
 document describes in prose is modelled as well:

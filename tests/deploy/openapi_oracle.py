@@ -1,12 +1,13 @@
 """RunPod's own REST v2 OpenAPI document as a test oracle: request bodies, query parameters and responses are
 checked against it, so the stand-in refuses what RunPod would refuse and cannot answer what RunPod would not.
 
-The document is read from ../shared/reference at test time (never copied into the repository). Its schemas are
+The document is kept in tests/data/runpod/ (see its README). Its schemas are
 JSON Schema 2020-12 (OpenAPI 3.1), which `jsonschema` validates directly, including the `unevaluatedProperties:
 false` that closes every request body.
 """
 from __future__ import annotations
 
+import gzip
 import json
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +18,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 REPO = Path(__file__).resolve().parents[2]
-DOCUMENT = REPO.parent / "shared" / "reference" / "runpod-rest-v2-openapi.json"
+DOCUMENT = REPO / "tests" / "data" / "runpod" / "runpod-rest-v2-openapi.json.gz"
 _URN = "urn:runpod-rest-v2"
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -34,11 +35,8 @@ def _absolute(node: Any) -> Any:
 
 class OpenApi:
     def __init__(self, path: Path = DOCUMENT):
-        if not path.exists():
-            raise FileNotFoundError(f"RunPod's REST v2 OpenAPI document is not at {path} (tests expect ../shared "
-                                    f"beside the repository)")
         self.path = path
-        self.doc = json.loads(path.read_text())
+        self.doc = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_text())
         resource = Resource.from_contents(self.doc, default_specification=DRAFT202012)
         self._registry = Registry().with_resource(_URN, resource)
         self._validators: dict[str, Draft202012Validator] = {}

@@ -14,10 +14,8 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from tests.support.procs import REPO, Proc, free_port, wait_http
-
-SHARED = REPO.parent / "shared"
-TRANSCRIPTS = SHARED / "comfyui" / "transcripts"
+from tests.support.procs import Proc, free_port, wait_http
+from tests.support.recordings import TRANSCRIPTS  # noqa: F401  (the recorded exchanges, tests/data/comfyui)
 
 
 class Engine:

@@ -5,8 +5,9 @@ import json
 import subprocess
 import sys
 
-from .conftest import SHARED, Engine, png_bytes
+from .conftest import Engine, png_bytes
 from tests.support.procs import REPO
+from tests.support.recordings import COMFYUI
 
 
 def test_upload_dedupes_renames_and_overwrites(engine: Engine):
@@ -35,7 +36,7 @@ def test_hostile_names_stay_inside_their_folders(engine: Engine):
 
 def test_extract_nodes_reproduces_the_committed_file(tmp_path):
     out = tmp_path / "nodes.json"
-    subprocess.run([sys.executable, "-m", "workflows.extract_nodes", str(SHARED / "comfyui"), "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "workflows.extract_nodes", str(COMFYUI), "--out", str(out)],
                    cwd=REPO, check=True, capture_output=True, timeout=120)
     assert out.read_text() == (REPO / "workflows" / "comfy_nodes.json").read_text()
     nodes = json.loads(out.read_text())

@@ -11,7 +11,8 @@ import uuid
 import pytest
 
 from . import graphs
-from .conftest import SHARED, TRANSCRIPTS, Engine, run_graph, start_engine, wav_bytes
+from .conftest import TRANSCRIPTS, Engine, run_graph, start_engine, wav_bytes
+from tests.support.recordings import object_info
 
 
 def transcript(name: str) -> dict:
@@ -148,7 +149,7 @@ async def test_a_float_for_an_int_is_truncated_in_the_queue(eng: Engine):
 
 # ---- object_info ----------------------------------------------------------------------------------------------
 def test_object_info_keeps_the_recorded_tooltips_and_descriptions(eng: Engine):
-    recorded = json.loads((SHARED / "comfyui" / "object_info.json").read_text())["KSampler"]
+    recorded = object_info()["KSampler"]
     got = eng.http.get("/object_info/KSampler").json()["KSampler"]
     assert got == recorded
     assert got["input"]["required"]["seed"][1]["tooltip"]
@@ -160,8 +161,7 @@ def test_an_empty_file_list_keeps_its_options_element(tmp_path):
         spec = e.http.get("/object_info/CheckpointLoaderSimple").json()[
             "CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"]
         assert spec[0] == [] and isinstance(spec[1], dict) and spec[1]["tooltip"]
-        recorded = json.loads((SHARED / "comfyui" / "object_info.json").read_text())[
-            "CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"]
+        recorded = object_info()["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"]
         assert spec == recorded
     finally:
         e.http.close()

@@ -1,9 +1,7 @@
 """ComfyUI error bodies (as recorded from ComfyUI 0.3.64) → one sentence per problem, and the right code."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
+from tests.support.recordings import transcript
 from worker.node_errors import from_execution, from_validation, missing_model_inputs
 
 SONIC_MISSING = {  # transcript g05: two loaders, empty model folders
@@ -75,9 +73,8 @@ def test_execution_errors_name_the_role_and_spot_models_fetched_at_run_time():
 
 
 def _recorded_execution_error(name: str) -> dict:
-    """The execution_error frame of a recorded real-ComfyUI run (../shared/comfyui/transcripts)."""
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "comfyui" / "transcripts" / name
-    frames = json.loads(path.read_text())["ws_messages"]
+    """The execution_error frame of a recorded real-ComfyUI run (tests/data/comfyui/transcripts)."""
+    frames = transcript(name)["ws_messages"]
     return next(m["data"] for m in frames if m.get("type") == "execution_error")
 
 

@@ -2,7 +2,7 @@
 names, categories) so the engine answers as the real server does; only file-list combos are emptied (the engine
 fills them from its data folder on every request).
 
-    python -m worker.preview.info_snapshot ../shared/comfyui      # rewrites worker/preview/object_info.json.gz
+    python -m worker.preview.info_snapshot tests/data/comfyui     # rewrites worker/preview/object_info.json.gz
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from workflows.extract_nodes import file_folder
+from workflows.extract_nodes import file_folder, read_recording
 
 SNAPSHOT = Path(__file__).with_name("object_info.json.gz")
 
@@ -20,7 +20,7 @@ SNAPSHOT = Path(__file__).with_name("object_info.json.gz")
 def build(comfy_dir: Path) -> dict:
     merged: dict[str, dict] = {}
     for name in ("object_info.json", "custom_object_info.json"):
-        merged.update(json.loads((comfy_dir / name).read_text()))
+        merged.update(read_recording(comfy_dir, name))
     for cls, info in merged.items():
         for cat in ("required", "optional"):
             for name, spec in (info.get("input", {}).get(cat) or {}).items():
@@ -43,7 +43,7 @@ def load() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("comfy_dir", type=Path, help="the recordings folder (../shared/comfyui)")
+    ap.add_argument("comfy_dir", type=Path, help="the recordings folder (tests/data/comfyui)")
     args = ap.parse_args()
     data = json.dumps(build(args.comfy_dir), ensure_ascii=False, separators=(",", ":")).encode()
     SNAPSHOT.write_bytes(gzip.compress(data, 9, mtime=0))
