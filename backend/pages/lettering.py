@@ -298,7 +298,7 @@ def _items(shot: Shot, choices: Mapping[tuple[int, str, int], BalloonChoice]) ->
         items.append(_Item("caption", shot.caption, None, None, "caption", 0))
     for n, line in enumerate(shot.lines):
         kind, off = kind_of(line)
-        items.append(_Item(kind, line.text, line.character, n, "line", n, off))
+        items.append(_Item(kind, line.marked or line.text, line.character, n, "line", n, off))
     for n, sfx in enumerate(shot.sfx):
         items.append(_Item("sfx", sfx, None, None, "sfx", n))
     for it in items:
