@@ -362,6 +362,10 @@ def _tail(box: Box, kind: str, target: Point | None, face: Box | None, fmt_pad: 
         if t is not None:
             f = min(f, max(0.0, t - 0.02))
     tip = edge[0] + (target[0] - edge[0]) * f, edge[1] + (target[1] - edge[1]) * f
+    longest = max(box[2], box[3]) * 1.6   # a tail longer than this reads as a line drawn across the art
+    if not off and math.dist(edge, tip) > longest:
+        k = longest / math.dist(edge, tip)
+        tip = edge[0] + (tip[0] - edge[0]) * k, edge[1] + (tip[1] - edge[1]) * k
     if math.dist(edge, tip) < fmt_pad * 0.8:
         return None     # the balloon sits against its speaker: a tail this short would be a nub
     return (round(edge[0], 2), round(edge[1], 2)), (round(tip[0], 2), round(tip[1], 2))
@@ -538,6 +542,9 @@ def letter(pages: Sequence[Page], scene: Scene, fmt: PageFormat, faces: Mapping[
             if found is not None:
                 panel = replace(panel, faces=faces_on_page(panel, found.size[0], found.size[1], found.boxes))
             panels.append(panel)
+            if panel.shot_index not in by_index:
+                raise LetterError(f"page {page.number}, panel {n + 1}: shot {panel.shot_index} is not in the scene "
+                                  f"(shots are 0–{len(scene.shots) - 1}); lay the scene out again")
             balloons.extend(letter_panel(panel, n, by_index[panel.shot_index], fmt, choices))
         out.append(replace(page, panels=tuple(panels), balloons=tuple(balloons)))
     return tuple(out)
