@@ -37,6 +37,7 @@ _BY_CLASS_INPUT = {
     ("Load3D", "model_file"): "input:3d",
     ("Load3DAnimation", "model_file"): "input:3d",
     ("VAELoader", "vae_name"): "models:vae",
+    ("IPAdapterModelLoader", "ipadapter_file"): "models:ipadapter",
 }
 _BY_INPUT = {
     "ckpt_name": "models:checkpoints",
@@ -129,10 +130,19 @@ def extract_class(cls: str, info: dict) -> dict:
     return out
 
 
-def extract(comfy_dir: Path) -> dict[str, dict]:
+# The recordings, in order; the IP-Adapter pack's was recorded later, beside the other four packs.
+RECORDINGS = ("object_info.json", "custom_object_info.json", "ipadapter_object_info.json")
+
+
+def read_recordings(comfy_dir: Path) -> dict[str, dict]:
     merged: dict[str, dict] = {}
-    for fname in ("object_info.json", "custom_object_info.json"):
+    for fname in RECORDINGS:
         merged.update(json.loads((comfy_dir / fname).read_text()))
+    return merged
+
+
+def extract(comfy_dir: Path) -> dict[str, dict]:
+    merged = read_recordings(comfy_dir)
     return {cls: extract_class(cls, merged[cls]) for cls in sorted(merged)}
 
 
