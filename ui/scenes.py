@@ -90,7 +90,8 @@ def board_html(work: M.SceneWork | None) -> str:
             f'<div class="shot" data-shot="{c.index + 1}" data-status="{c.status}">{thumb}'
             f'<div><b>{c.index + 1}</b> · {KIND.get(c.kind, c.kind)}{engine} · {c.duration_s:.1f} s</div>'
             f'<div class="line">{who}{html.escape(c.text[:160])}</div>'
-            f'<span class="st st-{c.status}">{STATUS_TEXT[c.status]}</span>{bar}{why}</div>')
+            + (f'<div class="in-panel" title="who is in the panel">🎭 {html.escape(c.cast)}</div>' if c.cast else "")
+            + f'<span class="st st-{c.status}">{STATUS_TEXT[c.status]}</span>{bar}{why}</div>')
     counts = work.counts()
     total = sum(counts.values())
     head = (f'<div class="board-sum" id="scene-board-sum">{len(cards)} shots · {counts["ready"]} of {total} parts '
