@@ -8,6 +8,7 @@ from typing import Any
 
 import gradio as gr
 
+from backend import character_sheet
 from backend.errors import BackendError
 from ui import jobrun, roles
 from ui.portrait import STYLES
@@ -82,6 +83,7 @@ def build(studio: Any) -> CastTab:
             with gr.Row():
                 save = gr.Button("Save character", variant="primary", elem_id="cast-save")
                 delete = gr.Button("Remove from cast", variant="secondary", elem_id="cast-delete")   # not a call to action
+                sheet = gr.Button("Make a character sheet", variant="secondary", elem_id="cast-sheet")
             status = gr.Markdown("", elem_id="cast-status")
         with gr.Column(scale=1):
             with gr.Row():
@@ -141,6 +143,16 @@ def build(studio: Any) -> CastTab:
     delete.click(do_delete, inputs=[char_id], outputs=[char_id, status, *outputs], **jobrun.PRIVATE).then(
         lambda: ("", "", None, "None", -1, None), outputs=[name, look, voice, style, seed, portrait],
         **jobrun.PRIVATE)
+    def do_sheet(cid):
+        roles.require_owner(studio, "make character sheets")
+        try:
+            sent = character_sheet.make_sheet(studio, cid, STYLES)
+        except BackendError as err:
+            return f"⚠ {err.message}"
+        return (f"Sent {len(sent)} views (front, three-quarter, profile, full figure) drawn from the reference: "
+                "they finish in the Jobs tab; pick one as **Reference for panels** to keep it.")
+
+    sheet.click(do_sheet, inputs=[char_id], outputs=[status], **jobrun.PRIVATE)
     lib.input(lambda p: p or gr.update(), inputs=[lib], outputs=[portrait], **jobrun.PRIVATE)
     gr.on([lib.focus, voice.focus, reference.focus], lambda: (gr.update(choices=portrait_choices(studio)),
                                                               gr.update(choices=voice_names(studio)),

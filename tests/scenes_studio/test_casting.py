@@ -199,3 +199,34 @@ def test_four_characters_get_four_places():
     places = casting.appearances_for(shot.description, ["Di"], ["Di", "Cy", "Bo", "Ann"])
     assert [a.character for a in places] == ["Ann", "Bo", "Cy", "Di"]
     assert len({a.region for a in places}) == 4
+
+
+def test_a_character_sheet_is_four_views_conditioned_on_the_reference(files, tmp_path):
+    from backend.character_sheet import make_sheet, sheet_jobs
+    from workflows.catalogue import get_spec
+    mara = Character("m1", "Mara", look="red coat", portrait=files["mara_face"], seed=7, likeness=1.1,
+                     style="Noir")
+    jobs = sheet_jobs(mara, STYLES)
+    assert [v for v, _, _ in jobs] == ["front", "three_quarter", "profile", "full_figure"]
+    prompts = {inputs["prompt"] for _, _, inputs in jobs}
+    assert len(prompts) == 4 and all("Mara, red coat" in p and "film noir" in p for p in prompts)
+    for _, action, inputs in jobs:
+        values = get_spec(action).validate(inputs)           # the portrait job takes it as it is
+        assert values["characters"] == [{"image": files["mara_face"], "weight": 1.1, "region": "full"}]
+        assert values["seed"] == 7
+    with pytest.raises(InputError) as err:
+        sheet_jobs(replace(mara, portrait=None))
+    assert err.value.field == "portrait"
+
+    class Sent:
+        def __init__(self):
+            self.jobs = []
+            self.cast = type("C", (), {"get": staticmethod(lambda n: mara if n == "m1" else None)})()
+
+        def submit(self, action, inputs):
+            self.jobs.append((action, inputs))
+            return len(self.jobs)
+
+    studio = Sent()
+    assert make_sheet(studio, "m1", STYLES) == [1, 2, 3, 4]
+    assert all(a == "portrait" and i["characters"][0]["weight"] == 1.1 for a, i in studio.jobs)
