@@ -62,7 +62,8 @@ def export_scene(studio: Any, scene_id: str) -> str:
                 continue
             v = studio.voices.get(c.voice) if c.voice else None
             cast.append({"name": c.name, "look": c.look, "seed": c.seed, "style": c.style,
-                         "portrait": pk.add(c.portrait),
+                         "portrait": pk.add(c.portrait), "likeness": c.likeness,
+                         "reference": pk.add(c.reference) if c.reference else None,
                          "voice": {"name": v.name, "transcript": v.transcript, "audio": pk.add(v.audio_path)}
                          if v else None})
         overrides = {k: {**o, **({"image": pk.add(o["image"])} if o.get("image") else {})}
@@ -130,7 +131,9 @@ def import_scene(studio: Any, zip_path: str) -> tuple[SceneRecord, list[str]]:
                     notes.append(f"{c['name']} was already in the cast; kept this studio's character.")
                     continue
                 studio.cast.save(c["name"], look=c.get("look", ""), portrait=media(c.get("portrait"), "portrait"),
-                                 voice=voice_name, seed=c.get("seed", -1), style=c.get("style", "None"))
+                                 voice=voice_name, seed=c.get("seed", -1), style=c.get("style", "None"),
+                                 likeness=c.get("likeness"),
+                                 reference=media(c.get("reference"), "reference"))
             overrides = {}
             for k, o in (meta.get("overrides") or {}).items():
                 o = dict(o)
