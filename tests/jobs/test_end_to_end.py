@@ -281,3 +281,19 @@ def test_an_unreadable_character_reference_is_refused_naming_it(serve):
                               "characters": [{"image": good}, {"image": good[:60]}]})
     err = error_of(job)
     assert err["code"] == "invalid_input" and err["field"] == "characters[1].image", err
+
+
+def test_the_ip_adapter_files_are_needed_only_by_a_portrait_with_characters(serve, volume):
+    adapter = "ipadapter/ip-adapter-plus-face_sd15.safetensors"
+    (volume / "models" / adapter).unlink()
+    try:
+        plain = completed(serve["base"], {"action": "portrait", "prompt": "x", "width": 256, "height": 256,
+                                          "steps": 1})
+        assert plain["files"]
+        err = error_of(run(serve["base"], {"action": "portrait", "prompt": "x", "width": 256, "height": 256,
+                                           "steps": 1, "characters": [{"image": png_b64(64, 64)}]}))
+    finally:
+        place(volume / "models", adapter)
+    assert err["code"] == "model_missing"
+    assert err["message"].startswith(f"portrait: not provisioned: {adapter} (98.2 MB)"), err["message"]
+    assert err["message"].endswith("— run `python -m deploy provision --jobs portrait`")
