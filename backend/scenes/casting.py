@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from backend.errors import InputError
@@ -44,6 +45,13 @@ def placed(names: Sequence[str]) -> tuple[Appearance, ...]:
 def appearances_for(description: str, speakers: Iterable[str], cast_names: Iterable[str]) -> tuple[Appearance, ...]:
     """The script's guess: whoever the action names (in its order), then whoever speaks over the panel."""
     return placed([*named_in(description, cast_names), *speakers])
+
+
+def with_appearances(shots: Iterable[Shot], cast_names: Iterable[str]) -> list[Shot]:
+    """Each panel with the cast it shows (the scene builder's last step); other shots as they are."""
+    names = list(cast_names)
+    return [replace(s, appearances=appearances_for(s.description, [ln.character for ln in s.lines], names))
+            if s.kind == "panel" else s for s in shots]
 
 
 def effective(shot: Shot, override: Mapping[str, Any] | None) -> tuple[Appearance, ...]:

@@ -252,9 +252,8 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
                 moving += 1
         shots.append(Shot(index=index, kind=s["kind"], line_no=s["line_no"], description=s["description"],
                           character=s["character"], lines=tuple(s["lines"]), animate=s["animate"],
-                          image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"],
-                          appearances=casting.appearances_for(s["description"], [ln.character for ln in s["lines"]],
-                                                              b.cast.values()) if s["kind"] == "panel" else ()))
+                          image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"]))
+    shots = casting.with_appearances(shots, b.cast.values())
     return Scene(heading=heading, title=title or None, shots=tuple(shots), music=b.music[1] if b.music else None)
 
 
