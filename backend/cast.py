@@ -21,12 +21,18 @@ from backend.library import Library
 # Same rule as a Fountain character cue can be written in: letters first, then letters, digits, spaces, . ' -
 NAME = re.compile(r"^[^\W\d_][\w .'-]{0,47}$")
 SEED_MAX = 2_147_483_647        # the smallest seed range of the jobs a character is used in (tts)
+# How strongly a character's reference conditions the panels they are in (the IP-Adapter weight; the worker
+# takes 0–1.5). About 0.8 keeps the face without copying the reference's framing.
+LIKENESS_DEFAULT, LIKENESS_MIN, LIKENESS_MAX = 0.8, 0.0, 1.5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cast_members (
   id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE, look TEXT NOT NULL, portrait TEXT,
   voice TEXT, seed INTEGER NOT NULL, style TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
 """
+KEEP: Any = object()            # save(): leave this setting as it is
+# Columns added later: (name, declaration); a database made before them gets them on open.
+LATER_COLUMNS = (("likeness", f"REAL NOT NULL DEFAULT {LIKENESS_DEFAULT}"), ("reference", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,16 @@ class Character:
     style: str = "None"             # a style preset name (ui.portrait.STYLES)
     created_at: float = 0.0
     updated_at: float = 0.0
+    likeness: float = LIKENESS_DEFAULT  # weight of their reference in the panels they appear in
+    reference: str | None = None    # library path of the image panels use instead of the portrait (a sheet view)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def reference_image(self) -> str | None:
+        """The picture that conditions their panels: the chosen reference, else the portrait."""
+        return self.reference or self.portrait
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -61,6 +74,17 @@ def check_name(name: Any, field: str = "name") -> str:
         raise InputError(field, "must be 1–48 characters, start with a letter, and use letters, digits, spaces, "
                                 "'.', \"'\" or '-' (it is the name a scene's dialogue cue uses)")
     return name
+
+
+def check_likeness(value: Any) -> float:
+    try:
+        v = float(value if value not in (None, "") else LIKENESS_DEFAULT)
+    except (TypeError, ValueError):
+        raise InputError("likeness", f"{value!r} is not a number ({LIKENESS_MIN:g}–{LIKENESS_MAX:g})") from None
+    if not LIKENESS_MIN <= v <= LIKENESS_MAX:
+        raise InputError("likeness", f"{v:g} is outside {LIKENESS_MIN:g}–{LIKENESS_MAX:g} (how strongly the "
+                                     "reference shapes their panels; 0.8 is usual)")
+    return v
 
 
 def check_seed(seed: Any) -> int:
@@ -84,6 +108,10 @@ class Cast:
         self._voices = voices
         with self._lock:
             self._db.executescript(SCHEMA)
+            have = {r[1] for r in self._db.execute("PRAGMA table_info(cast_members)")}
+            for name, decl in LATER_COLUMNS:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE cast_members ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         with self._lock:
@@ -106,13 +134,28 @@ class Cast:
 
     # -- writing ----------------------------------------------------------------------------------------------
     def save(self, name: str, *, look: str = "", portrait: str | None = None, voice: str | None = None,
-             seed: Any = -1, style: str = "None", id: str | None = None) -> Character:
-        """Add a character, or update the one with `id` (which may rename it). Returns the stored character."""
+             seed: Any = -1, style: str = "None", id: str | None = None, likeness: Any = None,
+             reference: Any = KEEP) -> Character:
+        """Add a character, or update the one with `id` (which may rename it). Returns the stored character.
+
+        `likeness` None and `reference` KEEP leave an existing character's settings as they were (callers that
+        only change the portrait or the name need not know them); `reference=None` clears it."""
+        if id and likeness is None:
+            prev = self.get(id)
+            likeness = prev.likeness if prev else None
+        if reference is KEEP:
+            prev = self.get(id) if id else None
+            reference = prev.reference if prev else None
         name = check_name(name)
         look = (look or "").strip()
         if len(look) > 1000:
             raise InputError("look", f"is {len(look)} characters; at most 1000 are allowed")
         seed = check_seed(seed)
+        likeness = check_likeness(likeness)
+        if reference:
+            reference, mt = self._library.keep_input("reference", reference)
+            if mt.kind != "image":
+                raise InputError("reference", f"is {mt.mime}, not an image (PNG, JPEG or WebP)")
         if portrait:
             portrait, mt = self._library.keep_input("portrait", portrait)
             if mt.kind != "image":
@@ -129,7 +172,8 @@ class Cast:
         if id and old is None:
             raise InputError("character", f"no character with id {id!r} in the cast")
         char = Character(id=id or uuid.uuid4().hex[:12], name=name, look=look, portrait=portrait, voice=voice,
-                         seed=seed, style=style or "None", created_at=old.created_at if old else now, updated_at=now)
+                         seed=seed, style=style or "None", created_at=old.created_at if old else now, updated_at=now,
+                         likeness=likeness, reference=reference or None)
         row = char.to_dict()
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO cast_members ({','.join(row)}) VALUES "
@@ -155,7 +199,7 @@ class Cast:
     def rename(self, name_or_id: str, new_name: str) -> Character:
         char = self._need(name_or_id)
         return self.save(new_name, look=char.look, portrait=char.portrait, voice=char.voice, seed=char.seed,
-                         style=char.style, id=char.id)
+                         style=char.style, id=char.id, likeness=char.likeness, reference=char.reference)
 
     def delete(self, name_or_id: str) -> bool:
         """Remove the character only: its portrait file, voice and every job output stay where they are."""

@@ -36,6 +36,9 @@ def prepare(action: str, values: dict[str, Any], library: Library) -> tuple[dict
     for name, value in values.items():
         if not isinstance(name, str) or name == "action":
             raise InputError(str(name), "is not a parameter name")
+        if name == "characters" and isinstance(value, list):
+            stored[name], wire[name] = _characters(value, library)
+            continue
         if _is_media(action, name, value):
             if isinstance(value, str) and value.startswith(("http://", "https://")):
                 stored[name] = wire[name] = value
@@ -46,4 +49,22 @@ def prepare(action: str, values: dict[str, Any], library: Library) -> tuple[dict
         else:
             stored[name] = value
             wire[name] = value
+    return stored, wire
+
+
+def _characters(value: list, library: Library) -> tuple[list, list]:
+    """`characters` (reference images for IP-Adapter): each image kept in the library and sent as a data URI,
+    like a media param; weight and region as they are."""
+    stored, wire = [], []
+    for i, c in enumerate(value):
+        if not isinstance(c, dict):
+            raise InputError(f"characters[{i}]", "expected an object with image, weight and region")
+        image = c.get("image")
+        if isinstance(image, str) and image.startswith(("http://", "https://", "data:")):
+            stored.append(dict(c))
+            wire.append(dict(c))
+            continue
+        path, _ = library.keep_input(f"characters[{i}].image", image)
+        stored.append({**c, "image": path})
+        wire.append({**c, "image": library.data_uri(path)})
     return stored, wire

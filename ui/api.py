@@ -391,10 +391,13 @@ def cast_endpoint(studio: Any) -> Callable[[], list[dict[str, Any]]]:
 
         Returns:
             A JSON list, one object per character: name (as cues use it), look (added to image prompts), voice
-            (the voice library name, or null), has_portrait, seed (-1 = random) and style (a style preset).
+            (the voice library name, or null), has_portrait, seed (-1 = random), style (a style preset), likeness
+            (0–1.5: how strongly their reference shapes the panels they are in) and has_reference (a chosen picture
+            is used for panels instead of the portrait).
         """
         return [{"name": c.name, "look": c.look, "voice": c.voice, "has_portrait": bool(c.portrait),
-                 "seed": c.seed, "style": c.style} for c in studio.cast.list()]
+                 "seed": c.seed, "style": c.style, "likeness": c.likeness, "has_reference": bool(c.reference)}
+                for c in studio.cast.list()]
 
     return cast
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import gradio as gr
 
+from backend import character_sheet
 from backend.served import library_file
-
 from backend.errors import BackendError
 from ui import jobrun, roles
 from ui.portrait import STYLES
@@ -77,8 +77,15 @@ def build(studio: Any) -> CastTab:
                 seed = gr.Number(value=-1, precision=0, minimum=-1, label="Default seed (-1 = random)",
                                  elem_id="cast-seed")
             with gr.Row():
+                likeness = gr.Slider(0, 1.5, value=0.8, step=0.05, label="Likeness in panels", elem_id="cast-likeness",
+                                     info="How strongly their reference shapes the panels they are in (0 = not at all)")
+                reference = gr.Dropdown([], value=None, label="Reference for panels", elem_id="cast-reference",
+                                        allow_custom_value=True,
+                                        info="Empty: the portrait; or a picture made earlier, e.g. a character sheet view")
+            with gr.Row():
                 save = gr.Button("Save character", variant="primary", elem_id="cast-save")
                 delete = gr.Button("Remove from cast", variant="secondary", elem_id="cast-delete")   # not a call to action
+                sheet = gr.Button("Make a character sheet", variant="secondary", elem_id="cast-sheet")
             status = gr.Markdown("", elem_id="cast-status")
         with gr.Column(scale=1):
             with gr.Row():
@@ -103,17 +110,18 @@ def build(studio: Any) -> CastTab:
     def load(choice: str | None):
         c = studio.cast.get(choice) if choice and choice != NEW else None
         if c is None:
-            return None, "", "", None, "None", -1, None, ""
-        return c.id, c.name, c.look, c.voice, c.style, c.seed, c.portrait, ""
+            return None, "", "", None, "None", -1, None, "", 0.8, None
+        return c.id, c.name, c.look, c.voice, c.style, c.seed, c.portrait, "", c.likeness, c.reference
 
-    pick.input(load, inputs=[pick], outputs=[char_id, name, look, voice, style, seed, portrait, status],
-               **jobrun.PRIVATE)
+    pick.input(load, inputs=[pick], outputs=[char_id, name, look, voice, style, seed, portrait, status, likeness,
+                                             reference], **jobrun.PRIVATE)
 
     @roles.owner_only("add or change cast members")
-    def do_save(cid, n, lk, v, st, sd, img):
+    def do_save(cid, n, lk, v, st, sd, img, strength=None, ref=None):
         roles.require_owner(studio, "add or change cast members")
         try:
-            c = studio.cast.save(n, look=lk, portrait=img, voice=v, seed=sd, style=st, id=cid)
+            c = studio.cast.save(n, look=lk, portrait=img, voice=v, seed=sd, style=st, id=cid, likeness=strength,
+                                 reference=ref or None)
         except BackendError as err:
             return (cid, f"⚠ {err.message}", *(gr.update() for _ in outputs))
         p, vo, lb, bd = refresh()
@@ -124,7 +132,7 @@ def build(studio: Any) -> CastTab:
             saved += f" ⚠ {no_face} Talking heads of this character would fail."
         return c.id, saved, gr.update(choices=choices(), value=c.name), vo, lb, bd
 
-    save.click(do_save, inputs=[char_id, name, look, voice, style, seed, portrait],
+    save.click(do_save, inputs=[char_id, name, look, voice, style, seed, portrait, likeness, reference],
                outputs=[char_id, status, *outputs], **jobrun.PRIVATE)
 
     @roles.owner_only("delete cast members")
@@ -141,10 +149,21 @@ def build(studio: Any) -> CastTab:
     delete.click(do_delete, inputs=[char_id], outputs=[char_id, status, *outputs], **jobrun.PRIVATE).then(
         lambda: ("", "", None, "None", -1, None), outputs=[name, look, voice, style, seed, portrait],
         **jobrun.PRIVATE)
+    def do_sheet(cid):
+        roles.require_owner(studio, "make character sheets")
+        try:
+            sent = character_sheet.make_sheet(studio, cid, STYLES)
+        except BackendError as err:
+            return f"⚠ {err.message}"
+        return (f"Sent {len(sent)} views (front, three-quarter, profile, full figure) drawn from the reference: "
+                "they finish in the Jobs tab; pick one as **Reference for panels** to keep it.")
+
+    sheet.click(do_sheet, inputs=[char_id], outputs=[status], **jobrun.PRIVATE)
     lib.input(lambda p: p or gr.update(), inputs=[lib], outputs=[portrait], **jobrun.PRIVATE)
-    gr.on([lib.focus, voice.focus], lambda: (gr.update(choices=portrait_choices(studio)),
-                                              gr.update(choices=voice_names(studio))),
-          outputs=[lib, voice], queue=False, show_progress="hidden", **jobrun.PRIVATE)
+    gr.on([lib.focus, voice.focus, reference.focus], lambda: (gr.update(choices=portrait_choices(studio)),
+                                                              gr.update(choices=voice_names(studio)),
+                                                              gr.update(choices=portrait_choices(studio))),
+          outputs=[lib, voice, reference], queue=False, show_progress="hidden", **jobrun.PRIVATE)
     return CastTab(portrait=portrait, voice=voice, name=name, pick=pick, refresh=refresh, outputs=outputs,
                    editor=[char_id, pick, name, look, voice, style, seed, portrait, status])
 

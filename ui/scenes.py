@@ -18,7 +18,7 @@ import gradio as gr
 from backend.served import library_file
 
 from backend.errors import BackendError
-from backend.scenes import exchange
+from backend.scenes import casting, exchange
 from backend.scenes import make as M
 from backend.scenes.model import ASPECTS, FPS_CHOICES, MAX_SCRIPT, RESOLUTIONS
 from backend.scenes.store import SceneRecord
@@ -92,7 +92,8 @@ def board_html(work: M.SceneWork | None) -> str:
             f'<div class="shot" data-shot="{c.index + 1}" data-status="{c.status}">{thumb}'
             f'<div><b>{c.index + 1}</b> · {KIND.get(c.kind, c.kind)}{engine} · {c.duration_s:.1f} s</div>'
             f'<div class="line">{who}{html.escape(c.text[:160])}</div>'
-            f'<span class="st st-{c.status}">{STATUS_TEXT[c.status]}</span>{bar}{why}</div>')
+            + (f'<div class="in-panel" title="who is in the panel">🎭 {html.escape(c.cast)}</div>' if c.cast else "")
+            + f'<span class="st st-{c.status}">{STATUS_TEXT[c.status]}</span>{bar}{why}</div>')
     counts = work.counts()
     total = sum(counts.values())
     head = (f'<div class="board-sum" id="scene-board-sum">{len(cards)} shots · {counts["ready"]} of {total} parts '
@@ -188,6 +189,11 @@ def build(studio: Any) -> dict[str, Any]:
                     pick_img = gr.Dropdown([], value=None, label="Image made earlier", elem_id="scene-shot-image")
                     up_img = gr.Image(label="…or upload one", type="filepath", sources=["upload"], height=140,
                                       elem_id="scene-shot-upload")
+                cast_in = gr.Textbox(label="Who is in the panel", elem_id="scene-shot-cast",
+                                     placeholder="e.g. Mara: left, Ben: right — empty follows the script, "
+                                                 "'none' for nobody",
+                                     info="Their likeness (Cast tab) shapes their place: left, right, centre, top, "
+                                          "bottom or full")
                 with gr.Row():
                     apply = gr.Button("Apply to this shot", elem_id="scene-shot-apply")
                     regen = gr.Button("Make a new image", elem_id="scene-shot-regen")
@@ -391,10 +397,14 @@ def build(studio: Any) -> dict[str, Any]:
     def on_shot(sid, idx):
         rec = studio.scenes.get(sid) if sid else None
         ov = (rec.overrides.get(str(idx)) or {}) if rec and idx is not None else {}
+        edited = ov.get("characters")
+        who = ("none" if edited == [] else ", ".join(
+            e["character"] + (f": {e['region']}" if isinstance(e.get("region"), str) else "") for e in edited)
+            if edited is not None else "")
         return (ov.get("engine", ""), ov.get("duration", 0) or 0,
-                gr.update(choices=image_choices(studio), value=ov.get("image")), None, "")
+                gr.update(choices=image_choices(studio), value=ov.get("image")), None, "", who)
 
-    shot.input(on_shot, inputs=[scene_id, shot], outputs=[engine, duration, pick_img, up_img, shot_note],
+    shot.input(on_shot, inputs=[scene_id, shot], outputs=[engine, duration, pick_img, up_img, shot_note, cast_in],
                **jobrun.PRIVATE)
     pick_img.focus(roles.reader(lambda: gr.update(choices=image_choices(studio))), outputs=[pick_img], queue=False,
                    **jobrun.PRIVATE)
@@ -410,11 +420,12 @@ def build(studio: Any) -> dict[str, Any]:
         return (note, *view(rec))
 
     @roles.owner_only("edit shots")
-    def on_apply(sid, idx, eng, dur, img, upload):
+    def on_apply(sid, idx, eng, dur, img, upload, who=""):
         roles.require_owner(studio, "edit shots")
         def change(ov):
             ov["engine"] = eng or None
             ov["duration"] = float(dur) if dur else None
+            ov["characters"] = casting.parse_edit(who, studio.cast.names())
             if upload:
                 ov["image"], _ = studio.library.keep_input("image", upload)
             elif img:
@@ -425,7 +436,7 @@ def build(studio: Any) -> dict[str, Any]:
         except BackendError as err:
             return (f"⚠ {err.message}", *(gr.update() for _ in view_out))
 
-    apply.click(on_apply, inputs=[scene_id, shot, engine, duration, pick_img, up_img],
+    apply.click(on_apply, inputs=[scene_id, shot, engine, duration, pick_img, up_img, cast_in],
                 outputs=[shot_note, *view_out], **jobrun.PRIVATE)
 
     @roles.owner_only("make new images")

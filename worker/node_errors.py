@@ -25,6 +25,7 @@ MODEL_INPUTS: dict[str, tuple[str, str]] = {
     "model_name": ("model", ""),
     "sonic_unet": ("Sonic UNet", "sonic"),
     "upscale_model": ("upscale model", "upscale_models"),
+    "ipadapter_file": ("IP-Adapter", "ipadapter"),
 }
 _MODEL_EXT = re.compile(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", re.I)
 # A loader that went to the Hugging Face hub at run time: offline (HF_HUB_OFFLINE=1, as the worker runs ComfyUI) or

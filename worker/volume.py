@@ -30,7 +30,7 @@ DEFAULT_COMFYUI = "/comfyui"
 # The folders ComfyUI reads through extra_model_paths.yaml even before anything is provisioned into them.
 STANDARD_FOLDERS = ("checkpoints", "clip", "clip_vision", "configs", "controlnet", "embeddings", "loras",
                     "upscale_models", "vae", "unet", "diffusion_models", "audio_encoders", "text_encoders",
-                    "animatediff_models", "animatediff_motion_lora", "sonic")
+                    "animatediff_models", "animatediff_motion_lora", "sonic", "ipadapter")
 # Cache folders on the volume; they hold no ComfyUI models, so they stay out of the yaml.
 CACHE_FOLDERS = ("hf", "cached_path", "torch")
 

@@ -226,6 +226,10 @@ class JobSpec:
     mode_param: str | None = None               # the choice param that picks the template (animate: "mode")
     # Files a job loads only when a param is left empty (tts: Whisper transcribes an empty reference transcript).
     models_when_empty: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Files a job loads only when a field is given (portrait: the IP-Adapter files when `characters` is sent).
+    models_when_given: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Whether the job takes `characters` (reference images that condition the picture; workflows/characters.py).
+    takes_characters: bool = False
 
     # ---- reading ----
     def param(self, name: str) -> Param:
@@ -259,11 +263,14 @@ class JobSpec:
             value = (values or {}).get(name)
             if values is None or not (value.strip() if isinstance(value, str) else value):
                 paths.update(dict.fromkeys(extra))
+        for name, extra in self.models_when_given.items():
+            if values is None or (values or {}).get(name):
+                paths.update(dict.fromkeys(extra))
         return tuple(paths)
 
     def all_models(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
-        for paths in (*self.models.values(), *self.models_when_empty.values()):
+        for paths in (*self.models.values(), *self.models_when_empty.values(), *self.models_when_given.values()):
             seen.update(dict.fromkeys(paths))
         return tuple(seen)
 
@@ -277,6 +284,8 @@ class JobSpec:
                 "licence": self.licence, "licences": self.licences, "templates": dict(self.templates),
                 "models": {k: list(v) for k, v in self.models.items()},
                 "models_when_empty": {k: list(v) for k, v in self.models_when_empty.items()},
+                "models_when_given": {k: list(v) for k, v in self.models_when_given.items()},
+                "characters": self.takes_characters,
                 "params": [p.to_dict() for p in self.params]}
 
     # ---- checking input ----
@@ -294,12 +303,13 @@ class JobSpec:
         alias_of = {a: p.name for p in self.params for a in p.aliases}
         given: dict[str, Any] = {}
         for key, value in raw.items():
-            if key in RESERVED_KEYS:
+            if key in RESERVED_KEYS or (key == "characters" and self.takes_characters):
                 continue
             name = alias_of.get(key, key)
             if name not in by_name:
                 raise ParamError(key, f"unknown field for {self.action}; allowed fields: "
-                                      + ", ".join(p.name for p in self.params))
+                                      + ", ".join([p.name for p in self.params]
+                                                  + (["characters"] if self.takes_characters else [])))
             if name in given and given[name] != value:
                 raise ParamError(name, f"given twice (as {name!r} and its alias {key!r}) with different values")
             given[name] = value
@@ -316,6 +326,9 @@ class JobSpec:
                     continue
                 value = p.default
             out[p.name] = p.coerce(value, allow_http=allow_http)
+        if self.takes_characters and raw.get("characters") not in (None, "", []):
+            from workflows import characters    # imports ParamError from here
+            out["characters"] = characters.validate(raw["characters"], allow_http=allow_http)
         return out
 
 
@@ -351,7 +364,12 @@ def _spec_from_dict(d: dict[str, Any], where: str) -> JobSpec:
     spec = JobSpec(action=d["action"], title=d["title"], summary=d["summary"], output=d["output"],
                    licence=d.get("licence"), templates=dict(templates), models=models, params=params,
                    licences=d.get("licences", {}), mode_param=mode_param,
-                   models_when_empty={k: tuple(v) for k, v in (d.get("models_when_empty") or {}).items()})
+                   models_when_empty={k: tuple(v) for k, v in (d.get("models_when_empty") or {}).items()},
+                   models_when_given={k: tuple(v) for k, v in (d.get("models_when_given") or {}).items()},
+                   takes_characters=bool(d.get("characters", False)))
+    for name in spec.models_when_given:
+        if name != "characters" or not spec.takes_characters:
+            spec.param(name)                    # a KeyError here is a typo in the declaration
     for name in spec.models_when_empty:
         spec.param(name)                        # a KeyError here is a typo in the declaration
     if mode_param and set(spec.param(mode_param).choices) != set(templates):

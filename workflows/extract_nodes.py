@@ -39,6 +39,7 @@ _BY_CLASS_INPUT = {
     ("Load3D", "model_file"): "input:3d",
     ("Load3DAnimation", "model_file"): "input:3d",
     ("VAELoader", "vae_name"): "models:vae",
+    ("IPAdapterModelLoader", "ipadapter_file"): "models:ipadapter",
 }
 _BY_INPUT = {
     "ckpt_name": "models:checkpoints",
@@ -139,10 +140,19 @@ def read_recording(comfy_dir: Path, fname: str) -> dict:
     return json.loads(path.read_text())
 
 
-def extract(comfy_dir: Path) -> dict[str, dict]:
+# The recordings, in order; the IP-Adapter pack's was recorded later, beside the other four packs.
+RECORDINGS = ("object_info.json", "custom_object_info.json", "ipadapter_object_info.json")
+
+
+def read_recordings(comfy_dir: Path) -> dict[str, dict]:
     merged: dict[str, dict] = {}
-    for fname in ("object_info.json", "custom_object_info.json"):
+    for fname in RECORDINGS:
         merged.update(read_recording(comfy_dir, fname))
+    return merged
+
+
+def extract(comfy_dir: Path) -> dict[str, dict]:
+    merged = read_recordings(comfy_dir)
     return {cls: extract_class(cls, merged[cls]) for cls in sorted(merged)}
 
 

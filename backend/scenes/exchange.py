@@ -79,7 +79,8 @@ def _export_scene(studio: Any, scene_id: str) -> str:
                 continue
             v = studio.voices.get(c.voice) if c.voice else None
             cast.append({"name": c.name, "look": c.look, "seed": c.seed, "style": c.style,
-                         "portrait": pk.add(c.portrait),
+                         "portrait": pk.add(c.portrait), "likeness": c.likeness,
+                         "reference": pk.add(c.reference) if c.reference else None,
                          "voice": {"name": v.name, "transcript": v.transcript, "audio": pk.add(v.audio_path)}
                          if v else None})
         overrides = {k: {**o, **({"image": pk.add(o["image"])} if o.get("image") else {})}
@@ -162,7 +163,8 @@ def import_scene(studio: Any, zip_path: str, limits: ZipLimits = LIMITS) -> tupl
                     notes.append(f"{c['name']} was already in the cast; kept this studio's character.")
                     continue
                 studio.cast.save(c["name"], look=c["look"], portrait=media(c["portrait"], "portrait", "image"),
-                                 voice=voice_name, seed=c["seed"], style=c["style"])
+                                 voice=voice_name, seed=c["seed"], style=c["style"], likeness=c["likeness"],
+                                 reference=media(c["reference"], "reference", "image"))
             overrides = {}
             raw_overrides = meta.get("overrides") or {}
             if not isinstance(raw_overrides, dict) or len(raw_overrides) > 2000:
@@ -227,7 +229,8 @@ def _cast_row(c: Any, i: int) -> dict[str, Any]:
     return {"name": _checked(chk.text, c.get("name"), f"{w}.name", 48),
             "look": _checked(chk.text, c.get("look") or "", f"{w}.look", 1000),
             "seed": c.get("seed", -1), "style": _checked(chk.text, c.get("style") or "None", f"{w}.style", 100),
-            "portrait": c.get("portrait"),
+            "portrait": c.get("portrait"), "reference": c.get("reference"),
+            "likeness": c.get("likeness") if isinstance(c.get("likeness"), (int, float)) else None,
             "voice": None if v is None else {"name": v["name"][:64], "audio": v.get("audio"),
                                              "transcript": _checked(chk.text, v.get("transcript") or "",
                                                                     f"{w}.voice.transcript", 2000)}}

@@ -24,6 +24,7 @@ from typing import Any
 
 from backend.errors import BackendError, InputError
 from backend.records import JobRecord
+from backend.scenes import casting
 from backend.scenes import plan as P
 from backend.scenes.model import RenderInput, RenderSettings, Scene, ScriptErrors, ShotMedia
 from backend.scenes.store import SceneRecord
@@ -127,6 +128,7 @@ class Card:
     thumb: str | None = None
     percent: float | None = None
     engine: str | None = None
+    cast: str = ""                  # who is in the panel and where: "Anna (left), Ben (right)"
 
 
 @dataclass
@@ -189,8 +191,9 @@ class SceneWork:
             text = " / ".join(f"{ln.text}" for ln in shot.lines) or shot.description
             who = shot.character or (shot.lines[0].character if shot.lines else None)
             engine = (self.plan.step(f"animate:{i}").inputs.get("mode") if f"animate:{i}" in self.settled else None)
+            in_panel = casting.describe(casting.effective(shot, self.record.overrides.get(str(i))))
             out.append(Card(i, shot.kind, who, text, float(dur), status, message,
-                            self.file_of(self.plan.image.get(i)), percent, engine))
+                            self.file_of(self.plan.image.get(i)), percent, engine, in_panel))
         return out
 
     def counts(self) -> dict[str, int]:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.scenes import casting
 from backend.scenes.model import RenderSettings, Scene, Shot
 from backend.scenes.timeline import estimate_speech_s, shot_duration
 from workflows.catalogue import ParamError, load_catalogue
@@ -58,7 +59,7 @@ class Step:
 
     @property
     def refs(self) -> tuple[Ref, ...]:
-        return tuple(v for v in self.inputs.values() if isinstance(v, Ref))
+        return tuple(r for v in self.inputs.values() for r in _refs_in(v))
 
     @property
     def kind(self) -> str:
@@ -83,6 +84,15 @@ class Plan:
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
+
+
+def _refs_in(value: Any) -> list[Ref]:
+    """Refs in an input: the value itself, or the images of a `characters` list."""
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, list):
+        return [c["image"] for c in value if isinstance(c, dict) and isinstance(c.get("image"), Ref)]
+    return []
 
 
 def styled(prompt: str, style: str, styles: Mapping[str, str]) -> str:
@@ -195,9 +205,16 @@ def plan(scene: Scene, cast: Mapping[str, Any], *, settings: RenderSettings, ove
             looks = [c.look for c in _present(shot, cast) if c.look]
             prompt = ", ".join([shot.description.strip() or "an empty panel", *looks])
             sid = f"image:{i}"
-            p.steps.append(Step(sid, "portrait", {"prompt": styled(prompt[:1900], style, styles), "width": w,
-                                                  "height": h, "seed": _seed(ov.get("seed"), 2**32 - 1)},
-                                (i,), "panel image"))
+            panel = {"prompt": styled(prompt[:1900], style, styles), "width": w, "height": h,
+                     "seed": _seed(ov.get("seed"), 2**32 - 1)}
+            # The cast in the panel: each one's reference (their chosen image, else the portrait, made first when
+            # they have none) conditions their region of the picture.
+            cast_in = casting.characters_input(
+                casting.effective(shot, ov), cast,
+                lambda name: getattr(cast[name], "reference", None) or portrait_of(name, i))
+            if cast_in:
+                panel["characters"] = cast_in
+            p.steps.append(Step(sid, "portrait", panel, (i,), "panel image"))
             p.image[i] = Ref(sid, "image")
         engine = ov.get("engine") or shot.animate
         if engine and engine != "none" and i in p.image:
@@ -241,6 +258,8 @@ def content_key(action: str, inputs: Mapping[str, Any], sha: Callable[[str], str
     spec = load_catalogue()[action]
     media = {p.name for p in spec.media_params}
     norm = {k: ("sha256:" + sha(v) if k in media and isinstance(v, str) else v) for k, v in sorted(inputs.items())}
+    if norm.get("characters"):          # references by content: a new portrait re-makes the panels it is in
+        norm["characters"] = [{**c, "image": "sha256:" + sha(c["image"])} for c in norm["characters"]]
     return action + ":" + hashlib.sha256(json.dumps(norm, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -277,6 +296,11 @@ def assess(p: Plan, scene: Scene, overrides: Mapping[str, Mapping], *, made: Cal
                     waiting = True
                     break
                 v = done[v.step]
+            elif _refs_in(v):
+                if any(r.step not in done for r in _refs_in(v)):
+                    waiting = True
+                    break
+                v = [{**c, "image": done[c["image"].step]} if isinstance(c.get("image"), Ref) else c for c in v]
             elif v is SCENE_LENGTH:
                 speech = {i: [done.get(r.step) for r in refs] for i, refs in p.speech.items()}
                 if any(x is None for xs in speech.values() for x in xs):

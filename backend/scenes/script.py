@@ -15,7 +15,7 @@ import re
 from dataclasses import replace
 from typing import Iterable
 
-from backend.scenes import fountain
+from backend.scenes import casting, fountain
 from backend.scenes.model import (
     ANIMATE_ENGINES, MAX_SCRIPT, MAX_SHOTS, Line, Scene, ScriptError, ScriptErrors, Shot,
 )
@@ -281,6 +281,7 @@ def finish(b: _Builder, raw_shots: list[dict], heading: str | None, title: str |
                           character=s["character"], lines=tuple(s["lines"]), animate=s["animate"],
                           image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"],
                           sfx=tuple(s.get("sfx", ())), page_break=bool(s.get("page_break"))))
+    shots = casting.with_appearances(shots, b.cast.values())
     return Scene(heading=heading, title=title or None, shots=tuple(shots), music=b.music[1] if b.music else None)
 
 

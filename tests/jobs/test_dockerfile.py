@@ -28,13 +28,15 @@ def test_comfyui_and_packs_pinned_to_the_recorded_commits():
                 "F5TTS_SUBMODULE_COMMIT": "9ae46c8360303417489d2c1071f29972cd8ab171",
                 "SONIC_PACK_COMMIT": "85562349dd7714532c5477709f2bb0a70debd213",
                 "ADE_PACK_COMMIT": "d8d163cd90b1111f6227495e3467633676fbb346",
-                "VHS_PACK_COMMIT": "4ee72c065db22c9d96c2427954dc69e7b908444b"}
+                "VHS_PACK_COMMIT": "4ee72c065db22c9d96c2427954dc69e7b908444b",
+                "IPADAPTER_PACK_COMMIT": "9d076a3df0d2763cef5510ec5ab807f6632c39f5"}
     for k, v in expected.items():
         assert a[k] == v
         assert re.fullmatch(r"[0-9a-f]{40}", v)
-    for v in expected.values():                 # the pins agree with what was recorded
+    for v in expected.values():                 # the pins agree with what was recorded (the later pack: its own)
         assert v in README.read_text()
-    for var in ("COMFYUI_COMMIT", "F5TTS_PACK_COMMIT", "SONIC_PACK_COMMIT", "ADE_PACK_COMMIT", "VHS_PACK_COMMIT"):
+    for var in ("COMFYUI_COMMIT", "F5TTS_PACK_COMMIT", "SONIC_PACK_COMMIT", "ADE_PACK_COMMIT", "VHS_PACK_COMMIT",
+                "IPADAPTER_PACK_COMMIT"):
         assert f"checkout ${{{var}}}" in TEXT
     assert "submodule update --init --recursive" in TEXT
 

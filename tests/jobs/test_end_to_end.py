@@ -250,3 +250,50 @@ def test_a_checkpoint_comfyui_does_not_have_is_model_missing(serve):
     assert err["code"] == "model_missing"
     assert "Nope_v1.safetensors" in err["message"] and "not provisioned" in err["message"]
     assert "Deliberate_v5.safetensors" in err["message"]       # what is available instead
+
+
+# ---- portrait with characters (IP-Adapter) ----------------------------------------------------------------
+
+def test_a_two_character_panel_shows_each_reference_in_its_region(serve):
+    """Casting is visible in preview: each reference's thumbnail sits in the middle of its own region."""
+    from worker.preview.render import reference_rects
+    red, blue = png_b64(300, 400, (220, 20, 20)), png_b64(300, 400, (20, 40, 220))
+    out = completed(serve["base"], {"action": "portrait", "prompt": "two sailors argue on deck", "width": 512,
+                                    "height": 384, "steps": 2, "seed": 5,
+                                    "characters": [{"image": red, "region": "left"},
+                                                   {"image": f"data:image/png;base64,{blue}", "region": "right",
+                                                    "weight": 1.2}]})
+    with Image.open(io.BytesIO(data(out["files"][0]))) as im:
+        pic = np.asarray(im.convert("RGB"), dtype=float)
+    rects = reference_rects((512, 384), [(0, 0, 0.5, 1), (0.5, 0, 0.5, 1)])
+    means = []
+    for _region, (x0, y0, x1, y1) in rects:
+        inset = (x1 - x0) // 5
+        means.append(pic[y0 + inset:y1 - inset, x0 + inset:x1 - inset].mean(axis=(0, 1)))
+    left, right = means
+    assert left[0] > 180 and left[2] < 60, left        # the red reference on the left
+    assert right[2] > 180 and right[0] < 60, right     # the blue one on the right
+
+
+def test_an_unreadable_character_reference_is_refused_naming_it(serve):
+    good = png_b64(64, 64)
+    job = run(serve["base"], {"action": "portrait", "prompt": "x", "steps": 1,
+                              "characters": [{"image": good}, {"image": good[:60]}]})
+    err = error_of(job)
+    assert err["code"] == "invalid_input" and err["field"] == "characters[1].image", err
+
+
+def test_the_ip_adapter_files_are_needed_only_by_a_portrait_with_characters(serve, volume):
+    adapter = "ipadapter/ip-adapter-plus-face_sd15.safetensors"
+    (volume / "models" / adapter).unlink()
+    try:
+        plain = completed(serve["base"], {"action": "portrait", "prompt": "x", "width": 256, "height": 256,
+                                          "steps": 1})
+        assert plain["files"]
+        err = error_of(run(serve["base"], {"action": "portrait", "prompt": "x", "width": 256, "height": 256,
+                                           "steps": 1, "characters": [{"image": png_b64(64, 64)}]}))
+    finally:
+        place(volume / "models", adapter)
+    assert err["code"] == "model_missing"
+    assert err["message"].startswith(f"portrait: not provisioned: {adapter} (98.2 MB)"), err["message"]
+    assert err["message"].endswith("— run `python -m deploy provision --jobs portrait`")

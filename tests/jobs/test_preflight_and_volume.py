@@ -123,11 +123,22 @@ def test_readiness_reports_missing_files_with_sizes(tmp_path):
     models = tmp_path / "models"
     r = job_readiness(models)
     assert not r["portrait"]["ready"]
-    assert r["portrait"]["missing"] == [{"path": "checkpoints/Deliberate_v5.safetensors", "size": 2132625894,
-                                         "problem": "not on the volume"}]
-    (models / "checkpoints").mkdir(parents=True)
-    with open(models / "checkpoints/Deliberate_v5.safetensors", "wb") as fh:
-        fh.truncate(2132625894)                                              # sparse: the right size, no disk used
+    # portrait counts as ready only with the IP-Adapter files its `characters` need (as tts with Whisper)
+    assert r["portrait"]["missing"] == [
+        {"path": "checkpoints/Deliberate_v5.safetensors", "size": 2132625894, "problem": "not on the volume"},
+        {"path": "clip_vision/CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors", "size": 2528373448,
+         "problem": "not on the volume"},
+        {"path": "ipadapter/ip-adapter-plus-face_sd15.safetensors", "size": 98183288, "problem": "not on the volume"}]
+    for path, size in [("checkpoints/Deliberate_v5.safetensors", 2132625894),
+                       ("clip_vision/CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors", 2528373448)]:
+        (models / path).parent.mkdir(parents=True, exist_ok=True)
+        with open(models / path, "wb") as fh:
+            fh.truncate(size)                                                # sparse: the right size, no disk used
+    assert [m["path"] for m in job_readiness(models)["portrait"]["missing"]] == \
+        ["ipadapter/ip-adapter-plus-face_sd15.safetensors"]
+    (models / "ipadapter").mkdir()
+    with open(models / "ipadapter/ip-adapter-plus-face_sd15.safetensors", "wb") as fh:
+        fh.truncate(98183288)
     assert job_readiness(models)["portrait"]["ready"]
     assert not job_readiness(models)["animate"]["ready"]
 

@@ -40,7 +40,7 @@ def test_extract_nodes_reproduces_the_committed_file(tmp_path):
                    cwd=REPO, check=True, capture_output=True, timeout=120)
     assert out.read_text() == (REPO / "workflows" / "comfy_nodes.json").read_text()
     nodes = json.loads(out.read_text())
-    assert len(nodes) == 687
+    assert len(nodes) == 687 + 37          # core and the four packs, plus the IP-Adapter pack's 37 classes
     assert "tooltip" not in out.read_text() and "description" not in out.read_text()
     save_video = nodes["SaveVideo"]["inputs"]["format"]
     assert save_video == ["required", "COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "mp4"]}]
@@ -48,6 +48,7 @@ def test_extract_nodes_reproduces_the_committed_file(tmp_path):
                                                                   "lanczos"]
     assert nodes["CheckpointLoaderSimple"]["files"] == {"ckpt_name": "models:checkpoints"}
     assert nodes["SONICTLoader"]["files"] == {"sonic_unet": "models:sonic"}
+    assert nodes["IPAdapterModelLoader"]["files"] == {"ipadapter_file": "models:ipadapter"}
     assert nodes["F5TTSAudio"]["files"] == {"sample": "input:f5tts"}
     assert nodes["LoadImage"]["inputs"]["image"] == ["required", [], {"image_upload": True}]
     assert nodes["SaveImage"]["output_node"] is True and nodes["SaveImage"]["hidden"] == ["prompt", "extra_pnginfo"]

@@ -181,6 +181,13 @@ VARIANTS = {
     "animate-svd-mp4+webp": ({"action": "animate", "image": PANEL, "mode": "svd", "format": "mp4+webp"},
                              "animate (loading SVD-xt)"),
     "music": ({"action": "music", "tags": "calm piano", "duration": 5}, "music (loading ACE-Step)"),
+    # IP-Adapter: two references, each masked to its half (the pack's nodes and the mask nodes pass the real
+    # validation). Validation only: a real run would need the 2.5 GB image encoder (see docs/jobs.md).
+    "portrait-characters": ({"action": "portrait", "prompt": "two sailors on deck", "width": 384, "height": 256,
+                             "steps": 1, "characters": [{"image": png_b64(96, 128, (200, 40, 40)), "region": "left"},
+                                                        {"image": png_b64(96, 128, (40, 40, 200)),
+                                                         "region": "right", "weight": 1.1}]},
+                            "portrait (loading the checkpoint)"),
 }
 
 

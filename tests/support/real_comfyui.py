@@ -52,7 +52,12 @@ COMFY_ARCHIVE = "ComfyUI-a125cd84.tar.gz"
 PACK_ARCHIVES = ("ComfyUI-F5-TTS-4f091769.tar.gz", "ComfyUI_Sonic-85562349.tar.gz",
                  "ComfyUI-AnimateDiff-Evolved-d8d163cd.tar.gz", "ComfyUI-VideoHelperSuite-4ee72c06.tar.gz")
 F5_ARCHIVE = "F5-TTS-9ae46c83.tar.gz"
-PACKS = ("ComfyUI-F5-TTS", "ComfyUI_Sonic", "ComfyUI-AnimateDiff-Evolved", "ComfyUI-VideoHelperSuite")
+# Packs with no requirements of their own (cubiq/ComfyUI_IPAdapter_plus 9d076a3): nothing in the venv changes, so
+# an install made before they were added gets them unpacked beside the others instead of a full re-install.
+PLAIN_PACKS = {"ComfyUI_IPAdapter_plus": "ComfyUI_IPAdapter_plus-9d076a3d.tar.gz"}
+PACK_ARCHIVES = (*PACK_ARCHIVES, *PLAIN_PACKS.values())
+PACKS = ("ComfyUI-F5-TTS", "ComfyUI_Sonic", "ComfyUI-AnimateDiff-Evolved", "ComfyUI-VideoHelperSuite",
+         *PLAIN_PACKS)
 MARKER = "installed.json"
 
 
@@ -149,7 +154,7 @@ def ensure_installed(log: Callable[[str], None] | None = None) -> RealComfy:
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     key = install_key()
     rc = _layout(key)
-    if (rc.root / MARKER).is_file():
+    if (rc.root / MARKER).is_file() and not _plain_packs_missing(rc):
         return rc
     cache_root().mkdir(parents=True, exist_ok=True)
     lock_path = cache_root() / f"real-comfyui-{key}.lock"
@@ -157,10 +162,31 @@ def ensure_installed(log: Callable[[str], None] | None = None) -> RealComfy:
         if not _try_lock(lock):
             log(f"real ComfyUI: another process is installing it into {rc.root}; waiting")
             fcntl.flock(lock, fcntl.LOCK_EX)
-        if (rc.root / MARKER).is_file():    # the other process finished it
+        if (rc.root / MARKER).is_file():    # installed (by us earlier, or the other process)
+            _add_plain_packs(rc, log)
             return rc
         _install(rc, log)
     return rc
+
+
+def _plain_packs_missing(rc: RealComfy) -> list[str]:
+    return [p for p in PLAIN_PACKS if not (rc.comfy_dir / "custom_nodes" / p).is_dir()]
+
+
+def _add_plain_packs(rc: RealComfy, log: Callable[[str], None]) -> None:
+    """Unpack the requirement-free packs an older install lacks (checksum first, into a folder then renamed)."""
+    nodes = rc.comfy_dir / "custom_nodes"
+    sums = _sums(source_dir())
+    for pack in _plain_packs_missing(rc):
+        archive = source_dir() / PLAIN_PACKS[pack]
+        if hashlib.sha256(archive.read_bytes()).hexdigest() != sums.get(archive.name):
+            raise InstallFailed(f"{archive}: checksum differs from SHA256SUMS")
+        staging = nodes / f".{pack}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        _unpack(archive, staging)
+        (staging / pack).rename(nodes / pack)
+        staging.rmdir()
+        log(f"real ComfyUI: added {pack} to the install at {rc.root}")
 
 
 def _try_lock(fh) -> bool:

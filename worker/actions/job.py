@@ -56,6 +56,9 @@ async def run(ctx: JobContext, action: str, inp: dict) -> dict:
     for p in job.spec.media_params:
         if p.name in values:
             media[p.name] = await load_media(p.name, values[p.name], settings, expected=p.type)
+    for i, ref in enumerate(values.get("characters") or ()):
+        name = f"characters[{i}].image"          # the reference images of a job that takes characters
+        media[name] = await load_media(name, ref["image"], settings, expected="image")
     warnings = null_warnings + list(job.preflight(values, media) or [])
     built = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflows.catalogue import get_spec
+from worker.jobs import characters
 from worker.jobs.base import Built, MediaFile
 from worker.jobs.common import resolve_seed, set_inputs
 
@@ -12,6 +13,7 @@ class PortraitJob:
     spec = get_spec("portrait")
 
     def preflight(self, values: dict[str, Any], media: dict[str, MediaFile]) -> list[str]:
+        characters.check_references(values, media)
         return []
 
     def build(self, values: dict[str, Any], uploaded: dict[str, str]) -> Built:
@@ -28,6 +30,8 @@ class PortraitJob:
             set_inputs(prompt, "VAEDecode"): "decoding the image",
             set_inputs(prompt, "SaveImage"): "saving the image",
         }
+        roles.update(characters.add_characters(prompt, self.spec, values.get("characters") or [], uploaded,
+                                               values["width"], values["height"]))
         return Built(prompt=prompt, roles=roles, seed=seed, licence=self.spec.licence_for(values))
 
 

@@ -11,7 +11,7 @@ MODEL_FOLDERS = ["checkpoints", "configs", "loras", "vae", "text_encoders", "dif
                  "style_models", "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models",
                  "custom_nodes", "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders"]
 # Folders the custom packs add; they exist on disk but are not in GET /models (as on the recorded server).
-EXTRA_MODEL_FOLDERS = ["animatediff_models", "animatediff_motion_lora", "sonic", "F5-TTS"]
+EXTRA_MODEL_FOLDERS = ["animatediff_models", "animatediff_motion_lora", "sonic", "F5-TTS", "ipadapter"]
 MODEL_EXTENSIONS = {".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft", ".onnx"}
 DIR_TYPES = ("input", "output", "temp")
 

@@ -12,15 +12,13 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from workflows.extract_nodes import file_folder, read_recording
+from workflows.extract_nodes import file_folder, read_recordings
 
 SNAPSHOT = Path(__file__).with_name("object_info.json.gz")
 
 
 def build(comfy_dir: Path) -> dict:
-    merged: dict[str, dict] = {}
-    for name in ("object_info.json", "custom_object_info.json"):
-        merged.update(read_recording(comfy_dir, name))
+    merged = read_recordings(comfy_dir)
     for cls, info in merged.items():
         for cat in ("required", "optional"):
             for name, spec in (info.get("input", {}).get(cat) or {}).items():

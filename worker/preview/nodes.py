@@ -16,7 +16,7 @@ from PIL import Image
 from . import faces, loading, render
 from .datadir import DataDir
 from .schemas import NodeSchema
-from .values import Audio, Cond, Img, Latent, Thing, Video, source_of
+from .values import Audio, Cond, Img, Latent, Mask, Ref, Thing, Video, source_of
 
 
 class NodeError(Exception):
@@ -241,14 +241,16 @@ async def ksampler(ctx: Ctx) -> Result:
     caption = pos.text if isinstance(pos, Cond) else ""
     seed = ctx.get("seed", ctx.get("noise_seed"))
     src = lat.source or source_of(ctx.get("model"), pos)
-    return (Latent(lat.width, lat.height, lat.batch, caption, seed, lat.seconds, src),), None
+    model = ctx.get("model")
+    refs = tuple(model.info.get("references", ())) if isinstance(model, Thing) else ()
+    return (Latent(lat.width, lat.height, lat.batch, caption, seed, lat.seconds, src, refs),), None
 
 
 @node("VAEDecode", "VAEDecodeTiled")
 async def vae_decode(ctx: Ctx) -> Result:
     lat: Latent = ctx.get("samples")
     motion = "panzoom" if lat.batch > 1 else None
-    return (Img(lat.width, lat.height, lat.batch, lat.caption, lat.seed, None, lat.source, motion),), None
+    return (Img(lat.width, lat.height, lat.batch, lat.caption, lat.seed, None, lat.source, motion, refs=lat.refs),), None
 
 
 @node("VAEDecodeAudio")
@@ -256,6 +258,78 @@ async def vae_decode_audio(ctx: Ctx) -> Result:
     lat: Latent = ctx.get("samples")
     seconds = lat.seconds or 10.0
     return (Audio(render.music(seconds, lat.seed or 0), render.MUSIC_RATE),), None
+
+
+# ---- masks (computed exactly, so the regions they give IP-Adapter can be drawn) ---------------------------
+def _mask(value: Any) -> Mask:
+    if isinstance(value, Mask):
+        return value
+    if isinstance(value, Img):                 # a loaded image's alpha mask: treat it as all ones
+        return Mask(np.ones((value.height, value.width), dtype=np.float32))
+    return Mask(np.ones((64, 64), dtype=np.float32))
+
+
+@node("SolidMask")
+async def solid_mask(ctx: Ctx) -> Result:
+    h, w = int(ctx.get("height", 512)), int(ctx.get("width", 512))
+    return (Mask(np.full((h, w), float(ctx.get("value", 1.0)), dtype=np.float32)),), None
+
+
+@node("InvertMask")
+async def invert_mask(ctx: Ctx) -> Result:
+    return (Mask(1.0 - _mask(ctx.get("mask")).values),), None
+
+
+_MASK_OPS = {
+    "multiply": lambda d, s: d * s, "add": lambda d, s: d + s, "subtract": lambda d, s: d - s,
+    "and": lambda d, s: ((d > 0.5) & (s > 0.5)).astype(np.float32),
+    "or": lambda d, s: ((d > 0.5) | (s > 0.5)).astype(np.float32),
+    "xor": lambda d, s: ((d > 0.5) ^ (s > 0.5)).astype(np.float32),
+}
+
+
+@node("MaskComposite")
+async def mask_composite(ctx: Ctx) -> Result:
+    """ComfyUI's MaskComposite: the source placed at (x, y) on a copy of the destination, clipped, then 0..1."""
+    dst = _mask(ctx.get("destination")).values.copy()
+    src = _mask(ctx.get("source")).values
+    x, y = int(ctx.get("x", 0)), int(ctx.get("y", 0))
+    h, w = dst.shape
+    sh, sw = max(0, min(src.shape[0], h - y)), max(0, min(src.shape[1], w - x))
+    op = _MASK_OPS[str(ctx.get("operation", "multiply"))]
+    dst[y:y + sh, x:x + sw] = op(dst[y:y + sh, x:x + sw], src[:sh, :sw])
+    return (Mask(np.clip(dst, 0.0, 1.0)),), None
+
+
+# ---- IP-Adapter (cubiq/ComfyUI_IPAdapter_plus) ---------------------------------------------------------
+@node("CLIPVisionLoader")
+async def clip_vision_loader(ctx: Ctx) -> Result:
+    return (Thing("CLIP_VISION", info={"file": ctx.get("clip_name")}),), None
+
+
+@node("IPAdapterModelLoader")
+async def ipadapter_loader(ctx: Ctx) -> Result:
+    return (Thing("IPADAPTER", info={"file": ctx.get("ipadapter_file")}),), None
+
+
+@node("PrepImageForClipVision")
+async def prep_for_clip_vision(ctx: Ctx) -> Result:
+    img: Img = ctx.get("image")
+    return (img.with_(width=224, height=224, crop=str(ctx.get("crop_position", "center"))),), None
+
+
+@node("IPAdapterAdvanced", "IPAdapter")
+async def ipadapter_apply(ctx: Ctx) -> Result:
+    """The model now carries one more reference: its picture, its region (the mask's box) and its weight."""
+    model = ctx.get("model")
+    img: Img = ctx.get("image")
+    mask = ctx.get("attn_mask")
+    box = _mask(mask).box() if mask is not None else (0.0, 0.0, 1.0, 1.0)
+    info = dict(model.info) if isinstance(model, Thing) else {}
+    if box is not None:
+        ref = Ref(img.source, tuple(float(v) for v in box), float(ctx.get("weight", 1.0)), img.crop or "center")
+        info["references"] = (*info.get("references", ()), ref)
+    return (Thing("MODEL", getattr(model, "source", None), info),), None
 
 
 # ---- custom packs ------------------------------------------------------------------------------------
@@ -326,6 +400,8 @@ def base_still(img: Img) -> Image.Image:
 
 def frames_of(img: Img) -> list[Image.Image]:
     base = base_still(img)
+    if img.refs:
+        base = render.place_references(base, img.refs)
     if img.motion is None:
         still = render.mark(base, img.caption, img.seed)
         return [still] * img.count

@@ -54,6 +54,61 @@ def base_image(width: int, height: int, color: int | None = None, source: Path |
     return Image.new("RGB", (width, height), ((color >> 16) & 255, (color >> 8) & 255, color & 255))
 
 
+REF_COLOURS = [(255, 200, 0), (0, 200, 255), (255, 90, 200), (120, 255, 120)]
+
+
+def _square(im: Image.Image, crop: str) -> Image.Image:
+    """The square of a reference the image encoder sees (PrepImageForClipVision's crop positions)."""
+    w, h = im.size
+    s = min(w, h)
+    x = {"left": 0, "right": w - s}.get(crop, (w - s) // 2)
+    y = {"top": 0, "bottom": h - s}.get(crop, (h - s) // 2)
+    if crop == "pad":
+        pad = Image.new("RGB", (max(w, h), max(w, h)), (0, 0, 0))
+        pad.paste(im, ((max(w, h) - w) // 2, (max(w, h) - h) // 2))
+        return pad
+    return im.crop((x, y, x + s, y + s))
+
+
+def reference_rects(size: tuple[int, int], boxes: list[tuple[float, float, float, float]]
+                    ) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
+    """Per reference: (its region, its thumbnail) as pixel rectangles (x0, y0, x1, y1). The thumbnail is a square
+    half the region's shorter side, centred in the region."""
+    w, h = size
+    out = []
+    for bx, by, bw, bh in boxes:
+        region = (round(bx * w), round(by * h), round((bx + bw) * w), round((by + bh) * h))
+        side = max(8, int(min(region[2] - region[0], region[3] - region[1]) * 0.5))
+        cx, cy = (region[0] + region[2]) // 2, (region[1] + region[3]) // 2
+        out.append((region, (cx - side // 2, cy - side // 2, cx - side // 2 + side, cy - side // 2 + side)))
+    return out
+
+
+def place_references(img: Image.Image, refs) -> Image.Image:
+    """Casting made visible: each reference's region outlined in its colour, its thumbnail in the middle of the
+    region, labelled with its number and weight (what a real IP-Adapter run would have been conditioned on)."""
+    img = img.convert("RGB")
+    info = dict(img.info)
+    draw = ImageDraw.Draw(img)
+    rects = reference_rects(img.size, [r.box for r in refs])
+    for i, (ref, (region, thumb)) in enumerate(zip(refs, rects)):
+        colour = REF_COLOURS[i % len(REF_COLOURS)]
+        draw.rectangle([region[0] + 1, region[1] + 1, region[2] - 2, region[3] - 2], outline=colour, width=3)
+        side = thumb[2] - thumb[0]
+        try:
+            with Image.open(ref.source) as src:
+                picture = _square(src.convert("RGB"), ref.crop).resize((side, side))
+        except (OSError, ValueError, TypeError, AttributeError):
+            picture = Image.new("RGB", (side, side), (90, 90, 90))
+        draw.rectangle([thumb[0] - 3, thumb[1] - 3, thumb[2] + 2, thumb[3] + 2], fill=colour)
+        img.paste(picture, thumb[:2])
+        size = max(8, side // 7)
+        draw.text((thumb[0], thumb[3] + 4), f"#{i + 1} weight {ref.weight:.2f}", fill=colour, font=_font(size),
+                  stroke_width=1, stroke_fill=(0, 0, 0))
+    img.info.update(info)
+    return img
+
+
 def mark(img: Image.Image, caption: str = "", seed: int | None = None, label: str = "PREVIEW") -> Image.Image:
     """Draw the PREVIEW banner, the prompt text and the seed, so nobody mistakes it for a real result.
 

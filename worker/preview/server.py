@@ -20,6 +20,10 @@ from .schemas import NodeSchema
 from .faults import FAULT_MODES, VERSION, parse_fault  # noqa: F401 - re-exported
 from .validation import validate_prompt
 
+# ComfyUI_IPAdapter_plus registers its folder in ComfyUI's folder list (the other packs keep theirs to themselves),
+# so a server with it loaded lists "ipadapter" in GET /models, after the core folders.
+PACK_MODEL_FOLDERS = ["ipadapter"]
+
 log = logging.getLogger("preview")
 
 TROUBLE = "500 Internal Server Error\n\nServer got itself in trouble"
@@ -243,11 +247,11 @@ class App:
                          "torch_vram_total": total, "torch_vram_free": free}]})
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response(MODEL_FOLDERS)
+        return web.json_response([*MODEL_FOLDERS, *PACK_MODEL_FOLDERS])
 
     async def models_folder(self, request: web.Request) -> web.Response:
         folder = request.match_info["folder"]
-        if folder not in MODEL_FOLDERS:
+        if folder not in MODEL_FOLDERS and folder not in PACK_MODEL_FOLDERS:
             return web.Response(status=404)
         return web.json_response(self.data.model_files(folder))
 

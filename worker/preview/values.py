@@ -9,6 +9,37 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Ref:
+    """A reference image that conditions a picture (IP-Adapter): where it applies and how strongly."""
+    source: Path | None
+    box: tuple[float, float, float, float]   # (x, y, w, h) fractions of the picture; the whole picture without a mask
+    weight: float
+    crop: str = "center"                      # which square of the reference the image encoder saw
+
+
+@dataclass(frozen=True)
+class Mask:
+    """A mask's values (height × width, 0..1): the engine computes masks exactly, so regions can be drawn."""
+    values: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def width(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.values.shape[0])
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The bounding box (fractions) of where the mask is at least one half, or None when it is empty."""
+        ys, xs = np.nonzero(self.values >= 0.5)
+        if not len(xs):
+            return None
+        h, w = self.values.shape
+        return (xs.min() / w, ys.min() / h, (xs.max() + 1 - xs.min()) / w, (ys.max() + 1 - ys.min()) / h)
+
+
+@dataclass(frozen=True)
 class Img:
     """A batch of `count` images (or video frames) to be drawn only when saved."""
     width: int
@@ -22,6 +53,8 @@ class Img:
     channels: int = 3
     face: tuple[int, int, int, int] | None = None   # the face box (x, y, w, h) a talking head's mouth is drawn in
     mouth: tuple[float, ...] | None = None          # per frame, how far the mouth is open (0..1)
+    refs: tuple[Ref, ...] = ()                      # references that conditioned the picture (drawn in preview)
+    crop: str | None = None                         # PrepImageForClipVision's crop position, for a reference
 
     def with_(self, **kw: Any) -> "Img":
         return replace(self, **kw)
@@ -36,6 +69,7 @@ class Latent:
     seed: int | None = None
     seconds: float | None = None   # set for audio latents (ACE-Step)
     source: Path | None = None
+    refs: tuple[Ref, ...] = ()     # the references the sampler's model carried (IP-Adapter)
 
 
 @dataclass(frozen=True)
