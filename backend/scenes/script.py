@@ -21,7 +21,7 @@ from backend.scenes.model import (
 )
 
 NOTES_HELP = ("talking head, animate, animate: svd, image: NAME, hold 3s, push in, pull out, pan left, "
-              "pan right, still, music: TAGS, title: TEXT, caption: TEXT, note: ANY TEXT (a comment)")
+              "pan right, still, dissolve, music: TAGS, title: TEXT, caption: TEXT, note: ANY TEXT (a comment)")
 CAMERA_NOTES = {"push in": "push_in", "pull out": "pull_out", "pan left": "pan_left",
                 "pan right": "pan_right", "still": "still"}
 HOLD = re.compile(r"^hold\s*:?\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?)?$")
@@ -132,6 +132,9 @@ class _Builder:
                 self.error(note.line_no, f"[[{raw}]]: a hold is {MIN_HOLD_S:g}–{MAX_HOLD_S:g} seconds")
             else:
                 shot["hold_s"] = seconds
+            return
+        if low == "dissolve":       # cross-fade into this shot (cuts are hard by default)
+            shot["transition"] = "dissolve"
             return
         if low in CAMERA_NOTES:
             shot["camera"] = CAMERA_NOTES[low]
@@ -252,7 +255,8 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
                 moving += 1
         shots.append(Shot(index=index, kind=s["kind"], line_no=s["line_no"], description=s["description"],
                           character=s["character"], lines=tuple(s["lines"]), animate=s["animate"],
-                          image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"]))
+                          image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"],
+                          transition=s.get("transition", "cut")))
     return Scene(heading=heading, title=title or None, shots=tuple(shots), music=b.music[1] if b.music else None)
 
 

@@ -2,6 +2,7 @@
 card, a caption over a panel. Each gives `frame(t) -> Yuv`; a frame that did not change is the same object."""
 from __future__ import annotations
 
+import bisect
 import math
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from backend.scenes.render.text import text_box
 KEN_BURNS_ZOOM = 1.12      # how far a push-in travels (crop 1/1.12 of the picture at its end)
 KB_OVERSAMPLE = 2          # a moving still is kept at this many times the frame's size (see StillClip)
 PAN_TRAVEL = 0.10          # a pan crosses this share of the picture's width
-INSET_HEIGHT = 0.40        # a talking-head inset's height, as a share of the frame
+INSET_HEIGHT = 0.40
+PINGPONG_FRAMES = 64       # a ping-ponged clip keeps this many frames to play backwards; a longer one holds its last        # a talking-head inset's height, as a share of the frame
 
 
 def cover(img: Image.Image, w: int, h: int, scale: float = 1.0) -> Image.Image:
@@ -96,11 +98,16 @@ class StillClip:
 
 class VideoClip:
     """Frames of a video file in time order, decoded as needed (one frame held at a time).
-    `fit`: "cover" crops to fill w×h, or a (cw, ch) size to scale into (for contain/inset)."""
+    `fit`: "cover" crops to fill w×h, or a (cw, ch) size to scale into (for contain/inset).
+    `loop`: False holds the last frame; "pingpong" plays a clip shorter than its shot forwards, backwards,
+    forwards… (never a jump back to its first frame; the frames of the first pass are kept for the way back,
+    up to PINGPONG_FRAMES, past which the last frame is held); True wraps round to the start."""
 
     def __init__(self, path: Path, w: int, h: int, fit="cover", loop=True, offset=0.0):
         self.path, self.w, self.h, self.fit, self.loop, self.offset = path, w, h, fit, loop, offset
         self.container = None
+        self.kept: list | None = [] if loop == "pingpong" else None
+        self.kept_t: list[float] = []
         self.duration = probe_video(path)[0]
         self._open()
 
@@ -126,7 +133,14 @@ class VideoClip:
 
     def frame(self, t: float) -> Yuv:
         t = max(0.0, t - self.offset)
-        if self.loop and self.duration > 0:
+        if self.loop == "pingpong" and self.duration > 0:
+            u = t % (2 * self.duration)
+            t = u if u <= self.duration else 2 * self.duration - u
+            if self.cur is not None and t + 1e-6 < self.cur[0]:
+                if self.kept:
+                    return self.kept[max(0, bisect.bisect_right(self.kept_t, t + 1e-6) - 1)]
+                t = self.cur[0]
+        elif self.loop and self.duration > 0:
             t = t % self.duration
         if self.cur is not None and t + 1e-6 < self.cur[0]:
             self._open()            # looped back to the start
@@ -143,6 +157,12 @@ class VideoClip:
                 break
         if self.cur_img is None:
             self.cur_img = self._convert(self.cur[1])
+            if self.kept is not None:
+                if len(self.kept) >= PINGPONG_FRAMES:
+                    self.kept = None
+                elif not self.kept_t or self.cur[0] > self.kept_t[-1]:
+                    self.kept.append(self.cur_img)
+                    self.kept_t.append(self.cur[0])
         return self.cur_img
 
     def _convert(self, f: av.VideoFrame) -> Yuv:
@@ -245,7 +265,8 @@ class Captioned:
         self.inner = inner
         self.box = Overlay(text_box(text, int(w * 0.6), max(14, h // 26), bg=(250, 244, 220, 235),
                                       fg=(20, 20, 20, 255)))
-        self.xy = (max(8, w // 40), max(8, h // 30))
+        # below the top tenth, where preview media carry their PREVIEW bar
+        self.xy = (max(8, w // 40), max(8, round(h * 0.13)))
         self._last = (None, None)
 
     def frame(self, t: float) -> Yuv:
@@ -278,3 +299,23 @@ def probe_video(path: Path) -> tuple[float, int, int]:
             rate = float(s.average_rate or 24)
             dur = (s.frames or 1) / rate
         return dur, first.width, first.height
+
+
+class SpeakerCuts:
+    """A panel that cuts to each speaker's own picture when the speaker changes (from the second speaker on),
+    as an editor cuts a dialogue: `cuts` are (time in the shot, clip) in order."""
+
+    def __init__(self, inner, cuts: list[tuple[float, object]]):
+        self.inner, self.cuts = inner, cuts
+
+    def frame(self, t: float) -> Yuv:
+        src = self.inner
+        for at, clip in self.cuts:
+            if t >= at:
+                src = clip
+        return src.frame(t)
+
+    def close(self):
+        self.inner.close()
+        for _, clip in self.cuts:
+            clip.close()

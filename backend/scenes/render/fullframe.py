@@ -9,7 +9,7 @@ from PIL import Image
 
 from backend.scenes.model import RenderSettings, Timeline
 from backend.scenes.render.clips import (
-    INSET_HEIGHT, Captioned, Card, ImageAsClip, StillClip, TalkingHead, VideoClip,
+    INSET_HEIGHT, Captioned, Card, ImageAsClip, SpeakerCuts, StillClip, TalkingHead, VideoClip,
 )
 from backend.scenes.render.compose import Overlay, blend
 from backend.scenes.render.encode import Encoder
@@ -18,8 +18,52 @@ from backend.scenes.render.media import Prepared, Progress, reason
 from backend.scenes.render.text import text_box
 
 
-def _make_source(prep: Prepared, prev_panel: Prepared | None, duration: float, lead_in: float,
-                 settings: RenderSettings):
+class BurnIn:
+    """Subtitles burned into the picture (an option: the MP4 carries them as a soft track anyway)."""
+
+    def __init__(self, timeline: Timeline, w: int, h: int):
+        self.lines, self.w, self.h = timeline.lines, w, h
+        self.cache: dict[int, Overlay] = {}
+        self.i = 0
+        self.last = (None, None, None)     # (frame, line, frame with the line): a held frame is not overlaid again
+
+    def over(self, img, t: float):
+        lines, w, h = self.lines, self.w, self.h
+        while self.i < len(lines) and lines[self.i].end_s <= t:
+            self.cache.pop(self.i, None)
+            self.i += 1
+        if self.i < len(lines) and lines[self.i].start_s <= t:
+            if self.i not in self.cache:
+                ln = lines[self.i]
+                text = f"{ln.character.upper()}: {ln.text}" if ln.character else ln.text
+                self.cache[self.i] = Overlay(text_box(text, int(w * 0.86), max(16, h // 22)))
+            if self.last[0] is not img or self.last[1] != self.i:
+                box = self.cache[self.i]
+                bw, bh = box.size
+                self.last = (img, self.i, box.over(img, ((w - bw) // 2, h - bh - max(12, h // 16))))
+            img = self.last[2]
+        return img
+
+
+def speaker_cuts(src, prep: Prepared, timeline: Timeline, start_s: float, duration: float,
+                 portraits: dict[str, Path], w: int, h: int):
+    """`src`, cutting to each speaker's picture on a change of speaker, where every speaker of the shot has a
+    picture of their own; otherwise `src` as it was."""
+    shot = prep.media.shot
+    speakers = {ln.character for ln in shot.lines}
+    if shot.kind != "panel" or len(speakers) < 2 or not all(s in portraits for s in speakers):
+        return src
+    cuts, last = [], shot.lines[0].character
+    for ln in timeline.lines:
+        if ln.shot_index == shot.index and ln.character != last:
+            with Image.open(portraits[ln.character]) as im:
+                cuts.append((ln.start_s - start_s - 0.1, StillClip(im, "push_in", duration, w, h)))
+            last = ln.character
+    return SpeakerCuts(src, cuts)
+
+
+def make_source(prep: Prepared, prev_panel: Prepared | None, duration: float, lead_in: float,
+                settings: RenderSettings):
     w, h = settings.size
     sm, shot = prep.media, prep.media.shot
     if shot.kind == "title":
@@ -43,14 +87,16 @@ def _make_source(prep: Prepared, prev_panel: Prepared | None, duration: float, l
 def _panel_clip(prep: Prepared, duration: float, w: int, h: int):
     sm = prep.media
     if sm.video is not None:
-        return VideoClip(Path(sm.video), w, h, fit="cover", loop=True)
+        return VideoClip(Path(sm.video), w, h, fit="cover", loop="pingpong")
     with Image.open(sm.image) as im:
         return StillClip(im, sm.shot.camera, duration, w, h)
 
 
 def compose_frames(timeline: Timeline, prepared: list[Prepared], shots, settings: RenderSettings,
-             sources: dict, encoder: "Encoder", progress: Progress) -> None:
-    """Make every frame in order and hand it to the encoder."""
+                   sources: dict, encoder: "Encoder", progress: Progress,
+                   portraits: dict[str, Path] | None = None) -> None:
+    """Make every frame in order and hand it to the encoder. Shots cut; a shot the script asks to dissolve
+    into (`[[dissolve]]`) cross-fades over the cut."""
     w, h = settings.size
     fps = settings.fps
     total_s = timeline.duration_s
@@ -69,17 +115,16 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], shots, settings
     def source(i: int):
         if i not in sources:
             try:
-                sources[i] = _make_source(prepared[i], prev_panels[i], timed[i].duration_s,
-                                          lead[timed[i].index], settings)
+                src = make_source(prepared[i], prev_panels[i], timed[i].duration_s, lead[timed[i].index], settings)
+                sources[i] = speaker_cuts(src, prepared[i], timeline, timed[i].start_s, timed[i].duration_s,
+                                          portraits or {}, w, h)
             except RenderError as e:
                 raise RenderError(f"{shots[i].label}: {e}") from None
             except Exception as e:
                 raise RenderError(f"{shots[i].label}: its media cannot be read ({reason(e)})") from None
         return sources[i]
 
-    sub_cache: dict[int, Overlay] = {}
-    subbed = (None, None, None)     # (frame, line, frame with the line): a held frame is not overlaid again
-    line_i = 0
+    burn = BurnIn(timeline, w, h) if settings.burn_subtitles else None
     cur = 0
     last_report = 0.0
     cpu0 = time.thread_time()
@@ -91,27 +136,16 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], shots, settings
             sources.pop(old).close()
         ts = timed[cur]
         img = source(cur).frame(t - ts.start_s)
-        if cur > 0 and t < ts.start_s + half:
+        if cur > 0 and t < ts.start_s + half and shots[cur].transition == "dissolve":
             a = (t - (ts.start_s - half)) / timeline.crossfade_s
             prev = source(cur - 1).frame(t - timed[cur - 1].start_s)
             img = blend(prev, img, a)
-        elif cur + 1 < len(timed) and t > ts.end_s - half:
+        elif cur + 1 < len(timed) and t > ts.end_s - half and shots[cur + 1].transition == "dissolve":
             a = (t - (ts.end_s - half)) / timeline.crossfade_s
             nxt = source(cur + 1).frame(t - timed[cur + 1].start_s)
             img = blend(img, nxt, a)
-        if settings.burn_subtitles:
-            while line_i < len(timeline.lines) and timeline.lines[line_i].end_s <= t:
-                sub_cache.pop(line_i, None)
-                line_i += 1
-            if line_i < len(timeline.lines) and timeline.lines[line_i].start_s <= t:
-                if line_i not in sub_cache:
-                    sub_cache[line_i] = Overlay(text_box(timeline.lines[line_i].text, int(w * 0.86),
-                                                           max(16, h // 22)))
-                if subbed[0] is not img or subbed[1] != line_i:
-                    box = sub_cache[line_i]
-                    bw, bh = box.size
-                    subbed = (img, line_i, box.over(img, ((w - bw) // 2, h - bh - max(12, h // 16))))
-                img = subbed[2]
+        if burn is not None:
+            img = burn.over(img, t)
         encoder.stats["compose_s"] += time.thread_time() - cpu0
         encoder.put(k, img)
         cpu0 = time.thread_time()

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import av
 
-from backend.scenes.model import RenderInput, RenderResult, RenderSettings
+from backend.pages.model import Book
+from backend.scenes.model import RenderInput, RenderResult, RenderSettings, Scene, ShotMedia, Shot, Timeline
+from backend.scenes.render import fullframe, motion_comic
 from backend.scenes.render.audio import SAMPLE_RATE, Mixer, MusicStream, Speech
-from backend.scenes.render.encode import X264_CRF, X264_PRESET, Encoder
-from backend.scenes.render.fullframe import compose_frames
-from backend.scenes.render.media import Progress, prepare
-from backend.scenes.render.subtitles import srt_text, vtt_text
+from backend.scenes.render.book import book_for
+from backend.scenes.render.encode import X264_CRF, X264_PRESET, Encoder, add_text_tracks
+from backend.scenes.render.media import Prepared, Progress, prepare
+from backend.scenes.render.subtitles import cues, srt_text, vtt_text
+
+TITLE_CARD = -1     # the opening title card's shot index (it is no shot of the script)
 from backend.scenes.timeline import build_timeline
 
 
@@ -26,6 +30,41 @@ class Sized:
 
     def __getattr__(self, name):
         return getattr(self._s, name)
+
+
+def with_title_card(scene: Scene, prepared: list[Prepared]) -> list[Prepared]:
+    """The script's Title as an opening card, unless the scene already opens with a title card."""
+    if not scene.title or (prepared and prepared[0].media.shot.kind == "title"):
+        return prepared
+    card = Shot(index=TITLE_CARD, kind="title", line_no=1, description=scene.title, camera="still")
+    return [Prepared(ShotMedia(card), [], None), *prepared]
+
+
+def chapters(timeline: Timeline, book: Book | None, scene: Scene) -> list[tuple[float, float, str]]:
+    """A chapter per page (from the start of its first shot), or one for the scene without pages."""
+    total = timeline.duration_s
+    name = scene.title or scene.heading or "Scene"
+    if book is None or not book.pages:
+        return [(0.0, total, name)]
+    start = {ts.index: ts.start_s for ts in timeline.shots}
+    marks = []
+    for page in book.pages:
+        times = [start[p.shot_index] for p in page.panels if p.shot_index in start]
+        if times:
+            marks.append((0.0 if not marks else min(times), f"Page {page.number}"))
+    marks.sort()
+    return [(a, marks[i + 1][0] if i + 1 < len(marks) else total, title) for i, (a, title) in enumerate(marks)
+            if (marks[i + 1][0] if i + 1 < len(marks) else total) > a]
+
+
+def _book(inp: RenderInput, progress: Progress) -> Book | None:
+    if inp.book is not None:
+        return inp.book
+    try:
+        return book_for(inp.scene)
+    except ValueError as e:         # a layout the pages part refuses: the render goes on full frame
+        progress(0.05, f"No pages for the motion comic ({e}); rendering full frame")
+        return None
 
 
 def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str,
@@ -43,7 +82,7 @@ def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str
     w, h = settings.size
     fps = settings.fps
 
-    prepared = prepare(inp, progress)
+    prepared = with_title_card(inp.scene, prepare(inp, progress))
     shots = [p.media.shot for p in prepared]
     timeline = build_timeline(
         shots,
@@ -61,6 +100,10 @@ def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str
             speech.append(Speech(round(ln.start_s * SAMPLE_RATE), arrays[ln.line_index]))
     # lines without speech keep their (estimated) place in the timeline and the subtitles, silently
 
+    book = _book(inp, progress)
+    comic = settings.mode == "motion_comic" and book is not None
+    subs = cues(timeline)
+
     tmp = out_mp4.with_name(f".{out_mp4.stem}.rendering.mp4")
     music = None
     sources: dict[int, object] = {}
@@ -72,9 +115,14 @@ def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str
             vstream.width, vstream.height, vstream.pix_fmt = w, h, "yuv420p"
             vstream.codec_context.thread_type = "AUTO"
             astream = container.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
-            encoder = Encoder(container, vstream, astream, mixer, fps, total_samples)
+            sstream = add_text_tracks(container, subs, chapters(timeline, book, inp.scene))
+            encoder = Encoder(container, vstream, astream, mixer, fps, total_samples, sstream, subs)
             try:
-                compose_frames(timeline, prepared, shots, settings, sources, encoder, progress)
+                if comic:
+                    motion_comic.compose_frames(timeline, prepared, book, settings, sources, encoder, progress)
+                else:
+                    fullframe.compose_frames(timeline, prepared, shots, settings, sources, encoder, progress,
+                                             portraits={n: Path(p) for n, p in inp.portraits})
                 encoder.finish()
                 if stats is not None:
                     stats.update({k: round(v, 2) for k, v in encoder.stats.items()})
