@@ -169,7 +169,6 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             appear.setdefault((s.shot_index, None), s.end_s if s.kind != "off" else s.start_s)
     lead = {ts.index: next((ln.start_s for ln in timeline.lines if ln.shot_index == ts.index), ts.start_s)
             - ts.start_s for ts in timeline.shots}
-    panel_box = {p.shot_index: p.box for page in book.pages for p in page.panels}
     canvases: dict[int, PageCanvas] = {}
     clips: dict[int, RgbClip] = {}
 
@@ -183,12 +182,12 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
                 raise RenderError(f"page {pi + 1}: its picture cannot be made ({reason(e)})") from None
         return canvases[pi]
 
-    def clip(si: int) -> RgbClip | None:
+    def clip(si: int, region) -> RgbClip | None:
         prep = by_index.get(si)
-        if prep is None or prep.media.video is None or si not in panel_box:
+        if prep is None or prep.media.video is None or region is None:
             return None
         if si not in clips:
-            _, _, pw, ph = (round(v * scale) for v in panel_box[si])
+            pw, ph = region[3] - region[2], region[1] - region[0]
             talking = prep.media.shot.kind == "talking_head"
             try:
                 clips[si] = RgbClip(Path(prep.media.video), max(2, pw), max(2, ph), loop=False if talking else "pingpong",
@@ -211,7 +210,7 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
         frames = {}
         for si, ts in timed.items():
             if si in c.panels and ts.start_s <= t < ts.end_s:
-                cl = clip(si)
+                cl = clip(si, c.panels[si])
                 if cl is not None:
                     frames[si] = cl.frame(t - ts.start_s)
         return c, c.update(t, frames)
