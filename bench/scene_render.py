@@ -1,7 +1,7 @@
 """How fast does a one-minute scene render, and in how much memory?
 
 Builds a 60 s scene of 12 shots — 7 stills with push-in/pan/pull-out, 3 animated panels, 2 talking heads,
-8 spoken lines, a music bed — and renders it at 1280×720, 24 fps with backend/scenes/render.py.
+8 spoken lines, a music bed — and renders it at 1280×720, 24 fps with backend/scenes/render/.
 
 The media are made by the studio in preview mode, with a data folder of its own: `backend.Studio` with no
 RunPod settings starts the preview endpoint (`python -m worker serve --preview`), and the bench sends it the

@@ -23,6 +23,8 @@ OUTRO_S = 0.6           # the last moments: back out to the whole page
 MARGIN = 0.08           # of the panel's size, around it: a little of the neighbours
 PAN_WASTE = 1.8         # pan when the whole panel at the video's aspect would cover this many times its area
 PUSH = 0.04             # a held panel's slow push-in (share of the frame)
+PAN_REACH = 0.6         # a pan's frame shows at least this share of the panel's long side where it can …
+PAN_SIDE = 1.6          # … spanning up to this many times its short side (else the close-up is extreme)
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,17 @@ def panel_frames(panel: Box, page_w: float, page_h: float, aspect: float, rtl: b
     if fits and cw * ch <= PAN_WASTE * mw * mh:
         box = _clamp((cx - cw / 2, cy - ch / 2, cw, ch), page_w, page_h)
         return box, box
-    # pan: the frame covers the panel's short side and travels along its long one
+    # pan: the frame covers the panel's short side (and some of its neighbours, for a less extreme close-up)
+    # and travels along its long one
     if pw / ph > aspect:        # wide: left to right (right to left for manga)
-        h = min(mh, page_h, page_w / aspect)
+        h = min(mh if mh * aspect >= PAN_REACH * mw else min(PAN_REACH * mw / aspect, mh * PAN_SIDE),
+                page_h, page_w / aspect)
         w = h * aspect
         a = _clamp((px - pw * MARGIN, cy - h / 2, w, h), page_w, page_h)
         b = _clamp((px + pw * (1 + MARGIN) - w, cy - h / 2, w, h), page_w, page_h)
         return (b, a) if rtl else (a, b)
-    w = min(mw, page_w, page_h * aspect)      # tall: top to bottom
+    w = min(mw if mw / aspect >= PAN_REACH * mh else min(PAN_REACH * mh * aspect, mw * PAN_SIDE),
+            page_w, page_h * aspect)      # tall: top to bottom
     h = w / aspect
     a = _clamp((cx - w / 2, py - ph * MARGIN, w, h), page_w, page_h)
     b = _clamp((cx - w / 2, py + ph * (1 + MARGIN) - h, w, h), page_w, page_h)
