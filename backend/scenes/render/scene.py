@@ -62,7 +62,7 @@ def _book(inp: RenderInput, progress: Progress) -> Book | None:
         return inp.book
     try:
         return book_for(inp.scene)
-    except ValueError as e:         # a layout the pages part refuses: the render goes on full frame
+    except ValueError as e:         # a layout or lettering the pages part refuses: the render goes on full frame
         progress(0.05, f"No pages for the motion comic ({e}); rendering full frame")
         return None
 
