@@ -179,3 +179,9 @@ def test_vertical_and_square_frames_stay_within_the_page_and_follow_the_panels(a
         first = [v.box[0] for v, k in zip(views, range(len(views)))
                  if v.shot_index == scene.shots[0].index and v.turn is None]
         assert first[-1] - first[len(first) // 2] > 20
+
+
+def test_the_mode_is_checked_like_the_other_settings():
+    assert RenderSettings().mode == "motion_comic"
+    with pytest.raises(ValueError, match="mode: 'cartoon' is not one of motion_comic, full_frame"):
+        RenderSettings(mode="cartoon")
