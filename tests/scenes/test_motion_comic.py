@@ -174,6 +174,14 @@ def test_vertical_and_square_frames_stay_within_the_page_and_follow_the_panels(a
     for ln in timeline.lines[:2]:
         v = view_at(segs, ln.start_s)
         assert v.box[2] * v.box[3] < 0.6 * PW * PH
+    # each balloon is in the frame while its line is spoken, even where the camera pans along its panel
+    balloons = {(b.shot_index, b.line_index): b.box for page in book.pages for b in page.balloons}
+    for ln in timeline.lines:
+        bx, by, bw, bh = balloons[(ln.shot_index, ln.line_index)]
+        for t in (ln.start_s, (ln.start_s + ln.end_s) / 2):
+            x, y, w, h = view_at(segs, t).box
+            assert x - 1e-6 <= bx and bx + bw <= x + w + 1e-6 and y - 1e-6 <= by and by + bh <= y + h + 1e-6, (
+                aspect, ln.text)
     # a wide panel in 9:16 is panned along in reading order (left to right)
     if aspect == "9:16":
         first = [v.box[0] for v, k in zip(views, range(len(views)))

@@ -124,6 +124,8 @@ def camera_path(book: Book, timeline: Timeline, aspect: float) -> list[Segment]:
     first_line = {}
     for ln in timeline.lines:
         first_line.setdefault(ln.shot_index, ln.start_s)
+    balloons = {(b.shot_index, b.line_index): b.box for page in book.pages for b in page.balloons
+                if b.line_index is not None}
     segs: list[Segment] = []
     cur_page: int | None = None
     cur_box: Box | None = None
@@ -136,7 +138,8 @@ def camera_path(book: Book, timeline: Timeline, aspect: float) -> list[Segment]:
         pi, ni = where[ts.index]
         panel = book.pages[pi].panels[ni]
         start, end = panel_frames(panel.box, page_w, page_h, aspect, book.format.rtl)
-        if start == end:
+        panned = start != end
+        if not panned:
             end = _pushed(start, PUSH)
         # the camera arrives before the shot's first line is spoken
         room = (first_line.get(ts.index, s1) - s0) * 0.9
@@ -154,8 +157,15 @@ def camera_path(book: Book, timeline: Timeline, aspect: float) -> list[Segment]:
             move = min(MOVE_S, room)
             segs.append(Segment("move", s0, s0 + move, pi, cur_box, start, shot_index=ts.index))
             t = s0 + move
-        segs.append(Segment("move", t, s1, pi, start, end, shot_index=ts.index))
-        cur_page, cur_box = pi, end
+        cues = [(ln.start_s, ln.end_s, balloons[(ts.index, ln.line_index)]) for ln in timeline.lines
+                if ln.shot_index == ts.index and (ts.index, ln.line_index) in balloons]
+        if not panned or not cues:
+            segs.append(Segment("move", t, s1, pi, start, end, shot_index=ts.index))
+            cur_page, cur_box = pi, end
+        else:
+            follow = _follow(start, end, cues, t, s1, pi, ts.index)
+            segs.extend(follow)
+            cur_page, cur_box = pi, follow[-1].box1
     # the last moments: out to the whole page, after the last line
     if segs and segs[-1].kind == "move":
         last = segs[-1]
@@ -167,6 +177,35 @@ def camera_path(book: Book, timeline: Timeline, aspect: float) -> list[Segment]:
             segs.append(Segment("move", t, last.end_s, last.page, mid.box, whole_page(page_w, page_h, aspect),
                                 shot_index=last.shot_index))
     return segs
+
+
+def _follow(start: Box, end: Box, cues, t: float, s1: float, page: int, shot: int) -> list[Segment]:
+    """A pan that keeps each line's balloon in view while the line is spoken: it moves (along the pan's axis
+    only, as little as it needs) to frame the balloon by the line's start, holds while the line is spoken, and
+    goes on to the pan's end after the last line (when there is time)."""
+    axis = 1 if start[0] == end[0] else 0
+    lo, hi = sorted((start[axis], end[axis]))
+    size = start[axis + 2]
+    segs, box = [], start
+
+    def put(kind_t0, kind_t1, a, b):
+        if kind_t1 > kind_t0 + 1e-6:
+            segs.append(Segment("move", kind_t0, kind_t1, page, a, b, shot_index=shot))
+    for ls, le, b in cues:
+        near, far = b[axis] - 6, b[axis] + b[axis + 2] + 6
+        pos = box[axis]
+        pos = min(max(pos, far - size), near) if far - near <= size else (near + far - size) / 2
+        pos = min(max(pos, lo), hi)
+        target = tuple(pos if i == axis else v for i, v in enumerate(box))
+        if target != box:
+            move_from = max(t, ls - MOVE_S)
+            put(t, move_from, box, box)
+            put(move_from, max(ls, move_from), box, target)
+            t, box = max(ls, move_from), target
+        put(t, max(t, le), box, box)
+        t = max(t, le)
+    put(t, s1, box, end if s1 - t > 0.3 else box)
+    return segs or [Segment("move", t, s1, page, start, start, shot_index=shot)]
 
 
 def view_at(segs: list[Segment], t: float, hint: int = 0) -> View:
