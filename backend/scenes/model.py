@@ -208,3 +208,5 @@ class RenderResult:
     vtt: Path
     duration_s: float
     timeline: Timeline = field(repr=False)
+    mode: str = "full_frame"        # how it was rendered: "motion_comic" (through the pages) or "full_frame"
+    warnings: tuple[str, ...] = ()  # for a person: the pages' lettering that does not fit (as the PDF notes it)

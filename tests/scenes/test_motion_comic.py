@@ -139,6 +139,7 @@ def probe(path):
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (Debian's ffmpeg) is not installed")
 def test_the_mp4_carries_soft_subtitles_and_a_chapter_per_page(comic):
     _, book, result, _ = comic
+    assert result.mode == "motion_comic" and result.warnings == ()
     info = probe(result.mp4)
     subs = [s for s in info["streams"] if s["codec_type"] == "subtitle"]
     assert [s["codec_name"] for s in subs] == ["mov_text"]

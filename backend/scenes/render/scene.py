@@ -148,7 +148,9 @@ def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str
         if music is not None:
             music.close()
     progress(1.0, "Rendered")
-    return RenderResult(mp4=out_mp4, srt=srt, vtt=vtt, duration_s=total_s, timeline=timeline)
+    return RenderResult(mp4=out_mp4, srt=srt, vtt=vtt, duration_s=total_s, timeline=timeline,
+                        mode="motion_comic" if comic else "full_frame",
+                        warnings=tuple(book.warnings) if comic else ())
 
 
 def render(inp: RenderInput, settings: RenderSettings, out: Path | str, progress: Progress | None = None,
