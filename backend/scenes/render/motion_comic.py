@@ -237,10 +237,11 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             old = advance(v.from_page, t, keep)[0].view(v.from_box, w, h)
             new = advance(v.page, t, keep)[0].view(v.box, w, h)
             cut = min(w - 2, max(2, round(v.turn * w) // 2 * 2))
+            # the old page's right part at the left, the new page's left part coming in at the right
             img = paste(paste(_desk(w, h), Yuv(*(p.crop((cut // (1 if i == 0 else 2), 0, p.width, p.height))
                                                   for i, p in enumerate(old))), (0, 0)),
-                        Yuv(*(p.crop((0, 0, (w - cut) // (1 if i == 0 else 2), p.height))
-                              for i, p in enumerate(new))), (cut, 0))
+                        Yuv(*(p.crop((0, 0, cut // (1 if i == 0 else 2), p.height))
+                              for i, p in enumerate(new))), (w - cut, 0))
         else:
             key = (v.page, tuple(round(x, 3) for x in v.box))
             c, changed = advance(v.page, t, {v.page})
