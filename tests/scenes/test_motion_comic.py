@@ -194,3 +194,16 @@ def test_the_mode_is_checked_like_the_other_settings():
     assert RenderSettings().mode == "motion_comic"
     with pytest.raises(ValueError, match="mode: 'cartoon' is not one of motion_comic, full_frame"):
         RenderSettings(mode="cartoon")
+
+
+def test_the_page_turns_by_sliding_the_next_page_in_from_the_right(comic):
+    # page 1 ends on the grey animated panel, page 2's art is dark red: early in the turn, the old page fills
+    # most of the frame from the left, the new one shows at the right edge
+    _, _, result, frames = comic
+    start = result.timeline.shots[-1].start_s
+    t, f = next((t, f) for t, f in frames if t >= start + 0.1)
+    q = SIZE[0] // 10
+    left, right = f[:, :SIZE[0] // 2].reshape(-1, 3).mean(axis=0), f[:, -q:].reshape(-1, 3).mean(axis=0)
+    assert left[0] - left[2] < 5 and right[0] > right[2] + 20, (left, right)
+    before = next(f for t, f in frames if t >= start - 0.1)[:, -q:].reshape(-1, 3).mean(axis=0)
+    assert before[0] - before[2] < 5            # before the turn, no red on the right
