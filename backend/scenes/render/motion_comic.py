@@ -142,6 +142,19 @@ def _desk(w: int, h: int) -> Yuv:
     return _DESKS[(w, h)]
 
 
+def _turned(old: Yuv, new: Yuv, p: float, w: int, h: int, vertical: bool = False) -> Yuv:
+    """A page turn `p` of the way through: the old page's right part at the left and the new page's left part
+    coming in at the right — or, for a webtoon strip, scrolled: the old one leaving at the top, the new one
+    rising from the bottom."""
+    def part(img: Yuv, box) -> Yuv:
+        return Yuv(*(pl.crop(tuple(v // (1 if i == 0 else 2) for v in box)) for i, pl in enumerate(img)))
+    if vertical:
+        cut = min(h - 2, max(2, round(p * h) // 2 * 2))
+        return paste(paste(_desk(w, h), part(old, (0, cut, w, h)), (0, 0)), part(new, (0, 0, w, cut)), (0, h - cut))
+    cut = min(w - 2, max(2, round(p * w) // 2 * 2))
+    return paste(paste(_desk(w, h), part(old, (cut, 0, w, h)), (0, 0)), part(new, (0, 0, cut, h)), (w - cut, 0))
+
+
 def page_scale(book: Book, w: int, segs) -> float:
     """Pixels per point: enough for the tightest camera box to fill the frame, within MAX_PAGE_PX."""
     tight = min((min(s.box0[2], s.box1[2]) for s in segs if s.box0 is not None and s.box1 is not None),
@@ -236,12 +249,7 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             keep = {v.page, v.from_page}
             old = advance(v.from_page, t, keep)[0].view(v.from_box, w, h)
             new = advance(v.page, t, keep)[0].view(v.box, w, h)
-            cut = min(w - 2, max(2, round(v.turn * w) // 2 * 2))
-            # the old page's right part at the left, the new page's left part coming in at the right
-            img = paste(paste(_desk(w, h), Yuv(*(p.crop((cut // (1 if i == 0 else 2), 0, p.width, p.height))
-                                                  for i, p in enumerate(old))), (0, 0)),
-                        Yuv(*(p.crop((0, 0, cut // (1 if i == 0 else 2), p.height))
-                              for i, p in enumerate(new))), (w - cut, 0))
+            img = _turned(old, new, v.turn, w, h, vertical=book.format.strip)
         else:
             key = (v.page, tuple(round(x, 3) for x in v.box))
             c, changed = advance(v.page, t, {v.page})
