@@ -79,7 +79,7 @@ def kind_of(line: Line) -> tuple[str, bool]:
 
 # ---- overrides ------------------------------------------------------------------------------------------------
 
-ITEMS = ("line", "caption", "sfx")
+ITEMS = ("line", "caption", "sfx", "title")
 
 
 @dataclass(frozen=True)
@@ -294,6 +294,8 @@ class _Item:
 
 def _items(shot: Shot, choices: Mapping[tuple[int, str, int], BalloonChoice]) -> list[_Item]:
     items = []
+    if shot.kind == "title":    # the card's words, large, as a caption across the splash
+        items.append(_Item("caption", shot.description, None, None, "title", 0))
     if shot.caption:
         items.append(_Item("caption", shot.caption, None, None, "caption", 0))
     for n, line in enumerate(shot.lines):
@@ -328,6 +330,9 @@ def _shapes(it: _Item, inner: Box, sz: Sizes):
     if it.kind == "sfx":
         top, low, step = min(sz.sfx, ih * 0.3, iw * 0.35), sz.sfx_smallest, 4.0
         aspects: tuple[float, ...] = (8.0,)
+    elif it.item == "title":
+        top, low, step = min(sz.body * 3, ih * 0.12), sz.smallest, 2.0
+        aspects = (8.0, 4.0)
     elif it.kind == "caption":
         top, low, step = sz.body, sz.smallest, 1.0
         aspects = (5.0, 2.5, 9.0)
@@ -391,7 +396,7 @@ def _candidates(it: _Item, size: tuple[float, float], inner: Box, fmt: PageForma
         for gx in range(nx):
             x = ix + (iw - w) * (gx / (nx - 1) if nx > 1 else 0.0)
             y = iy + (ih - h) * (gy / (ny - 1) if ny > 1 else 0.0)
-            if fmt.rtl and it.kind == "caption":
+            if fmt.rtl and it.kind == "caption" and it.item != "title":
                 x = ix + iw - w - (x - ix)
             box = (x, y, w, h)
             score = 0.0
@@ -417,7 +422,9 @@ def _candidates(it: _Item, size: tuple[float, float], inner: Box, fmt: PageForma
             cx = x + w / 2
             rel_x = (cx - ix) / iw if not fmt.rtl else (ix + iw - cx) / iw
             rel_y = (y - iy) / max(ih, 1)
-            if it.kind == "caption":
+            if it.item == "title":
+                score += rel_y * 3 + abs(rel_x - 0.5) * 2
+            elif it.kind == "caption":
                 score += rel_y * 3 + rel_x * 1.0
             elif it.kind == "sfx":
                 score += abs((y + h / 2 - iy) / ih - 0.6) + abs(rel_x - 0.5) * 0.5
@@ -518,7 +525,8 @@ def _choices(overrides: LetterOverrides, scene: Scene) -> dict[tuple[int, str, i
         shot = by_index.get(c.shot)
         if shot is None:
             raise LetterError(f"balloons[{n}].shot: the scene has no shot {c.shot}; shots are 0–{len(scene.shots) - 1}")
-        have = {"line": len(shot.lines), "caption": 1 if shot.caption else 0, "sfx": len(shot.sfx)}[c.item]
+        have = {"line": len(shot.lines), "caption": 1 if shot.caption else 0, "sfx": len(shot.sfx),
+                "title": 1 if shot.kind == "title" else 0}[c.item]
         if c.index >= have:
             raise LetterError(f"balloons[{n}].index: shot {c.shot} has {have} {c.item}"
                               f"{'s' if have != 1 else ''}" + (f" (0–{have - 1})" if have else ""))

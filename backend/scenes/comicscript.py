@@ -32,7 +32,9 @@ TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _NUM = rf"(?:[0-9]+|(?:{'|'.join(TENS)})(?:[ -](?:{'|'.join(NUMBER_WORDS[1:10])}))?|{'|'.join(NUMBER_WORDS)})"
 PAGE = re.compile(rf"^\s*PAGES?\s+({_NUM})(?:\s*[-–]\s*{_NUM})?\s*(\(.*\))?\s*[.:]?\s*$", re.IGNORECASE)
 PANEL = re.compile(r"^\s*PANEL\s+(\d+)\b\s*[.:]?\s*(.*)$", re.IGNORECASE)
-CUE = re.compile(r"^\s*(?:\d+\.\s*)?([A-Z][A-Z0-9 .'’-]*?)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
+# a name is short: bounding it keeps a long line of capitals from backtracking (linear time on any input)
+CUE = re.compile(r"^\s*(?:\d{1,3}\.\s*)?([A-Z][A-Z0-9 .'’-]{0,40}?)\s*(?:\(([^)]{0,80})\))?\s*:\s*(.*)$")
+MAX_SCRIPT_CHARS = 200_000   # as for Fountain scripts
 SPECIAL = re.compile(r"^\s*(?:\d+\.\s*)?(caption|narration|sfx)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$", re.IGNORECASE)
 EXTENSION = re.compile(r"^(V\.?O\.?|O\.?S\.?|O\.?C\.?|CONT'?D|CONT\.)$", re.IGNORECASE)  # cue extensions, as in Fountain
 NOTE_LINE = re.compile(r"^\s*\[\[(.*)\]\]\s*$")
@@ -57,6 +59,9 @@ def parse_any(text: str, cast_names: Iterable[str]) -> Scene:
 def parse_comic_script(text: str, cast_names: Iterable[str]) -> Scene:
     """Parse a comic script against the cast's names. Raises ScriptErrors with every problem found."""
     b = _Builder(cast_names)
+    if len(text or "") > MAX_SCRIPT_CHARS:
+        b.error(1, f"the script is {len(text):,} characters; at most {MAX_SCRIPT_CHARS:,} are allowed")
+        return finish(b, [], None, None)
     title = None
     raw = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start = 0

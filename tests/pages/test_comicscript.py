@@ -1,4 +1,7 @@
 """The comic-script dialect: parsed into the Scene model, its errors, detection, and the round trips."""
+import subprocess
+import sys
+
 import pytest
 
 from backend.pages.lettering import kind_of
@@ -130,3 +133,13 @@ Ben waves.
     line = scene.shots[0].lines[0]
     assert line.extension == "V.O." and line.marked == "We were *late*." and line.text == "We were late."
     assert kind_of(line)[0] == "caption"
+
+
+def test_hostile_scripts_are_refused_quickly():
+    code = ("import time\nfrom backend.scenes.comicscript import parse_comic_script, detect_dialect\n"
+            "from backend.scenes.model import ScriptErrors\n"
+            "for text in ('A' * 150_000, ('MARA ' * 30_000) + '\\n', 'Panel 1\\n' * 20_000, 'x' * 300_000):\n"
+            "    detect_dialect(text)\n"
+            "    try:\n        parse_comic_script(text, ['Mara'])\n    except ScriptErrors as e:\n"
+            "        assert str(e).startswith('line ')\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
