@@ -126,7 +126,7 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], shots, settings
 
     burn = BurnIn(timeline, w, h) if settings.burn_subtitles else None
     cur = 0
-    last_report = 0.0
+    last_report, reported = 0.0, None
     cpu0 = time.thread_time()
     for k in range(n_frames):
         t = k / fps
@@ -150,8 +150,9 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], shots, settings
         encoder.put(k, img)
         cpu0 = time.thread_time()
         now = time.monotonic()
-        if now - last_report > 0.25 or k == n_frames - 1:
-            last_report = now
+        # every quarter second, and on each new shot (a short shot is not skipped)
+        if now - last_report > 0.25 or k == n_frames - 1 or cur != reported:
+            last_report, reported = now, cur
             shot = shots[cur]
             progress(0.05 + 0.93 * (k + 1) / n_frames,
                      f"Rendering shot {cur + 1} of {len(shots)} ({shot.kind.replace('_', ' ')}, line {shot.line_no})"

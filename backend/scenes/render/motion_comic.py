@@ -230,7 +230,7 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
 
     burn = BurnIn(timeline, w, h) if settings.burn_subtitles else None
     hint, last_key, last_img = 0, None, None
-    last_report = 0.0
+    last_report, reported = 0.0, None
     cpu0 = time.thread_time()
     for k in range(n_frames):
         t = k / fps
@@ -262,8 +262,9 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
         encoder.put(k, img)
         cpu0 = time.thread_time()
         now = time.monotonic()
-        if now - last_report > 0.25 or k == n_frames - 1:
-            last_report = now
+        # every quarter second, and on each new shot (a short shot is not skipped)
+        if now - last_report > 0.25 or k == n_frames - 1 or cur != reported:
+            last_report, reported = now, cur
             n = order.index(cur) + 1 if cur in order else 1
             where = f"page {v.page + 1}, " if v.page is not None else ""
             progress(0.05 + 0.93 * (k + 1) / n_frames,
