@@ -257,7 +257,7 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
     if len(raw_shots) > MAX_SHOTS:
         b.error(raw_shots[MAX_SHOTS]["line_no"],
                 f"the scene has {len(raw_shots)} shots; at most {MAX_SHOTS} are allowed (shot {MAX_SHOTS + 1} starts here)")
-    return finish(b, raw_shots, heading, title)
+    return _with_transitions(finish(b, raw_shots, heading, title), raw_shots)
 
 
 def finish(b: _Builder, raw_shots: list[dict], heading: str | None, title: str | None) -> Scene:
@@ -275,8 +275,7 @@ def finish(b: _Builder, raw_shots: list[dict], heading: str | None, title: str |
         shots.append(Shot(index=index, kind=s["kind"], line_no=s["line_no"], description=s["description"],
                           character=s["character"], lines=tuple(s["lines"]), animate=s["animate"],
                           image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"],
-                          sfx=tuple(s.get("sfx", ())), page_break=bool(s.get("page_break")),
-                          transition=s.get("transition", "cut")))
+                          sfx=tuple(s.get("sfx", ())), page_break=bool(s.get("page_break"))))
     return Scene(heading=heading, title=title or None, shots=tuple(shots), music=b.music[1] if b.music else None)
 
 
@@ -285,3 +284,11 @@ def with_shot(scene: Scene, index: int, **changes) -> Scene:
     shots = list(scene.shots)
     shots[index] = replace(shots[index], **changes)
     return replace(scene, shots=tuple(shots))
+
+
+def _with_transitions(scene: Scene, raw_shots: list[dict]) -> Scene:
+    """The shots that ask for `[[dissolve]]` cross-fade in; every other shot cuts."""
+    if not any(s.get("transition") for s in raw_shots):
+        return scene
+    return replace(scene, shots=tuple(replace(shot, transition=raw.get("transition", "cut"))
+                                      for shot, raw in zip(scene.shots, raw_shots)))
