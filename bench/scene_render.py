@@ -1,7 +1,7 @@
 """How fast does a one-minute scene render, and in how much memory?
 
 Builds a 60 s scene of 12 shots — 7 stills with push-in/pan/pull-out, 3 animated panels, 2 talking heads,
-8 spoken lines, a music bed — and renders it at 1280×720, 24 fps with backend/scenes/render.py.
+8 spoken lines, a music bed — and renders it at 1280×720, 24 fps with backend/scenes/render/.
 
 The media are made by the studio in preview mode, with a data folder of its own: `backend.Studio` with no
 RunPod settings starts the preview endpoint (`python -m worker serve --preview`), and the bench sends it the
@@ -16,7 +16,11 @@ stretches while cpu_s does not), cpu_per_video_s (cpu_s / duration_s) and the CP
 the render: compose_s (making the frames), convert_s (frame → encoder's picture), encode_s (the encoder
 call on our thread; x264's own threads are the rest of cpu_s), audio_s (mixing and AAC).
 
-    python bench/scene_render.py [--stand-in] [--out DIR]
+`--motion-comic` renders the same scene as a motion comic through its pages (the Pages part's layout, US comic
+format), with burned-in subtitles off (the balloons carry the words; the MP4 has its soft mov_text track); the
+JSON then also gives `mode`, `srt` (the SRT's path) and `burn_subtitles`.
+
+    python bench/scene_render.py [--stand-in] [--motion-comic] [--out DIR]
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ from backend.scenes.model import RenderInput, RenderSettings, ShotMedia  # noqa:
 from backend.scenes.render import render_scene  # noqa: E402
 from backend.scenes.render import SAMPLE_RATE, decode_audio  # noqa: E402
 from backend.scenes.script import parse_scene  # noqa: E402
-from backend.scenes.timeline import build_timeline  # noqa: E402
+from backend.scenes.timeline import TITLE_S, build_timeline  # noqa: E402
 
 CAST = ["Anna", "Marcus"]
 SCRIPT = """Title: The Lighthouse
@@ -210,6 +214,7 @@ def stand_in_media(data: Path, scene) -> tuple[dict, Path]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stand-in", action="store_true", help="local stand-in media instead of the preview studio")
+    ap.add_argument("--motion-comic", action="store_true", help="render through the pages (motion comic mode)")
     ap.add_argument("--out", default=None, help="folder for the data and the render (default: a temp folder)")
     args = ap.parse_args()
     data = Path(args.out or tempfile.mkdtemp(prefix="scene-bench-"))
@@ -230,11 +235,14 @@ def main() -> None:
     speech_s = [[len(decode_audio(p)) / SAMPLE_RATE for p in media[s.index]["speech"]] for s in scene.shots]
     draft = build_timeline(scene.shots, speech_s=speech_s)
     last = scene.shots[-1]
-    media[last.index]["duration_s"] = max(1.0, draft.shots[-1].duration_s + TARGET_S - draft.duration_s)
+    title_card = TITLE_S if scene.title else 0.0      # the Title opens the video as a card
+    media[last.index]["duration_s"] = max(1.0, draft.shots[-1].duration_s + TARGET_S - draft.duration_s - title_card)
     shots = tuple(ShotMedia(s, **media[s.index]) for s in scene.shots)
 
     out = data / "render" / "lighthouse.mp4"
-    settings = RenderSettings(aspect="16:9", resolution=720, fps=24, burn_subtitles=True, talking_head="full")
+    mode = "motion_comic" if args.motion_comic else "full_frame"
+    settings = RenderSettings(aspect="16:9", resolution=720, fps=24, burn_subtitles=not args.motion_comic,
+                              talking_head="full", mode=mode)
     last_pct = [-10]
 
     def progress(fraction, message):
@@ -260,6 +268,8 @@ def main() -> None:
         "load_avg": round(os.getloadavg()[0], 2),
         "media": "stand-in" if args.stand_in else "preview",
     }
+    if args.motion_comic:
+        figures.update(mode=mode, srt=str(result.srt), burn_subtitles=settings.burn_subtitles)
     print(json.dumps(figures))
 
 

@@ -168,6 +168,10 @@ def build(studio: Any) -> dict[str, Any]:
                     layout = gr.Dropdown([("Full frame", "full"), ("Inset over the panel", "inset")], value="full",
                                          label="Talking heads", elem_id="scene-layout")
                     burn = gr.Checkbox(False, label="Burn subtitles into the video", elem_id="scene-burn")
+                    render_mode = gr.Radio([("Motion comic", "motion_comic"), ("Full frame", "full_frame")],
+                                           value="motion_comic", label="Video", elem_id="scene-mode",
+                                           info="Motion comic: the camera moves through the pages, balloons "
+                                                "appear as lines are spoken. Full frame: one picture per shot.")
                 music_src = gr.Dropdown(MUSIC_CHOICES, value="script", label="Music", elem_id="scene-music")
                 music_tags = gr.Textbox(label="Music tags", placeholder="e.g. ambient, slow strings",
                                         elem_id="scene-music-tags")
@@ -202,7 +206,7 @@ def build(studio: Any) -> dict[str, Any]:
                 shot_note = gr.Markdown("", elem_id="scene-shot-note")
     scene_id = gr.State(None)
     settings_in = [style, concurrency, aspect, resolution, fps, layout, burn, music_src, music_tags, music_lib,
-                   music_up]
+                   music_up, render_mode]
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def scene_choices() -> list[tuple[str, str]]:
@@ -210,13 +214,14 @@ def build(studio: Any) -> dict[str, Any]:
 
     def current(sid: str | None, t: str, text: str, *s: Any) -> SceneRecord:
         """The scene as the page shows it, saved (so nothing typed is lost)."""
-        (sty, conc, asp, res, f, lay, brn, msrc, mtags, mlib, mup) = s
+        (sty, conc, asp, res, f, lay, brn, msrc, mtags, mlib, mup, rmode) = s
         rec = studio.scenes.get(sid) if sid else None
         rec = rec or SceneRecord(id="", title=t or "Untitled scene")
         rec.title = (t or "").strip() or "Untitled scene"
         rec.script = text or ""
         rec.settings = {"style": sty, "concurrency": int(conc or M.DEFAULT_CONCURRENCY), "aspect": asp,
-                        "resolution": int(res), "fps": int(f), "talking_head": lay, "burn_subtitles": bool(brn)}
+                        "resolution": int(res), "fps": int(f), "talking_head": lay, "burn_subtitles": bool(brn),
+                        "mode": rmode or "motion_comic"}
         music = {"source": msrc or "script"}
         if msrc == "job":
             music["tags"] = mtags or ""
@@ -247,13 +252,13 @@ def build(studio: Any) -> dict[str, Any]:
     def fields_of(rec: SceneRecord | None) -> tuple:
         if rec is None:
             return ("Untitled scene", EXAMPLE, "Graphic novel ink", M.DEFAULT_CONCURRENCY, "16:9", 720, 24, "full",
-                    False, "script", "", None, None)
+                    False, "script", "", None, None, "motion_comic")
         s, m = rec.settings, rec.music or {}
         return (rec.title, rec.script, s.get("style", "None"), s.get("concurrency", M.DEFAULT_CONCURRENCY),
                 s.get("aspect", "16:9"), s.get("resolution", 720), s.get("fps", 24), s.get("talking_head", "full"),
                 s.get("burn_subtitles", False), m.get("source", "script"), m.get("tags", ""),
                 m.get("path") if m.get("source") == "library" else None,
-                m.get("path") if m.get("source") == "upload" else None)
+                m.get("path") if m.get("source") == "upload" else None, s.get("mode", "motion_comic"))
 
     fields = [title, script, *settings_in]
 

@@ -245,7 +245,7 @@ def render_settings(d: dict[str, Any] | None) -> RenderSettings:
     try:
         return RenderSettings(aspect=d.get("aspect", "16:9"), resolution=int(d.get("resolution", 720)),
                               fps=int(d.get("fps", 24)), burn_subtitles=bool(d.get("burn_subtitles", False)),
-                              talking_head=d.get("talking_head", "full"))
+                              talking_head=d.get("talking_head", "full"), mode=d.get("mode", "motion_comic"))
     except (TypeError, ValueError) as err:
         raise BackendError(str(err)) from None
 
@@ -468,19 +468,30 @@ def _keep_output(studio: Any, job_id: str, src: Path, kind: str, mime: str) -> d
             "filename": src.name}
 
 
+def _with_portraits(studio: Any, rinput: RenderInput) -> RenderInput:
+    """The speakers' cast portraits, so full-frame mode can cut to whoever speaks."""
+    from dataclasses import replace
+    found = []
+    for name in rinput.scene.characters:
+        char = studio.cast.get(name)
+        if char is not None and char.portrait and Path(char.portrait).is_file():
+            found.append((name, Path(char.portrait)))
+    return replace(rinput, portraits=tuple(found))
+
+
 def render_scene(studio: Any, work: SceneWork, on_progress: Callable[[float], None] | None = None) -> Rendered:
     """Render the made scene into the library, as a completed "scene" job in the history with what made it.
 
     A failed render is recorded as a failed "scene" job and leaves the scene's previous render as it was."""
     from backend.scenes.render import render
 
-    rinput = work.render_input()
+    rinput = _with_portraits(studio, work.render_input())
     s = work.settings
     made_rows = [studio.scenes.made(st.key) for st in work.settled.values() if st.key]
     used = sorted({row["job_id"] for row in made_rows if row})
     inputs = {"scene": work.record.title, "script": work.record.script, "aspect": s.aspect,
               "resolution": s.resolution, "fps": s.fps, "burn_subtitles": s.burn_subtitles,
-              "talking_head": s.talking_head, "shots": len(rinput.shots), "made_by": used,
+              "talking_head": s.talking_head, "mode": s.mode, "shots": len(rinput.shots), "made_by": used,
               "media": [str(p) for sm in rinput.shots for p in (sm.image, sm.video, *sm.speech) if p]
               + ([str(rinput.music)] if rinput.music else [])}
     rec = JobRecord(id="scene-" + uuid.uuid4().hex[:16], endpoint="studio", action="scene", inputs=inputs,

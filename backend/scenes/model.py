@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from backend.pages.model import Book
 
 ShotKind = Literal["panel", "talking_head", "title"]
 Camera = Literal["still", "push_in", "pull_out", "pan_left", "pan_right"]
@@ -23,6 +26,8 @@ ASPECTS: tuple[str, ...] = ("16:9", "9:16", "1:1")
 RESOLUTIONS: tuple[int, ...] = (720, 1080)
 FPS_CHOICES: tuple[int, ...] = (24, 25, 30)
 TALKING_HEAD_MODES: tuple[str, ...] = ("full", "inset")
+RenderMode = Literal["motion_comic", "full_frame"]
+RENDER_MODES: tuple[str, ...] = ("motion_comic", "full_frame")   # motion comic: the camera through the pages
 Transition = Literal["cut", "dissolve"]
 TRANSITIONS: tuple[str, ...] = ("cut", "dissolve")
 # Where a character stands in a panel: a named region or [x, y, w, h] fractions of the picture (IP-Adapter masks).
@@ -120,10 +125,12 @@ class RenderSettings:
     fps: int = 24
     burn_subtitles: bool = False
     talking_head: TalkingHeadMode = "full"
+    mode: RenderMode = "motion_comic"   # full frame where the scene has no pages
 
     def __post_init__(self):
         checks = (("aspect", self.aspect, ASPECTS), ("resolution", self.resolution, RESOLUTIONS),
-                  ("fps", self.fps, FPS_CHOICES), ("talking_head", self.talking_head, TALKING_HEAD_MODES))
+                  ("fps", self.fps, FPS_CHOICES), ("talking_head", self.talking_head, TALKING_HEAD_MODES),
+                  ("mode", self.mode, RENDER_MODES))
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"{name}: {value!r} is not one of {', '.join(map(str, allowed))}")
@@ -156,6 +163,9 @@ class RenderInput:
     scene: Scene
     shots: tuple[ShotMedia, ...]
     music: Path | None = None
+    book: Book | None = None        # the scene's pages (backend.pages): the motion comic's camera follows them
+    # a cast member's picture (name, path): full-frame mode cuts to the speaker on a change of speaker
+    portraits: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,3 +209,5 @@ class RenderResult:
     vtt: Path
     duration_s: float
     timeline: Timeline = field(repr=False)
+    mode: str = "full_frame"        # how it was rendered: "motion_comic" (through the pages) or "full_frame"
+    warnings: tuple[str, ...] = ()  # for a person: the pages' lettering that does not fit (as the PDF notes it)

@@ -21,7 +21,8 @@ from backend.scenes.model import (
 )
 
 NOTES_HELP = ("talking head, animate, animate: svd, image: NAME, hold 3s, push in, pull out, pan left, "
-              "pan right, still, music: TAGS, title: TEXT, caption: TEXT, sfx: SOUND, note: ANY TEXT (a comment)")
+              "pan right, still, dissolve, music: TAGS, title: TEXT, caption: TEXT, sfx: SOUND, note: ANY TEXT "
+              "(a comment)")
 PAGE_SECTION = re.compile(r"^page\b", re.IGNORECASE)   # "# PAGE TWO": a comic page starts here
 CAMERA_NOTES = {"push in": "push_in", "pull out": "pull_out", "pan left": "pan_left",
                 "pan right": "pan_right", "still": "still"}
@@ -148,6 +149,9 @@ class _Builder:
             else:
                 shot["hold_s"] = seconds
             return
+        if low == "dissolve":       # cross-fade into this shot (cuts are hard by default)
+            shot["transition"] = "dissolve"
+            return
         if low in CAMERA_NOTES:
             shot["camera"] = CAMERA_NOTES[low]
             shot["explicit_camera"] = True
@@ -262,7 +266,7 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
     if len(raw_shots) > MAX_SHOTS:
         b.error(raw_shots[MAX_SHOTS]["line_no"],
                 f"the scene has {len(raw_shots)} shots; at most {MAX_SHOTS} are allowed (shot {MAX_SHOTS + 1} starts here)")
-    return finish(b, raw_shots, heading, title)
+    return _with_transitions(finish(b, raw_shots, heading, title), raw_shots)
 
 
 def finish(b: _Builder, raw_shots: list[dict], heading: str | None, title: str | None) -> Scene:
@@ -299,3 +303,11 @@ def with_shot(scene: Scene, index: int, **changes) -> Scene:
     shots = list(scene.shots)
     shots[index] = replace(shots[index], **changes)
     return replace(scene, shots=tuple(shots))
+
+
+def _with_transitions(scene: Scene, raw_shots: list[dict]) -> Scene:
+    """The shots that ask for `[[dissolve]]` cross-fade in; every other shot cuts."""
+    if not any(s.get("transition") for s in raw_shots):
+        return scene
+    return replace(scene, shots=tuple(replace(shot, transition=raw.get("transition", "cut"))
+                                      for shot, raw in zip(scene.shots, raw_shots)))

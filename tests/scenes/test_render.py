@@ -47,7 +47,7 @@ def scene_render(tmp_path_factory):
         ShotMedia(scene.shots[3]),
     )
     music = media.tone(d / "music.wav", MUSIC_HZ, 2.5, amp=0.5, rate=44100)   # shorter than the scene: loops
-    settings = RenderSettings(fps=24, burn_subtitles=True, talking_head="inset")
+    settings = RenderSettings(fps=24, burn_subtitles=True, talking_head="inset", mode="full_frame")
     reports = []
     result = render_scene(RenderInput(scene, shots, music), settings, d / "out" / "scene.mp4",
                           progress=lambda f, m: reports.append((f, m)), size=(320, 180))
@@ -71,7 +71,7 @@ def test_subtitle_cues_start_when_the_lines_are_spoken(scene_render):
     one_frame = 1 / settings.fps
     starts = [ln.start_s for ln in result.timeline.lines]
     srt, vtt = result.srt.read_text(), result.vtt.read_text()
-    assert vtt.startswith("WEBVTT") and "<v Marcus>Hi." in vtt and "\nHello there.\n" in srt
+    assert vtt.startswith("WEBVTT") and "<v Marcus>Hi." in vtt and "\nANNA: Hello there.\n" in srt
     for cues in (cue_starts(srt), cue_starts(vtt)):
         assert len(cues) == 3
         assert all(abs(c - s) <= one_frame for c, s in zip(cues, starts))
@@ -175,8 +175,8 @@ def test_burned_subtitles_show_only_while_the_line_is_spoken(tmp_path):
     shots = (ShotMedia(scene.shots[0], image=media.image(tmp_path / "a.png"),
                        speech=(media.tone(tmp_path / "s.wav", SPEECH_HZ, 1.0),)),
              ShotMedia(scene.shots[1], image=media.image(tmp_path / "b.png")))
-    plain = render_scene(RenderInput(scene, shots), RenderSettings(), tmp_path / "plain.mp4", size=(320, 180))
-    burned = render_scene(RenderInput(scene, shots), RenderSettings(burn_subtitles=True), tmp_path / "burned.mp4",
+    plain = render_scene(RenderInput(scene, shots), RenderSettings(mode="full_frame"), tmp_path / "plain.mp4", size=(320, 180))
+    burned = render_scene(RenderInput(scene, shots), RenderSettings(burn_subtitles=True, mode="full_frame"), tmp_path / "burned.mp4",
                           size=(320, 180))
     line = plain.timeline.lines[0]
     bottom = slice(120, 180)

@@ -24,7 +24,7 @@ def one_shot(tmp_path: Path, note: str, picture: Image.Image) -> list[np.ndarray
     scene = parse_scene(f"A square on black. {note} [[hold 2s]]\n", [])
     picture.save(tmp_path / "p.png")
     shots = (ShotMedia(scene.shots[0], image=tmp_path / "p.png"),)
-    result = render_scene(RenderInput(scene, shots), RenderSettings(fps=24), tmp_path / "s.mp4", size=SIZE)
+    result = render_scene(RenderInput(scene, shots), RenderSettings(fps=24, mode="full_frame"), tmp_path / "s.mp4", size=SIZE)
     return frames(result.mp4)
 
 
