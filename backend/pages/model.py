@@ -75,7 +75,16 @@ class Balloon:
     shot_index: int | None = None   # the shot whose line this is
     line_index: int | None = None   # index into that shot's lines; None for captions and sfx
     placement: int = 0              # which candidate position was chosen (0: the automatic best)
+    choices: int = 1                # how many candidate positions the editor can pick from
     overflow: bool = False          # the text does not fit at the smallest readable size: shown, and noted
+
+
+@dataclass(frozen=True)
+class ArtFaces:
+    """The faces the face detector found in a shot's art, in that image's pixels (what the caller knows before
+    the art is cropped to its panel; lettering maps them onto the page through the same crop)."""
+    size: tuple[int, int]           # the art image's (w, h) px
+    boxes: tuple[Box, ...] = ()     # (x, y, w, h) px
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class Line:
     text: str
     parenthetical: str | None
     line_no: int            # 1-based line of the cue in the script
+    extension: str | None = None    # the cue's extension: "V.O.", "O.S.", "CONT'D" (lettering reads it)
 
 
 @dataclass(frozen=True)
