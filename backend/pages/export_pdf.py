@@ -8,12 +8,13 @@ compressed bytes (JPEG passes through), never as decoded pictures.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from backend.pages.exports import Exported, ExportMeta, lettering_notes, plain
-from backend.pages.model import INCH, Balloon, Book, Box, Panel, Point
+from backend.pages.layout import crop_to
+from backend.pages.model import INCH, ArtFaces, Balloon, Book, Box, Panel, Point
+from backend.pages.text import line_runs
 
 PRINT_PPI = 300         # what printers ask for colour art at trim size
 LEADING = 1.18          # line height as a multiple of the font size
@@ -81,35 +82,13 @@ def zigzag(tail: tuple[Point, ...], teeth: int = 5, amp: float = 3.5) -> list[Po
     return pts + [tip]
 
 
-def cover_crop(img_size: tuple[int, int], box: Box) -> tuple[float, float, float, float]:
-    """Where to draw an image so it covers the panel, centred, never stretched: (x, y, w, h) in points."""
+def placement(img_size: tuple[int, int], box: Box, faces: tuple[Box, ...] = ()) -> tuple[Box, float]:
+    """Where to draw the whole image so that its crop (the layout's `crop_to`, around its faces, the same crop
+    the raster page uses) fills the panel: (x, y, w, h) in points, and the art's ppi at print size."""
     iw, ih = img_size
-    s = max(box[2] / iw, box[3] / ih)
-    w, h = iw * s, ih * s
-    return (box[0] + (box[2] - w) / 2, box[1] + (box[3] - h) / 2, w, h)
-
-
-def print_ppi(img_size: tuple[int, int], box: Box) -> float:
-    """The art's resolution at print size when it covers the panel's box."""
-    s = max(box[2] / img_size[0], box[3] / img_size[1])    # points per pixel
-    return INCH / s
-
-
-_MARK = re.compile(r"(\*\*|\*)")
-
-
-def runs(lines: tuple[str, ...]) -> list[list[tuple[str, bool]]]:
-    """Each line as (text, emphasised) runs; a marker opened on one line may close on the next."""
-    out, emph = [], False
-    for line in lines:
-        parts: list[tuple[str, bool]] = []
-        for piece in _MARK.split(line):
-            if piece in ("*", "**"):
-                emph = not emph
-            elif piece:
-                parts.append((piece, emph))
-        out.append(parts)
-    return out
+    cx, cy, cw, ch = crop_to(iw, ih, box[2] / box[3], faces)
+    s = max(box[2] / cw, box[3] / ch)           # points per pixel
+    return (box[0] - cx * s, box[1] - cy * s, iw * s, ih * s), INCH / s
 
 
 # -- drawing --------------------------------------------------------------------------------------------------
@@ -144,7 +123,8 @@ class _Sheet:
         self.c.circle(x, y, r, fill=int(fill), stroke=int(stroke))
 
 
-def _draw_panel(sheet: _Sheet, panel: Panel, art: Path | None, number: int, index: int, notes: list[str]) -> None:
+def _draw_panel(sheet: _Sheet, panel: Panel, art: Path | None, faces: ArtFaces | None, number: int, index: int,
+                notes: list[str]) -> None:
     from PIL import Image
     c = sheet.c
     x, y, w, h = sheet.rect(panel.box)
@@ -155,9 +135,8 @@ def _draw_panel(sheet: _Sheet, panel: Panel, art: Path | None, number: int, inde
     if art is not None and Path(art).is_file():
         with Image.open(art) as im:
             size = im.size
-        cx, cy, cw, ch = sheet.rect(cover_crop(size, panel.box))
-        c.drawImage(str(art), cx, cy, cw, ch)     # the file itself: full resolution, JPEG passed through
-        ppi = print_ppi(size, panel.box)
+        where, ppi = placement(size, panel.box, faces.boxes if faces and faces.size == size else ())
+        c.drawImage(str(art), *sheet.rect(where))   # the file itself: full resolution, JPEG passed through
         if ppi < PRINT_PPI:
             notes.append(f"page {number}, panel {index + 1}: the art is {size[0]}×{size[1]} px, "
                          f"{ppi:.0f} ppi at print size (printers ask for {PRINT_PPI})")
@@ -227,7 +206,7 @@ def _draw_text(sheet: _Sheet, b: Balloon, fonts) -> None:
     lead = size * LEADING
     x, y, w, h = b.box
     top = y + (h - lead * len(lines)) / 2 + size * 0.85
-    for i, parts in enumerate(runs(tuple(lines))):
+    for i, parts in enumerate(line_runs(tuple(lines))):
         widths = [stringWidth(t, fonts.bolditalic if e else base_font, size) for t, e in parts]
         px = x + (w - sum(widths)) / 2
         text = c.beginText()
@@ -245,8 +224,10 @@ def _draw_text(sheet: _Sheet, b: Balloon, fonts) -> None:
         c.drawText(text)
 
 
-def write_pdf(book: Book, art: Mapping[int, Path | str], dest: Path, meta: ExportMeta) -> Exported:
-    """Write the print PDF. `art` maps a panel's shot index to its image file (a missing one prints grey)."""
+def write_pdf(book: Book, art: Mapping[int, Path | str], dest: Path, meta: ExportMeta,
+              faces: Mapping[int, ArtFaces] | None = None) -> Exported:
+    """Write the print PDF. `art` maps a panel's shot index to its image file (a missing one prints grey);
+    `faces` (per shot index, in the art's pixels) centres each crop as the raster page does."""
     from reportlab.pdfgen import canvas as rl_canvas
 
     from backend.pages.pdf_fonts import lettering_fonts
@@ -270,7 +251,8 @@ def write_pdf(book: Book, art: Mapping[int, Path | str], dest: Path, meta: Expor
         sheet = _Sheet(c, fmt.bleed, H)
         for i, panel in enumerate(page.panels):
             src = art.get(panel.shot_index)
-            _draw_panel(sheet, panel, Path(src) if src else None, page.number, i, notes)
+            _draw_panel(sheet, panel, Path(src) if src else None, (faces or {}).get(panel.shot_index),
+                        page.number, i, notes)
         for b in page.balloons:
             if b.kind != "sfx":
                 _draw_body(sheet, b)

@@ -77,12 +77,10 @@ def lettering_notes(book: Book) -> list[str]:
     return notes
 
 
-_EMPH = re.compile(r"\*\*|\*")
-
-
 def plain(text: str) -> str:
     """The lettering as a reader reads it: emphasis markers gone, spaces collapsed."""
-    return " ".join(_EMPH.sub("", text).split())
+    from backend.pages.text import plain as unmarked
+    return " ".join(unmarked(text).split())
 
 
 def slug(text: str, default: str = "book") -> str:

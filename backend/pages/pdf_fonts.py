@@ -12,15 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-COMIC_NEUE = Path("/usr/share/fonts/opentype/comic-neue")
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+from backend.pages.fonts import COMIC_NEUE, font_path  # noqa: F401  (one lookup for every renderer)
 
-# style → (Comic Neue file, DejaVu file)
-_FILES = {
-    "regular": ("ComicNeue-Regular.otf", "DejaVuSans.ttf"),
-    "bold": ("ComicNeue-Bold.otf", "DejaVuSans-Bold.ttf"),
-    "bolditalic": ("ComicNeue-BoldItalic.otf", "DejaVuSans-BoldOblique.ttf"),
-}
+STYLES = ("regular", "bold", "bold_italic")
 
 
 @dataclass(frozen=True)
@@ -82,16 +76,18 @@ def _to_truetype(otf: Path) -> io.BytesIO:
 
 @lru_cache(maxsize=1)
 def lettering_fonts() -> LetteringFonts:
-    """Register the lettering faces with ReportLab once per process and name them."""
+    """Register the lettering faces (the ones lettering measured with) with ReportLab once per process."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    use_comic = all((COMIC_NEUE / f[0]).is_file() for f in _FILES.values())
-    family = "ComicNeue" if use_comic else "DejaVuSans"
     names = {}
-    for style, (comic, dejavu) in _FILES.items():
+    family = "Lettering"
+    for style in STYLES:
+        path = font_path(style)
+        if path is None:
+            raise RuntimeError("no lettering font is installed (fonts-comic-neue or fonts-dejavu-core)")
+        family = "ComicNeue" if path.parent == COMIC_NEUE else "DejaVuSans"
         name = f"{family}-{style}"
-        src = _to_truetype(COMIC_NEUE / comic) if use_comic else str(DEJAVU / dejavu)
-        pdfmetrics.registerFont(TTFont(name, src))
+        pdfmetrics.registerFont(TTFont(name, _to_truetype(path)))
         names[style] = name
-    return LetteringFonts(family, names["regular"], names["bold"], names["bolditalic"])
+    return LetteringFonts(family, names["regular"], names["bold"], names["bold_italic"])
