@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from backend.pages.fonts import Style, font
 
@@ -40,8 +41,14 @@ def emphasis_style(base: Style) -> Style:
     return "bold_italic"
 
 
+@lru_cache(maxsize=8192)
+def length(text: str, style: Style, size: float) -> float:
+    """A string's advance width at a size (cached: the same words are measured for every shape tried)."""
+    return font(style, size).getlength(text)
+
+
 def width(runs: list[tuple[str, bool]], base: Style, size: float) -> float:
-    return sum(font(emphasis_style(base) if em else base, size).getlength(t) for t, em in runs)
+    return sum(length(t, emphasis_style(base) if em else base, size) for t, em in runs)
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ def break_oval(text: str, base: Style, size: float, max_width: float, aspect: fl
     if not words:
         return Block((), 0.0, 0.0, size, True)
     ww = _word_widths(words, base, size)
-    space = font(base, size).getlength(" ")
+    space = length(" ", base, size)
     total = sum(ww) + space * (len(words) - 1)
     lh = size * LEADING
     fits = max(ww) <= max_width + 1e-6
@@ -105,7 +112,7 @@ def break_oval(text: str, base: Style, size: float, max_width: float, aspect: fl
         if len(lines) <= n or n >= len(words):
             break
         if all(c >= max_width for c in caps):
-            n += 1          # as wide as allowed: only more lines help
+            n = max(n + 1, len(lines))   # as wide as allowed: only more lines help
         else:
             slack *= 1.12   # words did not pack: loosen the oval before adding a line
     texts = tuple(" ".join(words[k] for k in line) for line in lines)
