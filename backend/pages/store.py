@@ -34,6 +34,7 @@ MIME = {"pdf": "application/pdf", "cbz": "application/vnd.comicbook+zip", "epub"
 class SceneBook:
     book: Book
     art: dict[int, Path]            # shot index → its made image
+    faces: dict[int, ArtFaces]      # shot index → the faces found in that image (its pixels)
     meta: ExportMeta
     layout: dict[str, Any]          # the overrides the book was built with (for provenance)
     lettering: dict[str, Any]
@@ -107,7 +108,7 @@ def scene_book(studio: Any, record: Any, page_format: str | None = None) -> Scen
     speakers = sorted({ln.character for s in work.scene.shots for ln in s.lines})
     meta = ExportMeta(title=record.title, series=record.title, writer=_writer(studio), characters=tuple(speakers),
                       identifier=record.id, summary=work.scene.heading)
-    return SceneBook(book, art, meta, p["layout"], p["lettering"])
+    return SceneBook(book, art, faces, meta, p["layout"], p["lettering"])
 
 
 def build(scene: Any, fmt: Any, faces: dict[int, ArtFaces], layout_ov: Any, letter_ov: Any, title: str) -> Book:
@@ -126,9 +127,23 @@ def _writer(studio: Any) -> str | None:
 
 
 def page_renderer(sb: SceneBook, ppi: float = 150) -> Callable[[Any], Any]:
-    """Each page as a lettered picture (the raster renderer), one at a time."""
+    """Each page as a lettered picture (the raster renderer): only that page's art is opened, then closed."""
+    from PIL import Image
+
     from backend.pages.raster import render_page
-    return lambda page: render_page(page, sb.book.format, sb.art, ppi=ppi)
+
+    def render(page: Any) -> Any:
+        pics = {}
+        try:
+            for panel in page.panels:
+                path = sb.art.get(panel.shot_index)
+                if path is not None and panel.shot_index not in pics:
+                    pics[panel.shot_index] = Image.open(path)
+            return render_page(page, sb.book.format, pics, dpi=ppi, faces=sb.faces)
+        finally:
+            for im in pics.values():
+                im.close()
+    return render
 
 
 # -- exports into the library and the history ------------------------------------------------------------------
@@ -145,7 +160,7 @@ def write(sb: SceneBook, fmt: str, folder: Path) -> Exported:
     name = slug(sb.meta.title)
     if fmt == "pdf":
         from backend.pages.export_pdf import write_pdf
-        return write_pdf(sb.book, sb.art, folder / f"{name}.pdf", sb.meta)
+        return write_pdf(sb.book, sb.art, folder / f"{name}.pdf", sb.meta, sb.faces)
     if fmt == "json":
         from backend.pages.export_json import write_json
         return write_json(sb.book, folder / f"{name}.json")
