@@ -25,7 +25,8 @@ def book_json(book: Book) -> dict[str, Any]:
                           "lines": list(b.lines), "font_pt": b.font_pt,
                           "tail": [list(t) for t in b.tail] if b.tail else None, "target_face": b.target_face,
                           "character": b.character, "shot_index": b.shot_index, "line_index": b.line_index,
-                          "placement": b.placement, "overflow": b.overflow} for b in p.balloons],
+                          "placement": b.placement, "choices": b.choices,
+                          "overflow": b.overflow} for b in p.balloons],
         } for p in book.pages],
     }
 

@@ -89,3 +89,27 @@ def test_unknown_formats_are_refused_naming_the_field_and_what_exists(studio):
         store.export_scene(st, rec, "pdf", "tabloid")
     assert err.value.message.startswith("page_format: 'tabloid' is not a page format; use one of us_comic,")
     assert not [r for r in st.history(action="pages") if r.status == "failed"]   # refused before any job
+
+
+# -- the named API: owners lay out scripts, reviewers fetch what exists ----------------------------------------
+def test_reviewers_fetch_pages_and_exports_but_never_create(studio, monkeypatch):
+    gr = pytest.importorskip("gradio")
+    from ui import pages_api, roles
+    st, rec, _ = studio
+    monkeypatch.setattr(roles, "current_role", lambda _studio: roles.REVIEWER)
+    pages = pages_api.scene_pages_endpoint(st)
+    export = pages_api.scene_export_endpoint(st)
+    paths, model = pages(scene="the mail boat")
+    assert len(paths) == len(model["pages"]) == 2 and all(p.endswith(".png") for p in paths)
+    assert Image.open(paths[0]).size == (round(477 * 110 / 72), round(738 * 110 / 72))
+    assert model["pages"][0]["panels"][0]["faces"] and model["pages"][0]["balloons"][0]["kind"] == "caption"
+    assert export(scene="The Mail Boat", format="json").endswith(".json")
+    with pytest.raises(gr.Error) as err:
+        pages(script=SCRIPT.replace("Mail Boat", "Other Boat"))
+    assert "Reviewers" in err.value.message and st.scenes.find("The Other Boat") is None
+    with pytest.raises(gr.Error) as err:
+        export(scene="The Mail Boat", format="mobi")
+    assert err.value.message == "format: 'mobi' is not an export format; use one of pdf, cbz, epub, webtoon, json"
+    with pytest.raises(gr.Error) as err:
+        pages(scene="Nowhere")
+    assert err.value.message.startswith("scene: no scene is named 'Nowhere'; the scenes are: The Mail Boat")
