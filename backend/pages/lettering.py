@@ -79,7 +79,7 @@ def kind_of(line: Line) -> tuple[str, bool]:
 
 # ---- overrides ------------------------------------------------------------------------------------------------
 
-ITEMS = ("line", "caption", "sfx")
+ITEMS = ("line", "caption", "sfx", "title")
 
 
 @dataclass(frozen=True)
@@ -294,11 +294,13 @@ class _Item:
 
 def _items(shot: Shot, choices: Mapping[tuple[int, str, int], BalloonChoice]) -> list[_Item]:
     items = []
+    if shot.kind == "title":    # the card's words, large, as a caption across the splash
+        items.append(_Item("caption", shot.description, None, None, "title", 0))
     if shot.caption:
         items.append(_Item("caption", shot.caption, None, None, "caption", 0))
     for n, line in enumerate(shot.lines):
         kind, off = kind_of(line)
-        items.append(_Item(kind, line.text, line.character, n, "line", n, off))
+        items.append(_Item(kind, line.marked or line.text, line.character, n, "line", n, off))
     for n, sfx in enumerate(shot.sfx):
         items.append(_Item("sfx", sfx, None, None, "sfx", n))
     for it in items:
@@ -328,6 +330,9 @@ def _shapes(it: _Item, inner: Box, sz: Sizes):
     if it.kind == "sfx":
         top, low, step = min(sz.sfx, ih * 0.3, iw * 0.35), sz.sfx_smallest, 4.0
         aspects: tuple[float, ...] = (8.0,)
+    elif it.item == "title":
+        top, low, step = min(sz.body * 3, ih * 0.12), sz.smallest, 2.0
+        aspects = (8.0, 4.0)
     elif it.kind == "caption":
         top, low, step = sz.body, sz.smallest, 1.0
         aspects = (5.0, 2.5, 9.0)
@@ -362,6 +367,10 @@ def _tail(box: Box, kind: str, target: Point | None, face: Box | None, fmt_pad: 
         if t is not None:
             f = min(f, max(0.0, t - 0.02))
     tip = edge[0] + (target[0] - edge[0]) * f, edge[1] + (target[1] - edge[1]) * f
+    longest = max(box[2], box[3]) * 1.6   # a tail longer than this reads as a line drawn across the art
+    if not off and math.dist(edge, tip) > longest:
+        k = longest / math.dist(edge, tip)
+        tip = edge[0] + (tip[0] - edge[0]) * k, edge[1] + (tip[1] - edge[1]) * k
     if math.dist(edge, tip) < fmt_pad * 0.8:
         return None     # the balloon sits against its speaker: a tail this short would be a nub
     return (round(edge[0], 2), round(edge[1], 2)), (round(tip[0], 2), round(tip[1], 2))
@@ -387,7 +396,7 @@ def _candidates(it: _Item, size: tuple[float, float], inner: Box, fmt: PageForma
         for gx in range(nx):
             x = ix + (iw - w) * (gx / (nx - 1) if nx > 1 else 0.0)
             y = iy + (ih - h) * (gy / (ny - 1) if ny > 1 else 0.0)
-            if fmt.rtl and it.kind == "caption":
+            if fmt.rtl and it.kind == "caption" and it.item != "title":
                 x = ix + iw - w - (x - ix)
             box = (x, y, w, h)
             score = 0.0
@@ -413,7 +422,9 @@ def _candidates(it: _Item, size: tuple[float, float], inner: Box, fmt: PageForma
             cx = x + w / 2
             rel_x = (cx - ix) / iw if not fmt.rtl else (ix + iw - cx) / iw
             rel_y = (y - iy) / max(ih, 1)
-            if it.kind == "caption":
+            if it.item == "title":
+                score += rel_y * 3 + abs(rel_x - 0.5) * 2
+            elif it.kind == "caption":
                 score += rel_y * 3 + rel_x * 1.0
             elif it.kind == "sfx":
                 score += abs((y + h / 2 - iy) / ih - 0.6) + abs(rel_x - 0.5) * 0.5
@@ -514,7 +525,8 @@ def _choices(overrides: LetterOverrides, scene: Scene) -> dict[tuple[int, str, i
         shot = by_index.get(c.shot)
         if shot is None:
             raise LetterError(f"balloons[{n}].shot: the scene has no shot {c.shot}; shots are 0–{len(scene.shots) - 1}")
-        have = {"line": len(shot.lines), "caption": 1 if shot.caption else 0, "sfx": len(shot.sfx)}[c.item]
+        have = {"line": len(shot.lines), "caption": 1 if shot.caption else 0, "sfx": len(shot.sfx),
+                "title": 1 if shot.kind == "title" else 0}[c.item]
         if c.index >= have:
             raise LetterError(f"balloons[{n}].index: shot {c.shot} has {have} {c.item}"
                               f"{'s' if have != 1 else ''}" + (f" (0–{have - 1})" if have else ""))
@@ -538,6 +550,9 @@ def letter(pages: Sequence[Page], scene: Scene, fmt: PageFormat, faces: Mapping[
             if found is not None:
                 panel = replace(panel, faces=faces_on_page(panel, found.size[0], found.size[1], found.boxes))
             panels.append(panel)
+            if panel.shot_index not in by_index:
+                raise LetterError(f"page {page.number}, panel {n + 1}: shot {panel.shot_index} is not in the scene "
+                                  f"(shots are 0–{len(scene.shots) - 1}); lay the scene out again")
             balloons.extend(letter_panel(panel, n, by_index[panel.shot_index], fmt, choices))
         out.append(replace(page, panels=tuple(panels), balloons=tuple(balloons)))
     return tuple(out)

@@ -178,8 +178,9 @@ def _draw_body(draw: ImageDraw.ImageDraw, kind: str, box, tail, lw: float, scale
     tail_w = max(3.0, min(box[2] - box[0], box[3] - box[1]) * 0.22)
     if kind == "thought":
         x0, y0, x1, y1 = box
-        puffs = _ellipse_points(box, 14, 0.92)
         r = min(x1 - x0, y1 - y0) * 0.2
+        # the puffs' centres ride an ellipse inset by their radius, so the cloud stays inside the balloon's box
+        puffs = _ellipse_points((x0 + r + lw, y0 + r + lw, x1 - r - lw, y1 - r - lw), 14)
         for grow, colour in ((lw, INK), (0.0, PAPER)):
             for px, py in puffs:
                 draw.ellipse((px - r - grow, py - r - grow, px + r + grow, py + r + grow), fill=colour)
@@ -201,16 +202,20 @@ def _draw_body(draw: ImageDraw.ImageDraw, kind: str, box, tail, lw: float, scale
     if tail and kind != "radio":
         tri = _tail_triangle(tail[0], tail[1], tail_w)
         draw.polygon(tri, fill=INK)
+    if kind == "whisper":   # dashed: paper body, then ink dashes along its edge
+        draw.polygon(outline, fill=PAPER)
+        if tail:
+            draw.polygon(_shrink(tri, lw * 1.1), fill=PAPER)
+        x0, y0, x1, y1 = box
+        h = lw / 2
+        pts = _ellipse_points((x0 + h, y0 + h, x1 - h, y1 - h), 48)
+        for i in range(0, len(pts), 2):
+            draw.line((pts[i], pts[(i + 1) % len(pts)]), fill=INK, width=max(1, int(round(lw))))
+        return
     draw.polygon(outline, fill=INK)
     if tail and kind != "radio":
         draw.polygon(_shrink(tri, lw * 1.1), fill=PAPER)
     draw.polygon(inner, fill=PAPER)
-    if kind == "whisper":   # dashed: the solid outline broken into dashes by paper-coloured gaps
-        pts = _ellipse_points(box, 48)
-        gap = max(1, int(round(lw * 2.5)))
-        for i in range(0, len(pts), 2):
-            a, b = pts[i], pts[(i + 1) % len(pts)]
-            draw.line((a, b), fill=PAPER, width=gap)
     if tail and kind == "radio":
         draw.line(_zigzag(tail[0], tail[1], tail_w * 0.35), fill=INK, width=max(1, int(round(lw * 1.6))), joint="curve")
 

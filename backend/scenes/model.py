@@ -41,6 +41,7 @@ class Line:
     parenthetical: str | None
     line_no: int            # 1-based line of the cue in the script
     extension: str | None = None    # the cue's extension: "V.O.", "O.S.", "CONT'D" (lettering reads it)
+    marked: str | None = None       # the text with its emphasis markers (*…*, **…**) as written, if it had any
 
 
 @dataclass(frozen=True)

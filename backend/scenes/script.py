@@ -21,7 +21,8 @@ from backend.scenes.model import (
 )
 
 NOTES_HELP = ("talking head, animate, animate: svd, image: NAME, hold 3s, push in, pull out, pan left, "
-              "pan right, still, music: TAGS, title: TEXT, caption: TEXT, note: ANY TEXT (a comment)")
+              "pan right, still, music: TAGS, title: TEXT, caption: TEXT, sfx: SOUND, note: ANY TEXT (a comment)")
+PAGE_SECTION = re.compile(r"^page\b", re.IGNORECASE)   # "# PAGE TWO": a comic page starts here
 CAMERA_NOTES = {"push in": "push_in", "pull out": "pull_out", "pan left": "pan_left",
                 "pan right": "pan_right", "still": "still"}
 HOLD = re.compile(r"^hold\s*:?\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?)?$")
@@ -41,6 +42,7 @@ class _Builder:
         self.music: tuple[int, str] | None = None
         self.pending: list[fountain.Note] = []   # notes before the first shot
         self.last_panel: dict | None = None
+        self.page_break = False                  # the next shot starts a page (===, a PAGE section)
 
     def error(self, line_no: int, message: str):
         self.errors.append(ScriptError(line_no, message))
@@ -49,7 +51,8 @@ class _Builder:
     def new_shot(self, kind: str, line_no: int, description: str, **kw) -> dict:
         shot = {"kind": kind, "line_no": line_no, "description": description, "character": None,
                 "lines": [], "animate": None, "image": None, "hold_s": None, "camera": None, "caption": None,
-                "explicit_camera": False}
+                "explicit_camera": False, "sfx": [], "page_break": self.page_break}
+        self.page_break = False
         shot.update(kw)
         self.shots.append(shot)
         if kind == "panel":
@@ -110,6 +113,12 @@ class _Builder:
             else:
                 shot["caption"] = value
             return
+        if key == "sfx":
+            if not value:
+                self.error(note.line_no, "[[sfx: …]] needs the sound, e.g. [[sfx: KRAK]]")
+            else:
+                shot.setdefault("sfx", []).append(value)
+            return
         if key == "image":
             if not value:
                 self.error(note.line_no, "[[image: …]] needs an image name or library id")
@@ -148,6 +157,7 @@ class _Builder:
                                     "(a cue is a name in capitals on its own line, its words on the next line)")
             return
         text = " ".join(fountain.plain(" ".join(e.text.split())) for e in spoken)
+        marked = " ".join(" ".join(e.text.split()) for e in spoken)
         line = {"talking_head": False}
         notes = [n for e in [cue, *block] for n in e.notes]
         # notes are read before placing the line, since [[talking head]] decides where it goes
@@ -159,7 +169,8 @@ class _Builder:
             return
         spoken_line = Line(character=name, text=text,
                            parenthetical=parens[0].text.strip()[1:-1].strip() if parens else None,
-                           line_no=cue.line_no)
+                           line_no=cue.line_no, extension=cue.extension,
+                           marked=marked if marked != text else None)
         if line["talking_head"] or probe_shot is None:
             shot = self.new_shot("talking_head", cue.line_no, f"{name} speaks", character=name, camera="still")
         elif probe_shot["kind"] != "panel" or (probe_shot is not self.last_panel):
@@ -220,6 +231,8 @@ class _Builder:
             elif e.kind == "note":
                 self.apply_note(fountain.Note(e.line_no, e.text), None)
             else:   # title page, transition, section, synopsis, page break, lyrics: not in the video
+                if e.kind == "page_break" or (e.kind == "section" and PAGE_SECTION.match(e.text)):
+                    self.page_break = True
                 self.apply_notes(e.notes, None)
             i += 1
         if self.pending:
@@ -240,6 +253,11 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
     if len(raw_shots) > MAX_SHOTS:
         b.error(raw_shots[MAX_SHOTS]["line_no"],
                 f"the scene has {len(raw_shots)} shots; at most {MAX_SHOTS} are allowed (shot {MAX_SHOTS + 1} starts here)")
+    return finish(b, raw_shots, heading, title)
+
+
+def finish(b: _Builder, raw_shots: list[dict], heading: str | None, title: str | None) -> Scene:
+    """The builder's shots frozen into a Scene (shared by the Fountain and comic-script readers), or every error."""
     if b.errors:
         raise ScriptErrors(b.errors)
     shots = []
@@ -252,7 +270,8 @@ def parse_scene(text: str, cast_names: Iterable[str]) -> Scene:
                 moving += 1
         shots.append(Shot(index=index, kind=s["kind"], line_no=s["line_no"], description=s["description"],
                           character=s["character"], lines=tuple(s["lines"]), animate=s["animate"],
-                          image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"]))
+                          image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"],
+                          sfx=tuple(s.get("sfx", ())), page_break=bool(s.get("page_break"))))
     return Scene(heading=heading, title=title or None, shots=tuple(shots), music=b.music[1] if b.music else None)
 
 

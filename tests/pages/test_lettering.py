@@ -165,3 +165,26 @@ def test_text_breaks_into_an_oval_and_keeps_emphasis():
     assert widths[0] < middle and widths[-1] < middle
     runs = line_runs(["the *boat", "will* not"])
     assert runs == [[("the ", False), ("boat", True)], [("will", True), (" not", False)]]
+
+
+def test_manga_reads_balloons_right_to_left():
+    s = shot(0, lines=[line("Mara", "First."), line("Ben", "Second.")])
+    scene = Scene(None, None, (s,))
+    manga = FORMATS["manga_b6"]
+    (page,) = letter(layout(scene, manga), scene, manga)
+    first, second = page.balloons
+    # the first is higher, or level and further right
+    assert first.box[1] + first.box[3] / 2 < second.box[1] or first.box[0] > second.box[0] + second.box[2] / 2
+    (west,) = letter(layout(scene, US), scene, US)
+    a, b = west.balloons
+    assert a.box[1] + a.box[3] / 2 < b.box[1] or a.box[0] + a.box[2] / 2 < b.box[0]
+
+
+def test_a_title_card_is_lettered_large_across_its_splash():
+    scene = Scene(None, None, (shot(0, "title", "Chapter One: The Mail Boat"), shot(1, lines=[line("Mara", "Hi.")])))
+    first, second = letter(layout(scene, US), scene, US)
+    (title,) = first.balloons
+    assert title.kind == "caption" and title.text == "Chapter One: The Mail Boat" and title.tail is None
+    assert title.font_pt > 2 * second.balloons[0].font_pt
+    centre = title.box[0] + title.box[2] / 2
+    assert abs(centre - US.trim[0] / 2) < US.trim[0] * 0.1

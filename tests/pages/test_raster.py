@@ -1,5 +1,5 @@
 """Raster pages, smoke-checked with pixels: art inside its panel, white balloons with dark letters, overflow red."""
-from PIL import Image
+from PIL import Image, ImageChops
 
 from backend.pages.layout import layout
 from backend.pages.lettering import letter
@@ -78,3 +78,32 @@ def test_each_kind_draws_a_distinct_shape():
         pictures[balloon.kind] = img.tobytes()
     assert set(pictures) == {"speech", "thought", "whisper", "shout", "radio", "caption"}
     assert len(set(pictures.values())) == 6
+
+
+def test_every_shape_stays_inside_its_box_but_for_its_tail():
+    s = 2.0
+    for paren in (None, "thinks", "whispering", "shouting", "on the radio", "V.O."):
+        page = _page("Keep your lantern low, and your *voice* lower.", paren)
+        (b,) = page.balloons
+        bg = (40, 90, 200)
+        img = Image.new("RGB", (int(US.trim[0] * s), int(US.trim[1] * s)), bg)
+        draw_balloon(img, b, scale=s)
+        x, y, w, h = (v * s for v in b.box)
+        allowed = [(x - 1, y - 1, x + w + 1, y + h + 1)]
+        if b.tail:
+            xs = [p[0] * s for p in b.tail]
+            ys = [p[1] * s for p in b.tail]
+            reach = 0.25 * min(w, h)
+            allowed.append((min(xs) - reach, min(ys) - reach, max(xs) + reach, max(ys) + reach))
+        px = img.load()
+        stray = [(i, j) for i in range(0, img.width, 2) for j in range(0, img.height, 2)
+                 if px[i, j] != bg and not any(a <= i <= c and bb <= j <= d for a, bb, c, d in allowed)]
+        assert not stray, (b.kind, stray[:3])
+    sfx_scene = Scene(None, None, (shot(0, sfx=("KRAKA-BOOM",)),))
+    (page,) = letter(layout(sfx_scene, US), sfx_scene, US)
+    (b,) = page.balloons
+    img = Image.new("RGB", (int(US.trim[0] * s), int(US.trim[1] * s)), (40, 90, 200))
+    draw_balloon(img, b, scale=s)
+    bbox = ImageChops.difference(img, Image.new("RGB", img.size, (40, 90, 200))).getbbox()
+    x, y, w, h = (v * s for v in b.box)
+    assert bbox[0] >= x - 2 and bbox[1] >= y - 2 and bbox[2] <= x + w + 2 and bbox[3] <= y + h + 2, (bbox, (x, y, w, h))
