@@ -117,7 +117,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
             return gr.update(choices=[], value=None)
         from backend.pages.layout import templates_for
         page = data["pages"][int(n) - 1]
-        names = templates_for(len(page["panels"]), FORMATS[data["format"]["name"]])
+        names = templates_for(len(page["panels"]), FORMATS[data["format"]])
         return gr.update(choices=list(names), value=page["template"])
 
     page_no.input(on_page, inputs=[model, page_no], outputs=[template], **PRIVATE)

@@ -112,14 +112,16 @@ def scene_book(studio: Any, record: Any, page_format: str | None = None) -> Scen
 
 
 def build(scene: Any, fmt: Any, faces: dict[int, ArtFaces], layout_ov: Any, letter_ov: Any, title: str) -> Book:
-    from backend.pages.layout import LayoutError, layout
-    from backend.pages.lettering import LetterError, letter, overflow_warnings
+    from dataclasses import replace
+
+    from backend.pages.book import Overrides, build_book
+    from backend.pages.layout import LayoutError
+    from backend.pages.lettering import LetterError
     try:
-        pages = layout(scene, fmt, layout_ov)
-        pages = letter(pages, scene, fmt, faces, letter_ov)
+        book = build_book(scene, fmt, faces, Overrides(layout_ov, letter_ov))
     except (LayoutError, LetterError) as err:
         raise BackendError(str(err)) from None
-    return Book(fmt, tuple(pages), title=title, warnings=tuple(overflow_warnings(pages)))
+    return replace(book, title=title)
 
 
 def _writer(studio: Any) -> str | None:

@@ -78,7 +78,7 @@ def test_a_scene_shows_two_lettered_pages_and_exports_a_pdf(browser, app):  # no
     for n in range(2):
         src = pictures.nth(n).get_attribute("src")
         picture = Image.open(io.BytesIO(page.request.get(src if src.startswith("http") else app.url + src).body()))
-        scale = picture.width / model["format"]["trim"][0]
+        scale = picture.width / model["trim"][0]
         for b in model["pages"][n]["balloons"]:
             x, y, w, h = b["box"]
             assert picture.convert("RGB").getpixel((int((x + w / 2) * scale), int((y + h * 0.1) * scale))) == \
