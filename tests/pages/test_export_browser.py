@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.studio.conftest import VIEW, browser  # noqa: F401  (fixtures)
-from tests.support.page import open_page, tab
+from tests.support.page import open_page, pick, tab
 from tests.support.studio import running_app
 
 pytestmark = pytest.mark.browser
@@ -83,6 +83,19 @@ def test_a_scene_shows_two_lettered_pages_and_exports_a_pdf(browser, app):  # no
             x, y, w, h = b["box"]
             assert picture.convert("RGB").getpixel((int((x + w / 2) * scale), int((y + h * 0.1) * scale))) == \
                 (255, 255, 255), b["text"]
+
+    # An owner re-letters a balloon, and puts it back to automatic.
+    pick(page, "pages-balloon", "page 1 · speech · Mara: The lights are out.")
+    expect(page.locator("#pages-balloon-text textarea")).to_have_value("The lights are out.")
+    page.locator("#pages-balloon-text textarea").fill("The lights are *gone*.")
+    page.locator("#pages-balloon-apply").click()
+    expect(page.locator("#pages-status")).to_contain_text("The balloon is re-lettered.", timeout=30_000)
+    book = next(data.glob("pages-*-us_comic/book.json"))
+    assert json.loads(book.read_text())["pages"][0]["balloons"][0]["text"] == "The lights are *gone*."
+    pick(page, "pages-balloon", "page 1 · speech · Mara: The lights are *gone*.")
+    page.locator("#pages-balloon-reset").click()
+    expect(page.locator("#pages-status")).to_contain_text("back to automatic", timeout=30_000)
+    assert json.loads(book.read_text())["pages"][0]["balloons"][0]["text"] == "The lights are out."
 
     page.locator("#pages-export-pdf").click()
     expect(page.locator("#pages-status")).to_contain_text("Exported PDF", timeout=60_000)
