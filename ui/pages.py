@@ -90,8 +90,8 @@ def build(studio: Any, scene_id: gr.State) -> None:
                     rec = store.save_page_settings(studio, rec, format=fmt_name)
             paths, data, warnings = store.page_images(studio, rec, fmt_name or None)
         except BackendError as err:
-            return (_note("invalid", err.message), gr.update(), None, gr.update(visible=False), gr.update(),
-                    gr.update(), gr.update())
+            return (_note("invalid", err.message), gr.update(), None, gr.update(visible=False),
+                    *(gr.update() for _ in view_out[4:]))
         pages = data["pages"]
         told = note or f"{len(pages)} page{'s' if len(pages) != 1 else ''}, " \
             f"{sum(len(p['balloons']) for p in pages)} balloons."
@@ -100,9 +100,10 @@ def build(studio: Any, scene_id: gr.State) -> None:
         return (_note("completed", told), [(p, f"Page {i}") for i, p in enumerate(paths, 1)], data,
                 gr.update(visible=owner), gr.update(choices=[(f"Page {p['number']}", p["number"]) for p in pages],
                                                     value=None),
-                gr.update(choices=balloon_choices(data), value=None), gr.update(value=fmt_name))
+                gr.update(choices=balloon_choices(data), value=None), gr.update(value=fmt_name),
+                gr.update(value=""), gr.update(value=None), gr.update(choices=[], value=None))
 
-    view_out = [status, gallery, model, edit, page_no, balloon, fmt]
+    view_out = [status, gallery, model, edit, page_no, balloon, fmt, text, kind, place]
     show.click(lambda sid, f: refresh(sid, f), inputs=[scene_id, fmt], outputs=view_out, **PRIVATE)
     fmt.input(lambda sid, f: refresh(sid, f), inputs=[scene_id, fmt], outputs=view_out, **PRIVATE)
 

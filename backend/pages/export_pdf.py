@@ -124,7 +124,7 @@ class _Sheet:
 
 
 def _draw_panel(sheet: _Sheet, panel: Panel, art: Path | None, faces: ArtFaces | None, number: int, index: int,
-                notes: list[str]) -> None:
+                notes: list[str], missing: list[str]) -> None:
     from PIL import Image
     c = sheet.c
     x, y, w, h = sheet.rect(panel.box)
@@ -143,7 +143,7 @@ def _draw_panel(sheet: _Sheet, panel: Panel, art: Path | None, faces: ArtFaces |
     else:
         c.setFillColorRGB(0.85, 0.85, 0.85)
         c.rect(x, y, w, h, fill=1, stroke=0)
-        notes.append(f"page {number}, panel {index + 1}: no art yet (a grey panel)")
+        missing.append(f"page {number} panel {index + 1}")
     c.restoreState()
     c.setStrokeColorRGB(*INK)
     c.setLineWidth(1.2)
@@ -243,6 +243,7 @@ def write_pdf(book: Book, art: Mapping[int, Path | str], dest: Path, meta: Expor
     c.setSubject(plain(meta.summary or ""))
     c.setCreator("Graphic Novel Studio")
     notes = lettering_notes(book)
+    missing: list[str] = []
     for page in book.pages:
         c.setPageSize((W, H))
         c.setBleedBox((0, 0, W, H))
@@ -252,11 +253,14 @@ def write_pdf(book: Book, art: Mapping[int, Path | str], dest: Path, meta: Expor
         for i, panel in enumerate(page.panels):
             src = art.get(panel.shot_index)
             _draw_panel(sheet, panel, Path(src) if src else None, (faces or {}).get(panel.shot_index),
-                        page.number, i, notes)
+                        page.number, i, notes, missing)
         for b in page.balloons:
             if b.kind != "sfx":
                 _draw_body(sheet, b)
             _draw_text(sheet, b, fonts)
         c.showPage()
     c.save()
+    if missing:         # one line, however many: art not made yet is one thing to do, not many
+        notes.insert(0, f"no art yet (printed grey): {', '.join(missing[:12])}"
+                     + (f" and {len(missing) - 12} more" if len(missing) > 12 else ""))
     return Exported("pdf", (dest,), tuple(notes), len(book.pages))
