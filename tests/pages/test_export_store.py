@@ -89,6 +89,10 @@ def test_unknown_formats_are_refused_naming_the_field_and_what_exists(studio):
         store.export_scene(st, rec, "pdf", "tabloid")
     assert err.value.message.startswith("page_format: 'tabloid' is not a page format; use one of us_comic,")
     assert not [r for r in st.history(action="pages") if r.status == "failed"]   # refused before any job
+    with pytest.raises(BackendError) as err:
+        store.save_page_settings(st, st.scenes.get(rec.id), layout={"pages": [{"page": 1, "template": "3-by-9"}]})
+    assert err.value.message.startswith("overrides.pages[0].template: '3-by-9' is not a template; the templates are:")
+    assert "3-by-9" not in str(st.scenes.get(rec.id).settings)                      # nothing was saved
 
 
 # -- the named API: owners lay out scripts, reviewers fetch what exists ----------------------------------------
