@@ -235,13 +235,14 @@ def _zip_slices(slices: list[Path], dest: Path) -> Path:
 
 
 def _made_by(studio: Any, art: dict[int, Path]) -> list[str]:
-    """The jobs whose images the book shows (the library names outputs by hash and job id)."""
+    """The jobs whose images the book shows (one pass over the image jobs, however many panels)."""
+    from backend.scenes.plan import OUTPUT_KIND
+    wanted = {str(p) for p in art.values()}
     ids = set()
-    for p in art.values():
-        for rec in studio.history(action="portrait", status="completed", limit=2000):
-            if any(o.get("path") == str(p) for o in rec.outputs or []):
+    for action in (a for a, kind in OUTPUT_KIND.items() if kind == "image"):
+        for rec in studio.history(action=action, status="completed", limit=2000):
+            if any(o.get("path") in wanted for o in rec.outputs or []):
                 ids.add(rec.id)
-                break
     return sorted(ids)
 
 

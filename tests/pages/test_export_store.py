@@ -67,11 +67,15 @@ def test_the_scene_lays_out_into_its_page_format_with_faces_from_its_art(studio)
 
 def test_a_pdf_export_is_a_library_file_and_a_pages_job_with_what_made_it(studio):
     st, rec, face = studio
+    from backend.records import JobRecord
+    st.history_db.save(JobRecord(id="portrait-of-mara", endpoint="local", action="portrait", inputs={},
+                                 status="completed", created_at=1.0, outputs=[{"type": "image", "path": str(face)}]))
     done = store.export_scene(st, st.scenes.get(rec.id), "pdf")
     job = st.get(done.record.id)
     assert job.action == "pages" and job.status == "completed"
     assert job.inputs["format"] == "pdf" and job.inputs["page_format"] == "us_comic"
     assert job.inputs["script"] == SCRIPT and str(face) in job.inputs["media"]
+    assert job.inputs["made_by"] == ["portrait-of-mara"]                # the job whose image the book shows
     out = job.outputs[0]
     assert out["mime"] == "application/pdf" and out["path"].startswith(str(st.library.outputs))
     pdf = pypdf.PdfReader(done.path)
