@@ -8,6 +8,7 @@ starts a job: art that is not made yet prints as a grey panel, with a note.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -23,6 +24,8 @@ from backend.pages.exports import (EXPORT_FORMATS, Exported, ExportError, Export
                                    check_page_format, page_names, slug)
 from backend.pages.model import ArtFaces, Book
 from backend.records import JobRecord
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FORMAT = "us_comic"
 ACTION = "pages"            # the Jobs history's action for a book export
@@ -212,7 +215,11 @@ def export_scene(studio: Any, record: Any, fmt: str, page_format: str | None = N
             outs.append({"type": kind, "path": str(dest), "mime": "image/jpeg" if kind == "image" else MIME[fmt],
                          "size": dest.stat().st_size, "sha256": digest, "filename": f.name})
     except Exception as exc:
-        msg = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        if isinstance(exc, (ExportError, BackendError)):
+            msg = exc.message
+        else:               # no server path or internal detail reaches a person: the log has them
+            log.exception("the %s export of scene %s failed", fmt, record.id)
+            msg = f"an unexpected {type(exc).__name__} (the studio's log has the details)"
         studio.history_db.save(rec.copy(status="failed", finished_at=time.time(),
                                         error={"code": "export_failed", "message": msg}))
         raise BackendError(f"The {fmt} export failed: {msg}") from None
