@@ -86,13 +86,14 @@ def test_a_pdf_export_is_a_library_file_and_a_pages_job_with_what_made_it(studio
 
 def test_unknown_formats_are_refused_naming_the_field_and_what_exists(studio):
     st, rec, _ = studio
+    jobs_before = len(st.history(action="pages"))
     with pytest.raises(BackendError) as err:
         store.export_scene(st, rec, "docx")
     assert err.value.message == "format: 'docx' is not an export format; use one of pdf, cbz, epub, webtoon, json"
     with pytest.raises(BackendError) as err:
         store.export_scene(st, rec, "pdf", "tabloid")
     assert err.value.message.startswith("page_format: 'tabloid' is not a page format; use one of us_comic,")
-    assert not [r for r in st.history(action="pages") if r.status == "failed"]   # refused before any job
+    assert len(st.history(action="pages")) == jobs_before                      # refused before any job
     with pytest.raises(BackendError) as err:
         store.save_page_settings(st, st.scenes.get(rec.id), layout={"pages": [{"page": 1, "template": "3-by-9"}]})
     assert err.value.message.startswith("overrides.pages[0].template: '3-by-9' is not a template; the templates are:")
@@ -121,3 +122,17 @@ def test_reviewers_fetch_pages_and_exports_but_never_create(studio, monkeypatch)
     with pytest.raises(gr.Error) as err:
         pages(scene="Nowhere")
     assert err.value.message.startswith("scene: no scene is named 'Nowhere'; the scenes are: The Mail Boat")
+
+
+def test_a_failed_export_is_a_failed_pages_job_without_internals(studio, monkeypatch):
+    st, rec, _ = studio
+    from backend.pages import export_pdf
+
+    def broken(*args, **kwargs):
+        raise OSError(2, "No such file or directory", "/srv/secret/studio-data/x.pdf")
+    monkeypatch.setattr(export_pdf, "write_pdf", broken)
+    with pytest.raises(BackendError) as err:
+        store.export_scene(st, st.scenes.get(rec.id), "pdf")
+    assert err.value.message == "The pdf export failed: an unexpected FileNotFoundError (the studio's log has the details)"
+    failed = [r for r in st.history(action="pages") if r.status == "failed"]
+    assert len(failed) >= 1 and "/srv" not in str(failed[0].error) and failed[0].error["code"] == "export_failed"
