@@ -1,5 +1,6 @@
 """The Pages view of a scene (inside the Scenes tab): its pages as lettered pictures, the page format, a template
-per page, each balloon's text, kind and placement (or back to automatic), and the exports as downloads.
+per page, a shot moved to another page, each balloon's text, kind and placement (or back to automatic), and the
+exports as downloads.
 
 Edits are stored on the scene (`settings["pages"]`, see backend/pages/store.py) and re-letter the page; nothing
 here starts a job. Reviewers see the pages and may download exports; the edit controls are for owners.
@@ -60,6 +61,12 @@ def build(studio: Any, scene_id: gr.State) -> None:
                 template = gr.Dropdown([], value=None, label="Template", elem_id="pages-template", scale=2)
                 set_template = gr.Button("Use this template", elem_id="pages-template-apply", scale=0,
                                          min_width=110)
+            with gr.Row():
+                move_shot = gr.Number(None, precision=0, minimum=1, label="Move shot (its number on the board)",
+                                      elem_id="pages-move-shot", scale=2)
+                move_page = gr.Number(None, precision=0, minimum=1, label="to page (one past the last: a new page)",
+                                      elem_id="pages-move-page", scale=2)
+                move = gr.Button("Move", elem_id="pages-move-apply", scale=0, min_width=80)
             balloon = gr.Dropdown([], value=None, label="Balloon", elem_id="pages-balloon")
             with gr.Row():
                 text = gr.Textbox(label="Text (*emphasis* in bold italic)", elem_id="pages-balloon-text",
@@ -143,6 +150,18 @@ def build(studio: Any, scene_id: gr.State) -> None:
         return edit_pages(sid, f, change, f"Page {n} uses the {name} template.")
 
     set_template.click(on_template, inputs=[scene_id, fmt, page_no, template], outputs=view_out, **PRIVATE)
+
+    def on_move(sid, f, shot, to_page):
+        if not shot or not to_page:
+            return (_note("invalid", "Give the shot's number and the page to move it to."),
+                    *(gr.update() for _ in view_out[1:]))
+
+        def change(p):
+            moves = [m for m in (p["layout"].get("moves") or []) if m.get("shot") != int(shot) - 1]
+            return {"layout": {**p["layout"], "moves": moves + [{"shot": int(shot) - 1, "page": int(to_page)}]}}
+        return edit_pages(sid, f, change, f"Shot {int(shot)} is on page {int(to_page)}.")
+
+    move.click(on_move, inputs=[scene_id, fmt, move_shot, move_page], outputs=view_out, **PRIVATE)
 
     def picked(data, which):
         if not data or not which:

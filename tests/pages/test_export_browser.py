@@ -60,6 +60,8 @@ def test_a_scene_shows_two_lettered_pages_and_exports_a_pdf(browser, app):  # no
     from PIL import Image
     page = open_page(browser, app.url, VIEW)
     tab(page, "Scenes")
+    # The page opens on a saved example scene; typing before it has loaded would be overwritten by it.
+    expect(page.locator("#scene-board")).to_contain_text("3 shots", timeout=30_000)
     page.locator("#scene-title input, #scene-title textarea").first.fill("Two Pages")
     page.locator("#scene-script textarea").fill(SCRIPT)
     page.locator("#scene-save").click()
@@ -96,6 +98,15 @@ def test_a_scene_shows_two_lettered_pages_and_exports_a_pdf(browser, app):  # no
     page.locator("#pages-balloon-reset").click()
     expect(page.locator("#pages-status")).to_contain_text("back to automatic", timeout=30_000)
     assert json.loads(book.read_text())["pages"][0]["balloons"][0]["text"] == "The lights are out."
+
+    # A shot moves to another page: the pages are laid out again around it.
+    before = [len(p["panels"]) for p in json.loads(book.read_text())["pages"]]
+    page.locator("#pages-move-shot input").fill("4")
+    page.locator("#pages-move-page input").fill("1")
+    page.locator("#pages-move-apply").click()
+    expect(page.locator("#pages-status")).to_contain_text("Shot 4 is on page 1.", timeout=30_000)
+    after = json.loads(book.read_text())["pages"]
+    assert 3 in [pn["shot_index"] for pn in after[0]["panels"]] and len(after[0]["panels"]) == before[0] + 1
 
     page.locator("#pages-export-pdf").click()
     expect(page.locator("#pages-status")).to_contain_text("Exported PDF", timeout=60_000)
