@@ -24,6 +24,7 @@ from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_
                 serve_guard, talking_head, voice)
 from ui import cast as cast_ui
 from ui import scenes as scenes_ui
+from ui import pages_api
 from ui.jobrun import PRIVATE
 from ui.voice import library_hint, voice_names
 
@@ -137,6 +138,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
         demo.load(scenes_tab["load"], outputs=scenes_tab["load_outputs"], **PRIVATE)
         api.build(studio)
         api.build_scenes(studio)
+        pages_api.build(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
         @roles.reader

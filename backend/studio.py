@@ -225,6 +225,8 @@ class Studio:
             raise InputError("job_id", f"no job {job_id!r} in the history")
         if rec.action == "scene":
             raise InputError("job_id", "a scene render is made again from the Scenes tab (Render video)")
+        if rec.action == "pages":
+            raise InputError("job_id", "a book export is made again from the Scenes tab's Pages view (or scene_export)")
         return self.submit(rec.action, dict(rec.inputs), policy=Policy(**_policy_args(rec.policy))
                            if rec.policy else None)
 

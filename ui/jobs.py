@@ -69,7 +69,7 @@ def short_error(err: dict | None, limit: int = ERROR_CHARS) -> str:
 
 
 # Kinds of history records made by the studio itself rather than by a worker job.
-STUDIO_KINDS = {"scene": "Scene"}
+STUDIO_KINDS = {"scene": "Scene", "pages": "Book export"}
 
 
 def title(action: str) -> str:

@@ -507,4 +507,6 @@ def build(studio: Any) -> dict[str, Any]:
         return (*view(rec), *fields_of(rec), status_html("completed", msg))
 
     imp.upload(on_import, inputs=[imp], outputs=[*view_out, *fields, status], **jobrun.PRIVATE)
+    from ui import pages as pages_ui        # issue 20: the scene as lettered pages, and its exports
+    pages_ui.build(studio, scene_id)
     return {"load": on_load, "load_outputs": [*view_out, *fields]}
