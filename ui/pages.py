@@ -111,15 +111,17 @@ def build(studio: Any, scene_id: gr.State) -> None:
                 gr.update(value=""), gr.update(value=None), gr.update(choices=[], value=None))
 
     view_out = [status, gallery, model, edit, page_no, balloon, fmt, text, kind, place]
-    show.click(lambda sid, f: refresh(sid, f), inputs=[scene_id, fmt], outputs=view_out, **PRIVATE)
-    fmt.input(lambda sid, f: refresh(sid, f), inputs=[scene_id, fmt], outputs=view_out, **PRIVATE)
+    show.click(roles.reader(lambda sid, f: refresh(sid, f)), inputs=[scene_id, fmt], outputs=view_out, **PRIVATE)
+    fmt.input(roles.reader(lambda sid, f: refresh(sid, f)), inputs=[scene_id, fmt], outputs=view_out, **PRIVATE)
 
+    @roles.reader
     def on_scene(sid):
         rec = studio.scenes.get(sid) if sid else None
         return gr.update(value=store.page_settings(rec)["format"] if rec else store.DEFAULT_FORMAT)
 
     scene_id.change(on_scene, inputs=[scene_id], outputs=[fmt], **PRIVATE)
 
+    @roles.reader
     def on_page(data, n):
         if not data or not n:
             return gr.update(choices=[], value=None)
@@ -170,6 +172,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
         page = data["pages"][n - 1]
         return page, k
 
+    @roles.reader
     def on_balloon(data, which):
         page, k = picked(data, which)
         if page is None:
@@ -215,6 +218,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
     reset.click(on_reset, inputs=[scene_id, fmt, model, balloon], outputs=view_out, **PRIVATE)
 
     def exporter(key: str):
+        @roles.reviewer_may("export pages")
         def on_export(sid, f):
             if roles.current_role(studio) == roles.VISITOR:
                 return _note("invalid", "Log in to export."), gr.update(visible=False)

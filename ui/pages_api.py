@@ -61,6 +61,7 @@ def _page_format(name: str) -> str | None:
 
 
 def scene_pages_endpoint(studio: Any):
+    @roles.reviewer_may("fetch pages")
     def scene_pages(scene: str = "", script: str = "", page_format: str = "") -> tuple[list[str], dict[str, Any]]:
         """A scene laid out as lettered comic pages: one PNG per page, and the page model as JSON.
 
@@ -90,6 +91,7 @@ def scene_pages_endpoint(studio: Any):
 
 
 def scene_export_endpoint(studio: Any):
+    @roles.reviewer_may("export pages")
     def scene_export(scene: str = "", format: str = "pdf", page_format: str = "", script: str = "") -> str:
         """Export a scene as a comic: a print PDF, a CBZ, a fixed-layout EPUB 3, webtoon slices (a .zip) or the
         page model as JSON. The file is kept in the library and the export is listed in Jobs (action "pages").
