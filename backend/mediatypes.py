@@ -70,6 +70,18 @@ def studio_media(head: bytes, name: str) -> MediaType | None:
     return mt if mt is not None and mt.mime in STUDIO_MIMES else None
 
 
+# The books a page export writes (backend/pages/export_*.py), by extension and opening bytes: files to download,
+# never shown inline (an EPUB or a PDF can carry scripts of its own).
+BOOK_OPENINGS = {".pdf": (b"%PDF-",), ".cbz": (b"PK\x03\x04",), ".epub": (b"PK\x03\x04",),
+                 ".zip": (b"PK\x03\x04",), ".json": (b"{", b"[")}
+
+
+def is_book(head: bytes, name: str) -> bool:
+    """A page export (PDF, CBZ, EPUB, webtoon .zip, page-model JSON): the extension and the opening agree."""
+    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    return any(head.lstrip().startswith(o) for o in BOOK_OPENINGS.get(suffix, ()))
+
+
 def is_subtitles(head: bytes, name: str) -> bool:
     """SRT/WebVTT as a render writes them: the extension and the opening agree (served only as attachments)."""
     suffix = name[name.rfind("."):].lower() if "." in name else ""

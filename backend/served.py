@@ -4,7 +4,8 @@ Gradio serves a file in `allowed_paths` inline with the type its name suggests, 
 run as the studio's own origin. The rule is therefore judged from the file itself, at the moment it is served
 or handed to Gradio: a plain file (no symlink) whose real path is inside the library's outputs, inputs or
 downloads, whose bytes are image, audio or video with a name that agrees (backend/mediatypes.py). Subtitles
-(.srt/.vtt) are the one kind of text a render writes; they go out only as attachments.
+(.srt/.vtt) and the books a page export writes into outputs (PDF, CBZ, EPUB, webtoon .zip, page-model JSON) go out
+only as attachments.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.mediatypes import is_subtitles, named_media
+from backend.mediatypes import is_book, is_subtitles, named_media
 
 SERVED_FOLDERS = ("outputs", "inputs", "downloads")
 
@@ -20,7 +21,7 @@ SERVED_FOLDERS = ("outputs", "inputs", "downloads")
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    attachment: bool = False       # subtitles: text, so never shown inline
+    attachment: bool = False       # subtitles and page exports (PDF, CBZ, EPUB, JSON): never shown inline
     reason: str = ""
 
 
@@ -43,7 +44,7 @@ def judge(path: str | os.PathLike[str], library_root: str | os.PathLike[str]) ->
         return Verdict(False, reason="cannot be read")
     if named_media(head, asked.name) is not None:
         return Verdict(True)
-    if is_subtitles(head, asked.name):
+    if is_subtitles(head, asked.name) or (is_book(head, asked.name) and real.is_relative_to(lib.resolve() / "outputs")):
         return Verdict(True, attachment=True)
     return Verdict(False, reason="not an image, audio or video file")
 
