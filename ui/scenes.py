@@ -20,7 +20,7 @@ from backend.scenes import exchange
 from backend.scenes import make as M
 from backend.scenes.model import ASPECTS, FPS_CHOICES, RESOLUTIONS
 from backend.scenes.store import SceneRecord
-from ui import jobrun, roles
+from ui import jobrun, review, roles
 from ui.portrait import STYLES
 from ui.talking_head import library_outputs
 
@@ -150,7 +150,8 @@ def build(studio: Any) -> dict[str, Any]:
             script = gr.Textbox(label="Script (Fountain)", lines=12, max_lines=40, value=EXAMPLE,
                                 elem_id="scene-script")
             errors = gr.HTML("", elem_id="scene-errors")
-            with gr.Accordion("Scene settings: style, video, music", open=False, elem_id="scene-settings"):
+            with gr.Accordion("Scene settings: style, video, music", open=False,
+                              elem_id="scene-settings") as settings_box:
                 with gr.Row():
                     style = gr.Dropdown(list(STYLES), value="Graphic novel ink", label="Panel style",
                                         elem_id="scene-style")
@@ -176,7 +177,7 @@ def build(studio: Any) -> dict[str, Any]:
             video = gr.Video(label="Render", interactive=False, elem_id="scene-video", height=300)
             subs = gr.File(label="Subtitles", file_count="multiple", interactive=False, elem_id="scene-subs",
                            visible=False)
-            with gr.Accordion("Edit a shot", open=False, elem_id="scene-shot-editor"):
+            with gr.Accordion("Edit a shot", open=False, elem_id="scene-shot-editor") as shot_editor:
                 shot = gr.Dropdown([], value=None, label="Shot", elem_id="scene-shot")
                 with gr.Row():
                     engine = gr.Dropdown(ENGINE_CHOICES, value="", label="Animation", elem_id="scene-shot-engine")
@@ -193,6 +194,7 @@ def build(studio: Any) -> dict[str, Any]:
                     clear = gr.Button("Back to the script's choice", elem_id="scene-shot-clear", size="sm")
                 shot_note = gr.Markdown("", elem_id="scene-shot-note")
     scene_id = gr.State(None)
+    review.build_scene(studio, scene_id)
     settings_in = [style, concurrency, aspect, resolution, fps, layout, burn, music_src, music_tags, music_lib,
                    music_up]
 
@@ -489,4 +491,7 @@ def build(studio: Any) -> dict[str, Any]:
         return (*view(rec), *fields_of(rec), status_html("completed", msg))
 
     imp.upload(on_import, inputs=[imp], outputs=[*view_out, *fields, status], **jobrun.PRIVATE)
-    return {"load": on_load, "load_outputs": [*view_out, *fields]}
+    # A reviewer's Scenes page is a review page: these are not shown at all, and the title and script are read-only.
+    return {"load": on_load, "load_outputs": [*view_out, *fields],
+            "owner_only": [save, delete, export, imp, make, render, cancel, settings_box, shot_editor],
+            "read_only": [title, script]}
