@@ -285,7 +285,8 @@ def test_a_reviewer_reviews_through_the_api(app, studio):
 
 @pytest.mark.browser
 def test_a_reviewers_scenes_page_shows_no_owner_controls(app, studio, chromium):
-    """Issue 23 item 4: the reviewer's Scenes page is read-only, with the scene's comments."""
+    """Issue 23 items 4 and 5: the reviewer's Scenes page is read-only, with the scene's comments; a comment
+    without a job is answered with a note, not red Error badges."""
     from playwright.sync_api import expect
 
     from tests.support.page import tab
@@ -296,6 +297,12 @@ def test_a_reviewers_scenes_page_shows_no_owner_controls(app, studio, chromium):
         page.get_by_label("password").fill(REVIEWER[1])
         page.get_by_role("button", name="Login").click()
         expect(page.locator("#role-banner")).to_contain_text("Reviewer", timeout=60_000)
+        # Jobs with no job selected (issue 23 item 5): a note, and the comment stays as typed and editable.
+        page.locator("#review-text textarea").fill("Where is the lighthouse?")
+        page.locator("#review-post").click()
+        expect(page.locator("#review-note")).to_contain_text("pick a job in the table above first")
+        expect(page.locator("#review-text textarea")).to_have_value("Where is the lighthouse?")
+        expect(page.locator("#review-text textarea")).to_be_editable()
         tab(page, "Scenes")
         expect(page.locator("#scene-review-thread")).to_contain_text("The boat arrives too early.")
         expect(page.locator("#scene-review-thread")).to_contain_text("at 12.3 s")
