@@ -232,7 +232,8 @@ def build(studio: Any) -> dict[str, Any]:
         made = [r.get(k) for k in ("mp4", "srt", "vtt")]
         mp4, files = None, []
         if all(p and Path(p).is_file() for p in made):
-            mp4, *files = M.download_names(studio, rec.title, made)
+            # Named copies are made in the downloads folder for owners only: a reviewer's page writes nothing.
+            mp4, *files = M.download_names(studio, rec.title, made) if may_write() else made
         return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
                 gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)))
 
