@@ -212,6 +212,10 @@ def test_visitors_get_nothing_from_any_event_and_reviewers_change_nothing(app, s
     assert len(anonymous) > 40
     assert all(a["http"] == 401 for answers in anonymous.values() for a in answers), anonymous
     assert login(app, None).get("/config").status_code == 401
+    anon = login(app, None)
+    for api_name in ("jobs", "cast", "export_studio", "comments"):          # the named API's other doors
+        for route in (f"/gradio_api/call/{api_name}", f"/gradio_api/api/{api_name}"):
+            assert anon.post(route, json={"data": []}).status_code == 401, route
 
     # The reviewer: each event either refuses with the reviewer's sentence or only reads.
     reviewed = enumerate_events(app, REVIEWER, job_id)
