@@ -20,7 +20,7 @@ import gradio as gr
 
 from backend.errors import SettingsError
 from backend.settings import Settings, parse_logins
-from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_js, panel, portrait, roles,
+from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_js, panel, portrait, review_api, roles,
                 serve_guard, talking_head, voice)
 from ui import cast as cast_ui
 from ui import scenes as scenes_ui
@@ -131,7 +131,9 @@ def build_blocks(studio: Any) -> gr.Blocks:
             with gr.Tab("Endpoint", id="endpoint") as t_endpoint:
                 endpoint.build(studio)
         # What a reviewer may not use is hidden for them (the handlers refuse it as well: ui/roles.py).
-        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only]
+        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only,
+                      *scenes_tab["owner_only"]]
+        read_only = scenes_tab["read_only"]
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
         handoffs.wire_cast(studio, tabs, portrait_tab, voice_tab, cast_tab, portrait_add, voice_add)
         cast_page.select(cast_tab.refresh, outputs=cast_tab.outputs, **PRIVATE)
@@ -139,6 +141,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
         api.build(studio)
         api.build_scenes(studio)
         pages_api.build(studio)
+        review_api.build(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
         @roles.reader
@@ -149,15 +152,16 @@ def build_blocks(studio: Any) -> gr.Blocks:
             note = (gr.update(visible=True, value=roles.ROLE_NOTES[role]) if not owner else gr.update(visible=False))
             refreshed = list(jobs_tab.refresh(*filters))
             visibility = [gr.update(visible=owner) for _ in owner_only]
+            editable = [gr.update(interactive=owner) for _ in read_only]
             # Gradio hides a tab's content but not its button: the buttons go by style, and the page opens on Jobs.
             style = "" if owner else ("<style>" + ", ".join(f"button[data-tab-id='{t}']" for t in OWNER_TABS)
                                       + " { display: none !important; }</style>")
             return (gr.update(choices=names, info=library_hint(names)), gr.update(choices=names), note, style,
-                    gr.update() if owner else gr.update(selected="jobs"), *refreshed, *visibility)
+                    gr.update() if owner else gr.update(selected="jobs"), *refreshed, *visibility, *editable)
 
         demo.load(on_load, inputs=jobs_tab.inputs,
                   outputs=[voice_tab.voices, th_tab.voices, role_note, role_style, tabs, *jobs_tab.outputs,
-                           *owner_only], **PRIVATE)
+                           *owner_only, *read_only], **PRIVATE)
         # Last: every event built above (page and named API) behind its role; unmarked ones are owner-only.
         roles.guard_events(demo, studio)
     return demo

@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from backend.errors import BackendError
+from backend.review import Target, make_target
 from ui import jobrun, roles
 
 VERDICT_WORDS = {"approved": "✅ Approved", "needs_changes": "✏️ Needs changes"}
@@ -29,6 +30,14 @@ def thread_html(comments: list[dict[str, Any]]) -> str:
     return head + "<ul class='review-thread'>" + "".join(items) + "</ul>"
 
 
+NO_JOB = "⚠ Comment: pick a job in the table above first; your comment is kept here until you post it."
+NO_SCENE = "⚠ Comment: pick a saved scene first; your comment is kept here until you post it."
+
+
+def note_html(text: str) -> str:
+    return f"<div class='review-note'>{html.escape(text)}</div>" if text else ""
+
+
 def build(studio: Any, selected: Any) -> None:
     """The review box under a selected job; `selected` holds the job id."""
     with gr.Group(elem_id="review"):
@@ -38,21 +47,73 @@ def build(studio: Any, selected: Any) -> None:
                               placeholder="What works, what should change…")
             verdict = gr.Radio(CHOICES, value="", label="Verdict", scale=2, elem_id="review-verdict")
         post = gr.Button("Post comment", elem_id="review-post", size="sm")
+        note = gr.HTML("", elem_id="review-note")
 
     @roles.reader
     def show(job_id: str | None) -> str:
         return thread_html(studio.comments(job_id)) if job_id else ""
 
+    # A refusal is a note beside the button, never an error raised into the fields (which would turn them into
+    # red "Error" badges until a reload): the comment typed so far stays.
     @roles.reviewer_may("comment")
     def do_post(job_id: str | None, words: str, choice: str):
         if not job_id:
-            raise gr.Error("Click a job in the table first.", print_exception=False)
+            return gr.skip(), gr.skip(), gr.skip(), note_html(NO_JOB)
         author = roles.current_user() or "owner"
         try:
             studio.comment(job_id, author, words, choice or None)
         except BackendError as err:
-            raise gr.Error(err.message, print_exception=False) from None
-        return show(job_id), "", ""
+            return gr.skip(), gr.skip(), gr.skip(), note_html("⚠ " + err.message)
+        return show(job_id), "", "", ""
 
     selected.change(show, inputs=[selected], outputs=[thread], **jobrun.PRIVATE)
-    post.click(do_post, inputs=[selected, text, verdict], outputs=[thread, text, verdict], **jobrun.PRIVATE)
+    post.click(do_post, inputs=[selected, text, verdict], outputs=[thread, text, verdict, note], **jobrun.PRIVATE)
+
+
+def scene_thread_html(studio: Any, scene_id: str | None) -> str:
+    """Every comment about a scene — the scene itself, its pages and panels, moments of its video — oldest first,
+    each labelled with what it is about."""
+    if not scene_id:
+        return ""
+    rows = [c for c in studio.comments() if Target.parse(c["target"]).scene_key() == f"scene:{scene_id}"]
+    for c in rows:
+        t = Target.parse(c["target"])
+        where = (f"at {t.at_s:.1f} s" if t.kind == "time" else f"page {t.page}" if t.kind == "page"
+                 else f"page {t.page}, panel {t.panel}" if t.kind == "panel" else "")
+        if where:
+            c["text"] = f"[{where}] {c.get('text') or ''}"
+    return thread_html(rows)
+
+
+def build_scene(studio: Any, scene_id: Any) -> None:
+    """The review box of the Scenes tab: comments and verdicts on the scene, or on a moment of its video."""
+    with gr.Accordion("Comments and verdicts", open=True, elem_id="scene-review"):
+        thread = gr.HTML("", elem_id="scene-review-thread")
+        with gr.Row():
+            text = gr.Textbox(label="Your comment", lines=2, max_lines=6, scale=4, elem_id="scene-review-text",
+                              placeholder="What works, what should change…")
+            with gr.Column(scale=2, min_width=160):
+                verdict = gr.Radio(CHOICES, value="", label="Verdict", elem_id="scene-review-verdict")
+                at = gr.Number(None, label="At (seconds into the video; empty = the whole scene)", minimum=None,
+                               elem_id="scene-review-at")
+        post = gr.Button("Post comment", elem_id="scene-review-post", size="sm")
+        note = gr.HTML("", elem_id="scene-review-note")
+
+    @roles.reader
+    def show(sid: str | None) -> str:
+        return scene_thread_html(studio, sid)
+
+    @roles.reviewer_may("comment")
+    def do_post(sid: str | None, words: str, choice: str, at_s: float | None):
+        if not sid or studio.scenes.get(sid) is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html(NO_SCENE)
+        try:
+            target = make_target("time", sid, at_s=at_s) if at_s not in (None, "") else make_target("scene", sid)
+            studio.comment(target.key(), roles.current_user() or "owner", words, choice or None)
+        except BackendError as err:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html("⚠ " + err.message)
+        return show(sid), "", "", None, ""
+
+    scene_id.change(show, inputs=[scene_id], outputs=[thread], **jobrun.PRIVATE)
+    post.click(do_post, inputs=[scene_id, text, verdict, at], outputs=[thread, text, verdict, at, note],
+               **jobrun.PRIVATE)

@@ -25,7 +25,8 @@ OWNER, REVIEWER, VISITOR = "owner", "reviewer", "visitor"
 
 ROLE_NOTES = {
     REVIEWER: "**Reviewer** — you can see every output and scene, play and download them, and leave comments and "
-              "verdicts in **Jobs**. Running jobs is for the studio's owners.",
+              "verdicts in **Jobs** and **Scenes** (or through the `comment` API). Running jobs and changing scenes "
+              "is for the studio's owners.",
     VISITOR: "**Not logged in as an owner** — you can look around; running jobs needs an owner's login.",
 }
 

@@ -22,7 +22,7 @@ from backend.scenes import casting, exchange
 from backend.scenes import make as M
 from backend.scenes.model import ASPECTS, FPS_CHOICES, MAX_SCRIPT, RESOLUTIONS
 from backend.scenes.store import SceneRecord
-from ui import jobrun, roles
+from ui import jobrun, review, roles
 from ui.portrait import STYLES
 from ui.talking_head import library_outputs
 
@@ -153,7 +153,8 @@ def build(studio: Any) -> dict[str, Any]:
             script = gr.Textbox(label="Script (Fountain)", lines=12, max_lines=40, value=EXAMPLE,
                                 elem_id="scene-script", max_length=MAX_SCRIPT)
             errors = gr.HTML("", elem_id="scene-errors")
-            with gr.Accordion("Scene settings: style, video, music", open=False, elem_id="scene-settings"):
+            with gr.Accordion("Scene settings: style, video, music", open=False,
+                              elem_id="scene-settings") as settings_box:
                 with gr.Row():
                     style = gr.Dropdown(list(STYLES), value="Graphic novel ink", label="Panel style",
                                         elem_id="scene-style")
@@ -183,7 +184,7 @@ def build(studio: Any) -> dict[str, Any]:
             video = gr.Video(label="Render", interactive=False, elem_id="scene-video", height=300)
             subs = gr.File(label="Subtitles", file_count="multiple", interactive=False, elem_id="scene-subs",
                            visible=False)
-            with gr.Accordion("Edit a shot", open=False, elem_id="scene-shot-editor"):
+            with gr.Accordion("Edit a shot", open=False, elem_id="scene-shot-editor") as shot_editor:
                 shot = gr.Dropdown([], value=None, label="Shot", elem_id="scene-shot")
                 with gr.Row():
                     engine = gr.Dropdown(ENGINE_CHOICES, value="", label="Animation", elem_id="scene-shot-engine")
@@ -205,6 +206,7 @@ def build(studio: Any) -> dict[str, Any]:
                     clear = gr.Button("Back to the script's choice", elem_id="scene-shot-clear", size="sm")
                 shot_note = gr.Markdown("", elem_id="scene-shot-note")
     scene_id = gr.State(None)
+    review.build_scene(studio, scene_id)
     settings_in = [style, concurrency, aspect, resolution, fps, layout, burn, music_src, music_tags, music_lib,
                    music_up, render_mode]
 
@@ -243,7 +245,8 @@ def build(studio: Any) -> dict[str, Any]:
         made = [r.get(k) for k in ("mp4", "srt", "vtt")]
         mp4, files = None, []
         if all(p and library_file(p, studio.library.root) for p in made):
-            mp4, *files = M.download_names(studio, rec.title, made)
+            # Named copies are made in the downloads folder for owners only: a reviewer's page writes nothing.
+            mp4, *files = M.download_names(studio, rec.title, made) if may_write() else made
         return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
                 gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)))
 
@@ -509,4 +512,7 @@ def build(studio: Any) -> dict[str, Any]:
     imp.upload(on_import, inputs=[imp], outputs=[*view_out, *fields, status], **jobrun.PRIVATE)
     from ui import pages as pages_ui        # issue 20: the scene as lettered pages, and its exports
     pages_ui.build(studio, scene_id)
-    return {"load": on_load, "load_outputs": [*view_out, *fields]}
+    # A reviewer's Scenes page is a review page: these are not shown at all, and the title and script are read-only.
+    return {"load": on_load, "load_outputs": [*view_out, *fields],
+            "owner_only": [save, delete, export, imp, make, render, cancel, settings_box, shot_editor],
+            "read_only": [title, script]}

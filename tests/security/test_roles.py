@@ -43,7 +43,8 @@ READABLE = {
     "exchange-export.click", "scene-pick.input", "scene-shot.input", "scene-shot-image.focus",
     "scene-music-track.focus", "cast-pick.input", "refresh.select", "do_refresh.select", "on_tab.select",
     "voice-library.change", "th-refresh.click", "th-lib-audio.focus", "endpoint-jobs.change",
-    "endpoint-estimate.click", "jobs.click", "cast.click", "export_studio.click",
+    "endpoint-estimate.click", "jobs.click", "cast.click", "export_studio.click", "scene-review-post.click",
+    "comment.click", "comments.click",
 }
 # The holes of the audit, by name: each must be refused to a reviewer.
 MUST_REFUSE = {
@@ -62,6 +63,17 @@ def app(tmp_path_factory):
     yield a
     a.stop()
     stop_detached_endpoint(a.root / "data" / "preview-endpoint" / "endpoint.json")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.page import CHROMIUM, CHROMIUM_ARGS
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 # -- talking to the studio as an attacker would ------------------------------------------------------------------
@@ -200,6 +212,10 @@ def test_visitors_get_nothing_from_any_event_and_reviewers_change_nothing(app, s
     assert len(anonymous) > 40
     assert all(a["http"] == 401 for answers in anonymous.values() for a in answers), anonymous
     assert login(app, None).get("/config").status_code == 401
+    anon = login(app, None)
+    for api_name in ("jobs", "cast", "export_studio", "comments"):          # the named API's other doors
+        for route in (f"/gradio_api/call/{api_name}", f"/gradio_api/api/{api_name}"):
+            assert anon.post(route, json={"data": []}).status_code == 401, route
 
     # The reviewer: each event either refuses with the reviewer's sentence or only reads.
     reviewed = enumerate_events(app, REVIEWER, job_id)
@@ -221,19 +237,89 @@ def test_every_mcp_tool_refuses_visitors_and_lets_reviewers_only_read(app, studi
     before = snapshot(app)
     tools = mcp_tools(app, None)
     assert {"portrait", "tts", "lipsync", "animate", "music", "talking_head", "scene_render", "jobs", "cast",
-            "export_studio"} <= set(tools)
-    for name, schema in tools.items():
-        args = sample_args(schema)
-        anon = mcp_call(app, None, name, args)
+            "export_studio", "comment", "comments"} <= set(tools)
+    calls = [(name, sample_args(schema)) for name, schema in tools.items()]
+    for (name, _), anon in zip(calls, mcp_calls(app, None, calls)):
         assert anon["isError"] and VISITOR_NO.search(anon["text"]), (name, anon)
         # Nothing but the refusal: no job, no cast member, no file.
         assert job_id not in anon["text"] and "Mara" not in anon["text"] and ".zip" not in anon["text"], name
-        rev = mcp_call(app, REVIEWER, name, args)
-        if name in ("jobs", "cast", "export_studio"):
+    for (name, _), rev in zip(calls, mcp_calls(app, REVIEWER, calls)):
+        if name in ("jobs", "cast", "export_studio", "comments"):
             assert not rev["isError"], (name, rev)
+        elif name == "comment":                  # allowed, and refused here only for its made-up target
+            assert rev["isError"] and REVIEWER_NO not in rev["text"] and "target" in rev["text"], rev
         else:
             assert rev["isError"] and REVIEWER_NO in rev["text"], (name, rev)
     assert differences(before, snapshot(app)) == []
+
+
+def test_a_reviewer_reviews_through_the_api(app, studio):
+    """Issue 23 item 14: comments on a job and on a moment of a scene, with verdicts, and the list filtered."""
+    job_id = studio
+    db = sqlite3.connect(Path(app.env["STUDIO_DATA_DIR"]) / "studio.sqlite3")
+    scene_id, title = db.execute("SELECT id, title FROM scenes").fetchone()
+    db.close()
+    rev = Client(app.url, auth=REVIEWER, verbose=False)
+    at = rev.predict(target="time", target_id=scene_id, text="The boat arrives too early.",
+                     verdict="needs changes", at_s=12.34, api_name="/comment")
+    assert at["target"] == {"kind": "time", "scene": scene_id, "at_s": 12.3} and at["author"] == REVIEWER[0]
+    assert at["verdict"] == "needs changes"
+    rev.predict(target="panel", target_id=scene_id, text="Lovely fog.", page=1, panel=2, api_name="/comment")
+    rev.predict(target="job", target_id=job_id, text="", verdict="approve", api_name="/comment")
+    todo = rev.predict(verdict="needs changes", api_name="/comments")
+    assert [c["text"] for c in todo] == ["The boat arrives too early."]
+    about_scene = rev.predict(target_id=scene_id, api_name="/comments")
+    assert [c["target"]["kind"] for c in about_scene] == ["panel", "time"]          # newest first
+    assert about_scene[0]["target"] == {"kind": "panel", "scene": scene_id, "page": 1, "panel": 2}
+    jobs = rev.predict(target="job", api_name="/comments")
+    assert jobs[0]["target"] == {"kind": "job", "job": job_id} and jobs[0]["verdict"] == "approve"
+    # Refusals name the field and what is allowed.
+    for kwargs, words in (({"target": "time", "target_id": scene_id, "text": "x"}, "at_s: is required"),
+                          ({"target": "scene", "target_id": "nope", "text": "x"}, "target_id: no scene 'nope'"),
+                          ({"target": "frame", "target_id": scene_id}, "target: 'frame' is not a target"),
+                          ({"target": "scene", "target_id": scene_id, "verdict": "maybe"},
+                           "verdict: 'maybe' is not a verdict")):
+        with pytest.raises(Exception) as info:
+            rev.predict(**kwargs, api_name="/comment")
+        assert words in str(info.value), (kwargs, info.value)
+    # The owner's Jobs filter sees the reviewer's work too.
+    owner = Client(app.url, auth=OWNER, verbose=False)
+    assert len(owner.predict(target_id=scene_id, verdict="needs changes", api_name="/comments")) == 1
+
+
+@pytest.mark.browser
+def test_a_reviewers_scenes_page_shows_no_owner_controls(app, studio, chromium):
+    """Issue 23 items 4 and 5: the reviewer's Scenes page is read-only, with the scene's comments; a comment
+    without a job is answered with a note, not red Error badges."""
+    from playwright.sync_api import expect
+
+    from tests.support.page import tab
+    page = chromium.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    try:
+        page.goto(app.url)
+        page.get_by_label("username").fill(REVIEWER[0])
+        page.get_by_label("password").fill(REVIEWER[1])
+        page.get_by_role("button", name="Login").click()
+        expect(page.locator("#role-banner")).to_contain_text("Reviewer", timeout=60_000)
+        # Jobs with no job selected (issue 23 item 5): a note, and the comment stays as typed and editable.
+        page.locator("#review-text textarea").fill("Where is the lighthouse?")
+        page.locator("#review-post").click()
+        expect(page.locator("#review-note")).to_contain_text("pick a job in the table above first")
+        expect(page.locator("#review-text textarea")).to_have_value("Where is the lighthouse?")
+        expect(page.locator("#review-text textarea")).to_be_editable()
+        tab(page, "Scenes")
+        expect(page.locator("#scene-review-thread")).to_contain_text("The boat arrives too early.")
+        expect(page.locator("#scene-review-thread")).to_contain_text("at 12.3 s")
+        for control in ("scene-make", "scene-render", "scene-cancel", "scene-delete", "scene-save", "scene-import",
+                        "scene-export", "scene-settings", "scene-shot-editor"):
+            expect(page.locator(f"#{control}")).to_be_hidden()
+        expect(page.locator("#scene-script textarea")).to_be_disabled()
+        expect(page.locator("#scene-title").locator("input, textarea")).to_be_disabled()
+        expect(page.locator("#scene-board")).to_be_visible()
+        expect(page.locator("#scene-review-post")).to_be_visible()
+        expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+    finally:
+        page.context.close()
 
 
 def test_a_reviewers_export_holds_no_inputs_and_no_export_is_left_behind(app, studio):
@@ -262,30 +348,31 @@ def _cookie(app: App, who: tuple[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 
 
-async def _mcp(url: str, headers: dict, tool: str | None, args: dict) -> Any:
+async def _mcp(url: str, headers: dict, calls: list[tuple[str, dict]] | None) -> Any:
+    """One MCP session: the tool list (calls None), or each call's result in order."""
     from mcp import ClientSession
     from mcp.client.streamable_http import streamablehttp_client
     async with streamablehttp_client(f"{url}/gradio_api/mcp/", headers=headers) as (read, write, _):
         async with ClientSession(read, write) as session:
             await session.initialize()
-            if tool is None:
+            if calls is None:
                 return await session.list_tools()
-            return await session.call_tool(tool, args)
+            return [await session.call_tool(tool, args) for tool, args in calls]
 
 
-def _run(app: App, who: tuple[str, str] | None, tool: str | None, args: dict) -> Any:
+def _run(app: App, who: tuple[str, str] | None, calls: list[tuple[str, dict]] | None) -> Any:
     headers = {"Cookie": _cookie(app, who)} if who else {}
     with concurrent.futures.ThreadPoolExecutor(1) as pool:      # a loop of its own, whatever the caller runs
-        return pool.submit(asyncio.run, _mcp(app.url, headers, tool, args)).result(timeout=120)
+        return pool.submit(asyncio.run, _mcp(app.url, headers, calls)).result(timeout=300)
 
 
 def mcp_tools(app: App, who: tuple[str, str] | None) -> dict[str, dict]:
-    return {t.name: t.inputSchema for t in _run(app, who, None, {}).tools}
+    return {t.name: t.inputSchema for t in _run(app, who, None).tools}
 
 
-def mcp_call(app: App, who: tuple[str, str] | None, tool: str, args: dict) -> dict[str, Any]:
-    result = _run(app, who, tool, args)
-    return {"isError": bool(result.isError), "text": json.dumps([c.model_dump() for c in result.content])}
+def mcp_calls(app: App, who: tuple[str, str] | None, calls: list[tuple[str, dict]]) -> list[dict[str, Any]]:
+    return [{"isError": bool(r.isError), "text": json.dumps([c.model_dump() for c in r.content])}
+            for r in _run(app, who, calls)]
 
 
 def _png() -> str:
