@@ -305,10 +305,27 @@ def load(studio: Any, record: SceneRecord, made: Made | None = None) -> SceneWor
     voices = {v.name: (v.audio_path, v.transcript) for v in studio.voices.list()}
     pl = P.plan(scene, cast, settings=settings, overrides=record.overrides, music=record.music,
                 style=record.settings.get("style", "None"), styles=styles(), voices=voices,
-                image_refs=image_refs(studio, scene))
+                image_refs=image_refs(studio, scene), panel_sizes=panel_sizes(scene, record, settings))
     made = made or Made(studio)
     settled = P.assess(pl, scene, record.overrides, made=made, sha=sha256_of, seconds=seconds_of)
     return SceneWork(record, scene, None, pl, settled, settings)
+
+
+def panel_sizes(scene: Scene, record: SceneRecord, settings: RenderSettings) -> dict[int, tuple[int, int]]:
+    """Each panel shot's art size on the scene's pages (issue 20: a panel's shape is known before its image is
+    made). Full-frame renders keep the video's frame; a layout the page settings cannot build keeps it too (the
+    Pages view says why)."""
+    if settings.mode == "full_frame":
+        return {}
+    from backend.pages.layout import LayoutError, LayoutOverrides, layout
+    from backend.pages.store import page_settings
+    p = page_settings(record)
+    try:
+        pages = layout(scene, p["format"], LayoutOverrides.from_dict(p["layout"]))
+    except (LayoutError, KeyError, ValueError):
+        return {}
+    return {panel.shot_index: panel.art_size for page in pages for panel in page.panels
+            if scene.shots[panel.shot_index].kind == "panel"}
 
 
 # -- making what's missing ------------------------------------------------------------------------------------

@@ -120,9 +120,11 @@ def _seed(value: Any, hi: int) -> int:
 
 def plan(scene: Scene, cast: Mapping[str, Any], *, settings: RenderSettings, overrides: Mapping[str, Mapping],
          music: Mapping[str, Any], style: str, styles: Mapping[str, str], voices: Mapping[str, tuple[str, str]],
-         image_refs: Mapping[str, str] = {}) -> Plan:
+         image_refs: Mapping[str, str] = {}, panel_sizes: Mapping[int, tuple[int, int]] = {}) -> Plan:
     """The steps a scene needs. `cast`: name → Character; `voices`: voice name → (audio path, transcript);
-    `image_refs`: a [[image: …]] reference → the library path it names (unknown ones are problems)."""
+    `image_refs`: a [[image: …]] reference → the library path it names (unknown ones are problems);
+    `panel_sizes`: shot index → (w, h) of its panel on the page (its art is made at that aspect; shots without
+    one are framed like the video)."""
     p = Plan()
     w, h = FRAME[settings.aspect]
     heads_made: dict[str, Ref | str] = {}
@@ -205,7 +207,8 @@ def plan(scene: Scene, cast: Mapping[str, Any], *, settings: RenderSettings, ove
             looks = [c.look for c in _present(shot, cast) if c.look]
             prompt = ", ".join([shot.description.strip() or "an empty panel", *looks])
             sid = f"image:{i}"
-            panel = {"prompt": styled(prompt[:1900], style, styles), "width": w, "height": h,
+            pw, ph = panel_sizes.get(i, (w, h))
+            panel = {"prompt": styled(prompt[:1900], style, styles), "width": pw, "height": ph,
                      "seed": _seed(ov.get("seed"), 2**32 - 1)}
             # The cast in the panel: each one's reference (their chosen image, else the portrait, made first when
             # they have none) conditions their region of the picture.

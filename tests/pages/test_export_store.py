@@ -136,3 +136,20 @@ def test_a_failed_export_is_a_failed_pages_job_without_internals(studio, monkeyp
     assert err.value.message == "The pdf export failed: an unexpected FileNotFoundError (the studio's log has the details)"
     failed = [r for r in st.history(action="pages") if r.status == "failed"]
     assert len(failed) >= 1 and "/srv" not in str(failed[0].error) and failed[0].error["code"] == "export_failed"
+
+
+def test_panel_images_are_made_at_their_panels_aspect_and_full_frame_keeps_the_video_frame(studio):
+    from backend.scenes import make as M
+    st, rec, _ = studio
+    rec = st.scenes.get(rec.id)
+    book = store.scene_book(st, rec).book
+    work = M.load(st, rec)
+    step = next(s for s in work.plan.steps if s.id == "image:1")      # shot 1 has no image of its own yet
+    panel = next(p for page in book.pages for p in page.panels if p.shot_index == 1)
+    w, h = step.inputs["width"], step.inputs["height"]
+    assert (w, h) == panel.art_size and w % 64 == 0 and h % 64 == 0
+    box_aspect = panel.box[2] / panel.box[3]
+    assert abs(w / h - box_aspect) / box_aspect < 0.15                 # the panel's shape, not the video's 16:9
+    full = replace(rec, settings={**rec.settings, "mode": "full_frame"})
+    step = next(s for s in M.load(st, full).plan.steps if s.id == "image:1")
+    assert (step.inputs["width"], step.inputs["height"]) == (1024, 576)
