@@ -279,7 +279,7 @@ class JobTracker:
             seq = seq if isinstance(seq, int) else f.last_seq + 1
             if seq > f.last_seq:     # reports are fire-and-forget and may arrive out of order
                 f.last_seq = seq
-                prog = {k: out.get(k) for k in ("stage", "node", "step", "steps", "percent", "seq")}
+                prog = {k: out.get(k) for k in ("stage", "node", "step", "steps", "percent", "seq", "label")}
                 if prog != rec.progress:
                     rec.progress = prog
                     changed = True
@@ -414,6 +414,11 @@ def running_message(rec: JobRecord) -> str:
     p = rec.progress or {}
     stage = STAGE_WORDS.get(str(p.get("stage")), "Running")
     step, steps, pct = p.get("step"), p.get("steps"), p.get("percent")
+    label = p.get("label")
+    if isinstance(label, str) and label.strip():
+        # The worker's words for the running step ("sampling 12/25", "loading Sonic · 12 s").
+        return f"{stage}: {label.strip()[:120]}" + (f" ({pct:.0f} %)" if isinstance(pct, (int, float))
+                                                    and isinstance(steps, int) and steps > 0 else "")
     if isinstance(step, int) and isinstance(steps, int) and steps > 0:
         return f"{stage}: step {step} of {steps}" + (f" ({pct:.0f} %)" if isinstance(pct, (int, float)) else "")
     if isinstance(pct, (int, float)):
