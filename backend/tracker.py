@@ -143,7 +143,12 @@ class JobTracker:
             return rec
         if rec.remote_id:
             try:
-                await self.client.cancel(rec.remote_id)
+                out = await self.client.cancel(rec.remote_id)
+                if (out or {}).get("status") == "FAILED":
+                    # The worker could not stop the run (its ComfyUI kept going): say so, not "cancelled".
+                    st = await self.client.status(rec.remote_id)
+                    self._finish(rec, "failed", parse_error(st.get("error")))
+                    return rec.copy()
             except NotFoundError:
                 pass     # already gone at RunPod; cancelled from our side all the same
         self._finish(rec, "cancelled", None)

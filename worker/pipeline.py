@@ -101,8 +101,9 @@ async def stop_and_confirm(ctx: JobContext) -> str | None:
         sentence = None                     # it exited by itself: restarted before the next job
     else:
         sentence = (f"ComfyUI did not stop the run within {limit:g} s of the interrupt and could not be stopped: "
-                    f"this worker does not supervise the ComfyUI at {ctx.client.base_url} (COMFYUI_URL); "
-                    "restart it, or the next job waits behind the run")
+                    f"this worker does not supervise the ComfyUI at {ctx.client.base_url} (COMFYUI_URL), so the "
+                    "GPU may still be busy; restart that ComfyUI, or the next job waits behind the run")
+        rt.mark_stuck(prompt_id, sentence)
     if sentence:
         log.warning("job %s: %s", ctx.job.get("id"), sentence)
         ctx.stop_note = sentence
