@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = None
     supervised = None
+    data_tmp = None
     try:
         if options.preview:
             from worker.local_endpoint.preview import PreviewEngine
@@ -180,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         elif options.comfyui_url:
             os.environ["COMFYUI_URL"] = options.comfyui_url
         elif options.handler == DEFAULT_HANDLER and not os.environ.get("COMFYUI_URL"):
-            supervised = _supervise_comfyui()
+            if options.state_dir:
+                data_dir = Path(options.state_dir)
+            else:
+                data_tmp = tempfile.TemporaryDirectory(prefix="local-endpoint-comfyui-")
+                data_dir = Path(data_tmp.name)
+            supervised = _supervise_comfyui(data_dir)
         # Imported only now: the handler may read COMFYUI_URL when its module loads.
         handler = load_handler(options.handler)
         asyncio.run(serve(options, handler))
@@ -192,17 +198,43 @@ def main(argv: list[str] | None = None) -> int:
             engine.stop()
         if supervised is not None and supervised.supervisor is not None:
             supervised.supervisor.stop()        # SIGTERM and Ctrl-C end here; kill -9 is the kernel's (children.py)
+        if data_tmp is not None:
+            data_tmp.cleanup()
     return 0
 
 
-def _supervise_comfyui():
+def in_image(env: dict[str, str] | None = None) -> bool:
+    """Whether this runs where ComfyUI is installed as the worker image has it (or COMFYUI_DIR says where)."""
+    from worker.volume import DEFAULT_COMFYUI
+    env = os.environ if env is None else env
+    return bool(env.get("COMFYUI_DIR")) or Path(DEFAULT_COMFYUI).is_dir()
+
+
+def _supervise_comfyui(data_dir: Path):
     """No --comfyui-url and no --preview: run ComfyUI as `python -m worker` does on RunPod — the volume's model
-    folders wired in (extra_model_paths, cache variables) and ComfyUI started now, not on the first job."""
+    folders wired in (extra_model_paths, cache variables) and ComfyUI started now, not on the first job.
+
+    Outside the image (no /comfyui, no COMFYUI_DIR) nothing is written where it was not asked for: ComfyUI's
+    files (extra_model_paths.yaml, the SONIC link, its log) go under `data_dir` (the --state-dir, else a temp
+    folder), no model folder is created on the volume, and COMFYUI_COMMAND may name the yaml as
+    {extra_model_paths}."""
     from worker import runtime
     from worker.__main__ import prepare_volume
     from worker.config import WorkerSettings
 
-    prepare_volume()            # before the settings are read: it exports the cache variables ComfyUI inherits
+    if in_image():
+        prepare_volume()        # before the settings are read: it exports the cache variables ComfyUI inherits
+    else:
+        from worker import volume
+        layout = volume.VolumeLayout(volume.VolumeLayout.from_env().volume, data_dir / "comfyui")
+        os.environ.update(volume.prepare(layout, create_folders=False))
+        if not os.environ.get("COMFYUI_LOG"):
+            os.environ["COMFYUI_LOG"] = str(data_dir / "comfyui.log")
+        command = os.environ.get("COMFYUI_COMMAND")
+        if command and "{extra_model_paths}" in command:
+            os.environ["COMFYUI_COMMAND"] = command.replace("{extra_model_paths}",
+                                                            str(layout.comfyui / "extra_model_paths.yaml"))
+        log.info("outside the worker image: ComfyUI's files are under %s", data_dir)
     settings = WorkerSettings.from_env()
     log.info("supervising ComfyUI: %s", settings.comfyui_command)
     return runtime.configure(settings, start_comfyui=True)
