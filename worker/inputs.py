@@ -78,7 +78,8 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     if ip.teredo:
         return list(ip.teredo)
     low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip in _NAT64 or ip in _V4_COMPAT:
+    if ip in _NAT64 or (ip in _V4_COMPAT and int(ip) > 1):
+        # ::1 and :: lie inside the old "IPv4-compatible" range but are loopback and unspecified themselves.
         return [low]
     if ip in _NAT64_LOCAL:
         # RFC 6052 /48 layout: 16 bits at 48..63, then (after the u octet) 16 bits at 72..87; also the /96 form.
@@ -88,21 +89,33 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     return []
 
 
-def _check_address(host: str, addr: str) -> None:
+def written(host: str) -> str:
+    """A host as it is written in a URL: an IPv6 literal in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def check_address(host: str, addr: str) -> None:
+    """Raise Blocked when `addr` (an address `host` resolves to, or `host` itself) is not public."""
     ip = ipaddress.ip_address(addr.split("%", 1)[0])
     candidates = [ip]
     if ip.version == 6:
         inner = embedded_ipv4(ip)
         if inner:
             candidates = inner
+    literal = host.strip("[]") == addr
     for one in candidates:
         if not one.is_global or one.is_multicast:
+            if literal:
+                carried = f" (it carries {one})" if one is not ip else ""
+                raise Blocked(f"{written(host)} is a non-public address{carried}")
             shown = f"{ip} (carrying {one})" if one is not ip else str(ip)
-            raise _Blocked(f"{host} resolves to {shown}, a non-public address")
+            raise Blocked(f"{host} resolves to {shown}, a non-public address")
 
 
-class _Blocked(Exception):
+class Blocked(Exception):
     pass
+
+
 
 
 class GuardedResolver(AbstractResolver):
@@ -114,7 +127,7 @@ class GuardedResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):
         results = await self._inner.resolve(host, port, family)
         for r in results:
-            _check_address(host, r["host"])
+            check_address(host, r["host"])
         return results
 
     async def close(self) -> None:
@@ -131,10 +144,10 @@ def _check_url(field: str, url: str, settings: WorkerSettings) -> None:
         raise WorkerError("invalid_input", f"{field}: the URL has no host", field=field)
     if not settings.allow_private_urls:
         try:
-            _check_address(parts.hostname, parts.hostname)   # a literal IP is checked without DNS
+            check_address(parts.hostname, parts.hostname)   # a literal IP is checked without DNS
         except ValueError:
             pass                                               # a name: checked by the resolver at connect time
-        except _Blocked as exc:
+        except Blocked as exc:
             raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are fetched", field=field) from None
 
 
@@ -150,7 +163,7 @@ async def check_public_endpoint(field: str, url: str, settings: WorkerSettings) 
     host = parts.hostname
     try:
         try:
-            _check_address(host, host)
+            check_address(host, host)
             return
         except ValueError:
             pass
@@ -161,8 +174,8 @@ async def check_public_endpoint(field: str, url: str, settings: WorkerSettings) 
             raise WorkerError("invalid_input", f"{field}: the host {host} cannot be resolved ({exc.strerror or exc})",
                               field=field) from None
         for info in infos:
-            _check_address(host, str(info[4][0]))
-    except _Blocked as exc:
+            check_address(host, str(info[4][0]))
+    except Blocked as exc:
         raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are used for a request's bucket",
                           field=field) from None
 
@@ -192,10 +205,10 @@ async def fetch_url(field: str, url: str, settings: WorkerSettings) -> bytes:
                             raise _too_large(field, len(buf), cap)
                     return bytes(buf)
             raise WorkerError("input_fetch_failed", f"{field}: more than {MAX_REDIRECTS} redirects", field=field)
-    except _Blocked as exc:
+    except Blocked as exc:
         raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are fetched", field=field) from None
     except aiohttp.ClientConnectorError as exc:
-        if isinstance(exc.__cause__, _Blocked) or "_Blocked" in repr(exc.os_error):
+        if isinstance(exc.__cause__, Blocked) or "Blocked" in repr(exc.os_error):
             raise WorkerError("forbidden", f"{field}: {exc.os_error}; only public hosts are fetched",
                               field=field) from None
         raise WorkerError("input_fetch_failed", f"{field}: could not connect ({exc.os_error})", field=field) from None

@@ -236,7 +236,9 @@ async def deliver(ctx: JobContext, collected: list[outputs.Collected],
         prefix = str(ctx.job.get("id") or "job").replace("/", "_")
         items = [(f"{prefix}/{c.ref.filename}", d, c.mime) for c, d in zip(collected, datas)]
         try:
-            uploaded = await bucket_upload(target, items)
+            # A bucket the request named is connected to only at a public address, checked again at connect time.
+            guard = bool(ctx.job.get("s3Config")) and not settings.allow_private_urls
+            uploaded = await bucket_upload(target, items, guard=guard)
             files = [outputs.url_entry(c, len(d), u.url) for c, d, u in zip(collected, datas, uploaded)]
         except WorkerError as exc:
             # The GPU work is done: when the files fit inline, hand them back that way rather than lose them.
