@@ -9,13 +9,12 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
-from worker.local_endpoint import webhook
+from worker.local_endpoint import scratch as scratch_dirs, webhook
 from worker.local_endpoint.app import AppConfig, build_app
 from worker.local_endpoint.files import FileStore
 from worker.local_endpoint.idle import IdleClock
@@ -112,7 +111,7 @@ def parse_args(argv: list[str]) -> ServeOptions:
 async def serve(options: ServeOptions, handler: Handler) -> None:
     journal = Journal(Path(options.state_dir)) if options.state_dir else None
     # Outputs too big to return inline are kept and served here (with the state, so they survive a restart).
-    scratch = None if options.state_dir else tempfile.TemporaryDirectory(prefix="local-endpoint-files-")
+    scratch = None if options.state_dir else scratch_dirs.make("local-endpoint-files-")
     store = FileStore(Path(options.state_dir) / "files" if options.state_dir else Path(scratch.name))
     from worker import runtime
     queue = JobQueue(handler, concurrency=options.concurrency, retention_s=options.retention_s,
@@ -167,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     engine = None
     supervised = None
     data_tmp = None
+    scratch_dirs.sweep()            # folders of endpoints killed outright (kill -9) before this start
     try:
+        if options.handler == DEFAULT_HANDLER:
+            from worker.config import WorkerSettings
+            WorkerSettings.from_env()   # a bad setting (a bucket without its keys) stops the start, in one line
         if options.preview:
             from worker.local_endpoint.preview import PreviewEngine
             engine = PreviewEngine(step_delay=options.step_delay_s)
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             if options.state_dir:
                 data_dir = Path(options.state_dir)
             else:
-                data_tmp = tempfile.TemporaryDirectory(prefix="local-endpoint-comfyui-")
+                data_tmp = scratch_dirs.make("local-endpoint-comfyui-")
                 data_dir = Path(data_tmp.name)
             supervised = _supervise_comfyui(data_dir)
         # Imported only now: the handler may read COMFYUI_URL when its module loads.
