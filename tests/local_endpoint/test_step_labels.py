@@ -35,3 +35,21 @@ def test_status_during_a_slow_job_shows_the_step_changing(tmp_path):
         assert not any("node" in s for s in labels), labels
     finally:
         proc.stop()
+
+
+def test_the_studio_shows_the_workers_words_for_the_step():
+    from types import SimpleNamespace
+
+    from backend.tracker import running_message
+    from ui.jobs import status_cell
+
+    rec = SimpleNamespace(status="running", progress={"stage": "running", "node": "3", "step": 12, "steps": 25,
+                                                      "percent": 48, "label": "sampling 12/25"})
+    assert running_message(rec) == "Running: sampling 12/25 (48 %)"
+    assert status_cell(rec) == "running · sampling 12/25"
+    rec.progress = {"stage": "running", "node": "7", "step": 0, "steps": 0, "percent": 0,
+                    "label": "loading Sonic · 12 s"}
+    assert running_message(rec) == "Running: loading Sonic · 12 s"
+    old = SimpleNamespace(status="running", progress={"stage": "running", "step": 3, "steps": 5, "percent": 60})
+    assert running_message(old) == "Running: step 3 of 5 (60 %)"          # a worker without labels
+    assert status_cell(SimpleNamespace(status="completed", progress=rec.progress)) == "completed"
