@@ -66,16 +66,15 @@ def _guarded_new_conn(self):
     that was checked: a request's bucket name cannot be re-pointed at a private address between the check and
     boto3's own resolution (DNS rebinding). TLS still names and verifies the host as written."""
     host = self._dns_host
+    # A name that does not resolve here fails the connection: urllib3 must not resolve (unchecked) on its own.
+    infos = socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"{host} resolves to no address")
+    for info in infos:
+        check_address(host, str(info[4][0]))
+    self._dns_host = str(infos[0][4][0])
     try:
-        infos = socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)
-    except OSError:
-        infos = []
-    if infos:
-        for info in infos:
-            check_address(host, str(info[4][0]))
-        self._dns_host = str(infos[0][4][0])
-    try:
-        return type(self).__mro__[1]._new_conn(self)
+        return super(type(self), self)._new_conn()     # the pool's own connection class, to the checked address
     finally:
         self._dns_host = host
 
@@ -94,18 +93,14 @@ def _client(target: BucketSettings, guard: bool = False):
     import boto3
     from botocore.config import Config
 
-    s3 = _make_client(target, boto3, Config)
+    s3 = boto3.client("s3", endpoint_url=target.endpoint_url, region_name=target.region,
+                      aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                                    connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
+                                    retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"}))
     if guard:
         _guard(s3)
     return s3
-
-
-def _make_client(target: BucketSettings, boto3, Config):
-    return boto3.client("s3", endpoint_url=target.endpoint_url, region_name=target.region,
-                        aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
-                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                                      connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
-                                      retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"}))
 
 
 def _upload_sync(target: BucketSettings, items: list[tuple[str, bytes, str]], until: float,

@@ -172,3 +172,10 @@ async def test_a_request_bucket_re_pointed_at_a_private_address_after_the_check_
     with pytest.raises(Exception):
         await bucket.upload(bucket.from_s3_config(s3), [("k", b"x", "text/plain")], 3.0)
     assert accepted
+    # with it, a name whose addresses pass the check is connected to at the checked address (here loopback is
+    # let through the check, to stand in for a public bucket)
+    accepted.clear()
+    monkeypatch.setattr(bucket, "check_address", lambda host, addr: None)
+    with pytest.raises(Exception):
+        await bucket.upload(bucket.from_s3_config(s3), [("k", b"x", "text/plain")], 3.0, guard=True)
+    assert accepted
