@@ -60,3 +60,15 @@ def test_cancel_on_an_external_comfyui_that_ignores_the_interrupt_fails_and_mark
     finally:
         proc.stop()
         fake.stop()
+
+
+def test_the_endpoint_tab_reads_an_unhealthy_worker_and_why():
+    from backend.client import Health
+    from backend.readiness import build
+
+    sentence = "ComfyUI did not stop the run within 1 s of the interrupt and could not be stopped: …"
+    health = Health.parse({"workers": {"unhealthy": 1}, "jobs": {}})
+    ready = build(health, {"comfyui": {"alive": True, "busy": sentence}, "jobs": {}}, [])
+    assert ready.workers["unhealthy"] == 1 and ready.workers["idle"] == 0
+    assert ready.problems == [f"ComfyUI is busy: {sentence}"]
+    assert build(health, {"comfyui": {"alive": True}, "jobs": {}}, []).problems == []
