@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from worker import runtime as worker_runtime
 from worker.local_endpoint import scratch as scratch_dirs, webhook
 from worker.local_endpoint.app import AppConfig, build_app
 from worker.local_endpoint.files import FileStore
@@ -113,10 +114,9 @@ async def serve(options: ServeOptions, handler: Handler) -> None:
     # Outputs too big to return inline are kept and served here (with the state, so they survive a restart).
     scratch = None if options.state_dir else scratch_dirs.make("local-endpoint-files-")
     store = FileStore(Path(options.state_dir) / "files" if options.state_dir else Path(scratch.name))
-    from worker import runtime
     queue = JobQueue(handler, concurrency=options.concurrency, retention_s=options.retention_s,
                      cold_start_s=options.cold_start_s, on_terminal=webhook.deliver, journal=journal, files=store,
-                     unhealthy=runtime.unhealthy_reason)
+                     unhealthy=worker_runtime.unhealthy_reason)
     app = build_app(queue, AppConfig(endpoint_id=options.endpoint_id, api_key=options.api_key,
                                      test_hooks=options.test_hooks))
     idle = None
