@@ -78,7 +78,8 @@ def build(health: Health | None, debug: dict[str, Any] | None, problems: list[st
         volume_mounted=vol.get("mounted") if debug else None,
         comfyui_alive=comfy.get("alive") if debug else None,
         comfyui_version=comfy.get("version") if debug else None,
-        problems=problems,
+        # A run the worker's /interrupt did not stop: its GPU may still be busy until ComfyUI is restarted.
+        problems=problems + ([f"ComfyUI is busy: {comfy['busy']}"] if isinstance(comfy.get("busy"), str) else []),
     )
 
 

@@ -143,7 +143,12 @@ class JobTracker:
             return rec
         if rec.remote_id:
             try:
-                await self.client.cancel(rec.remote_id)
+                out = await self.client.cancel(rec.remote_id)
+                if (out or {}).get("status") == "FAILED":
+                    # The worker could not stop the run (its ComfyUI kept going): say so, not "cancelled".
+                    st = await self.client.status(rec.remote_id)
+                    self._finish(rec, "failed", parse_error(st.get("error")))
+                    return rec.copy()
             except NotFoundError:
                 pass     # already gone at RunPod; cancelled from our side all the same
         self._finish(rec, "cancelled", None)
@@ -279,7 +284,7 @@ class JobTracker:
             seq = seq if isinstance(seq, int) else f.last_seq + 1
             if seq > f.last_seq:     # reports are fire-and-forget and may arrive out of order
                 f.last_seq = seq
-                prog = {k: out.get(k) for k in ("stage", "node", "step", "steps", "percent", "seq")}
+                prog = {k: out.get(k) for k in ("stage", "node", "step", "steps", "percent", "seq", "label")}
                 if prog != rec.progress:
                     rec.progress = prog
                     changed = True
@@ -414,6 +419,11 @@ def running_message(rec: JobRecord) -> str:
     p = rec.progress or {}
     stage = STAGE_WORDS.get(str(p.get("stage")), "Running")
     step, steps, pct = p.get("step"), p.get("steps"), p.get("percent")
+    label = p.get("label")
+    if isinstance(label, str) and label.strip():
+        # The worker's words for the running step ("sampling 12/25", "loading Sonic · 12 s").
+        return f"{stage}: {label.strip()[:120]}" + (f" ({pct:.0f} %)" if isinstance(pct, (int, float))
+                                                    and isinstance(steps, int) and steps > 0 else "")
     if isinstance(step, int) and isinstance(steps, int) and steps > 0:
         return f"{stage}: step {step} of {steps}" + (f" ({pct:.0f} %)" if isinstance(pct, (int, float)) else "")
     if isinstance(pct, (int, float)):

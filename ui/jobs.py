@@ -83,9 +83,17 @@ def columns(show_cost: bool = True) -> list[str]:
 
 
 def row(rec: Any, today: dt.date | None = None, show_cost: bool = True) -> list:
-    cells = [_short_when(rec.created_at, today), title(rec.action), rec.status, _secs_text(rec.delay_ms),
+    cells = [_short_when(rec.created_at, today), title(rec.action), status_cell(rec), _secs_text(rec.delay_ms),
              _secs_text(rec.execution_ms), _cost(rec.cost_usd), short_error(rec.error)]
     return cells if show_cost else cells[:5] + cells[6:]
+
+
+def status_cell(rec: Any) -> str:
+    """The status, and while a job runs the step the worker names ("running · sampling 12/25")."""
+    label = (getattr(rec, "progress", None) or {}).get("label")
+    if rec.status in ("running", "uploading") and isinstance(label, str) and label.strip():
+        return f"{rec.status} · {label.strip()[:80]}"
+    return rec.status
 
 
 def table_value(rows: list[list], show_cost: bool = True) -> pd.DataFrame:

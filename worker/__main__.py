@@ -39,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     from worker import runtime
     from worker.config import WorkerSettings
 
-    settings = WorkerSettings.from_env()
+    try:
+        settings = WorkerSettings.from_env()
+    except ValueError as exc:       # e.g. a bucket without its keys: refuse to start rather than fail every job
+        print(f"worker: {exc}", file=sys.stderr, flush=True)
+        return 2
     logging.getLogger("worker").info("worker settings: %r", settings)
     if settings.supervised:
         prepare_volume()

@@ -10,12 +10,14 @@ has a deadline. Errors name the bucket's host and never carry the keys.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from worker.config import BucketSettings
 from worker.errors import WorkerError
+from worker.inputs import Blocked, check_address
 
 
 @dataclass(frozen=True)
@@ -59,19 +61,51 @@ def host_of(url: str) -> str:
     return parts.netloc.rsplit("@", 1)[-1] or url
 
 
-def _client(target: BucketSettings):
+def _guarded_new_conn(self):
+    """urllib3's connect, re-checking the name at connect time (as media URLs are) and connecting to the address
+    that was checked: a request's bucket name cannot be re-pointed at a private address between the check and
+    boto3's own resolution (DNS rebinding). TLS still names and verifies the host as written."""
+    host = self._dns_host
+    # A name that does not resolve here fails the connection: urllib3 must not resolve (unchecked) on its own.
+    infos = socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"{host} resolves to no address")
+    for info in infos:
+        check_address(host, str(info[4][0]))
+    self._dns_host = str(infos[0][4][0])
+    try:
+        return super(type(self), self)._new_conn()     # the pool's own connection class, to the checked address
+    finally:
+        self._dns_host = host
+
+
+def _guard(s3) -> None:
+    """Make this client's connections go through `_guarded_new_conn` (its pools only; no global patch)."""
+    session = s3._endpoint.http_session
+    pools = session._pool_classes_by_scheme     # the same dict its pool managers read
+    for scheme, pool_cls in list(pools.items()):
+        conn_cls = type(f"Guarded{pool_cls.ConnectionCls.__name__}", (pool_cls.ConnectionCls,),
+                        {"_new_conn": _guarded_new_conn})
+        pools[scheme] = type(f"Guarded{pool_cls.__name__}", (pool_cls,), {"ConnectionCls": conn_cls})
+
+
+def _client(target: BucketSettings, guard: bool = False):
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=target.endpoint_url, region_name=target.region,
-                        aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
-                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                                      connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
-                                      retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"}))
+    s3 = boto3.client("s3", endpoint_url=target.endpoint_url, region_name=target.region,
+                      aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                                    connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
+                                    retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"}))
+    if guard:
+        _guard(s3)
+    return s3
 
 
-def _upload_sync(target: BucketSettings, items: list[tuple[str, bytes, str]], until: float) -> list[Uploaded]:
-    s3 = _client(target)
+def _upload_sync(target: BucketSettings, items: list[tuple[str, bytes, str]], until: float,
+                 guard: bool = False) -> list[Uploaded]:
+    s3 = _client(target, guard)
     out = []
     for key, data, mime in items:
         if time.monotonic() > until:
@@ -94,6 +128,9 @@ def reason_of(exc: BaseException) -> str:
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         if code or status:
             return f"{code or 'HTTP'}{f' (HTTP {status})' if status else ''}"
+    inner = (getattr(exc, "kwargs", None) or {}).get("error")      # botocore's HTTPClientError wraps the cause
+    if isinstance(inner, Blocked):
+        return str(inner)
     name = exc.__class__.__name__
     if isinstance(exc, TimeoutError):
         return f"no answer within {UPLOAD_DEADLINE_S:g} s"
@@ -101,12 +138,14 @@ def reason_of(exc: BaseException) -> str:
 
 
 async def upload(target: BucketSettings, items: list[tuple[str, bytes, str]],
-                 deadline_s: float = UPLOAD_DEADLINE_S) -> list[Uploaded]:
-    """Upload (key, bytes, content type) items; errors name the bucket and its host, never the keys."""
+                 deadline_s: float = UPLOAD_DEADLINE_S, *, guard: bool = False) -> list[Uploaded]:
+    """Upload (key, bytes, content type) items; errors name the bucket and its host, never the keys.
+
+    `guard`: the bucket came with the request (s3Config), so every connection goes only to a public address."""
     until = time.monotonic() + deadline_s
     try:
         # The thread cannot be cancelled; on the deadline we stop waiting for it and it ends on its own timeouts.
-        return await asyncio.wait_for(asyncio.to_thread(_upload_sync, target, items, until), deadline_s + 1)
+        return await asyncio.wait_for(asyncio.to_thread(_upload_sync, target, items, until, guard), deadline_s + 1)
     except Exception as exc:  # botocore raises many types; all mean "the upload failed"
         raise WorkerError("upload_failed", f"uploading to bucket '{target.bucket}' at {host_of(target.endpoint_url)} "
                           f"failed: {reason_of(exc)}", details={"host": host_of(target.endpoint_url)}) from None

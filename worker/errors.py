@@ -11,7 +11,7 @@ from typing import Any
 CODES = frozenset({
     "invalid_input", "unknown_action", "input_too_large", "input_fetch_failed", "model_missing",
     "validation_failed", "execution_failed", "comfyui_unavailable", "comfyui_crashed", "timeout",
-    "output_too_large", "upload_failed", "forbidden", "internal",
+    "output_too_large", "upload_failed", "forbidden", "internal", "comfyui_busy",
 })
 
 

@@ -80,7 +80,11 @@ async def _run(job: dict) -> dict:
                 result = await _dispatch(action, inp, ctx)
         except asyncio.CancelledError:
             # Shielded: the cancel must not also cut short the stop (and a restart of a stuck ComfyUI).
-            await asyncio.shield(stop_and_confirm(ctx))
+            note = await asyncio.shield(stop_and_confirm(ctx))
+            if note and rt.stuck is not None and rt.supervisor is None:
+                # Not stopped, and not ours to restart: a "cancelled" job would hide a GPU that is still busy.
+                return WorkerError("comfyui_busy", "the cancel did not stop the run: " + note,
+                                   details={"comfyui_stop": note}).to_result()
             raise
         except TimeoutError as exc:
             note = await stop_and_confirm(ctx)

@@ -61,13 +61,14 @@ def _too_large(field: str, size: int, cap: int) -> WorkerError:
                        field=field, details={"limit": cap})
 
 
-def _check_address(host: str, addr: str) -> None:
+def check_address(host: str, addr: str) -> None:
+    """Raise Blocked when `addr` (an address `host` resolves to, or `host` itself) is not public."""
     problem = non_public(host, addr)
     if problem:
-        raise _Blocked(problem)
+        raise Blocked(problem)
 
 
-class _Blocked(Exception):
+class Blocked(Exception):
     pass
 
 
@@ -80,7 +81,7 @@ class GuardedResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):
         results = await self._inner.resolve(host, port, family)
         for r in results:
-            _check_address(host, r["host"])
+            check_address(host, r["host"])
         return results
 
     async def close(self) -> None:
@@ -97,10 +98,10 @@ def _check_url(field: str, url: str, settings: WorkerSettings) -> None:
         raise WorkerError("invalid_input", f"{field}: the URL has no host", field=field)
     if not settings.allow_private_urls:
         try:
-            _check_address(parts.hostname, parts.hostname)   # a literal IP is checked without DNS
+            check_address(parts.hostname, parts.hostname)   # a literal IP is checked without DNS
         except ValueError:
             pass                                               # a name: checked by the resolver at connect time
-        except _Blocked as exc:
+        except Blocked as exc:
             raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are fetched", field=field) from None
 
 
@@ -116,7 +117,7 @@ async def check_public_endpoint(field: str, url: str, settings: WorkerSettings) 
     host = parts.hostname
     try:
         try:
-            _check_address(host, host)
+            check_address(host, host)
             return
         except ValueError:
             pass
@@ -127,8 +128,8 @@ async def check_public_endpoint(field: str, url: str, settings: WorkerSettings) 
             raise WorkerError("invalid_input", f"{field}: the host {host} cannot be resolved ({exc.strerror or exc})",
                               field=field) from None
         for info in infos:
-            _check_address(host, str(info[4][0]))
-    except _Blocked as exc:
+            check_address(host, str(info[4][0]))
+    except Blocked as exc:
         raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are used for a request's bucket",
                           field=field) from None
 
@@ -158,10 +159,10 @@ async def fetch_url(field: str, url: str, settings: WorkerSettings) -> bytes:
                             raise _too_large(field, len(buf), cap)
                     return bytes(buf)
             raise WorkerError("input_fetch_failed", f"{field}: more than {MAX_REDIRECTS} redirects", field=field)
-    except _Blocked as exc:
+    except Blocked as exc:
         raise WorkerError("forbidden", f"{field}: {exc}; only public hosts are fetched", field=field) from None
     except aiohttp.ClientConnectorError as exc:
-        if isinstance(exc.__cause__, _Blocked) or "_Blocked" in repr(exc.os_error):
+        if isinstance(exc.__cause__, Blocked) or "Blocked" in repr(exc.os_error):
             raise WorkerError("forbidden", f"{field}: {exc.os_error}; only public hosts are fetched",
                               field=field) from None
         raise WorkerError("input_fetch_failed", f"{field}: could not connect ({exc.os_error})", field=field) from None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from worker import convert, node_errors, outputs, progress
+from worker import convert, node_errors, node_roles, outputs, progress
 from worker.bucket import from_s3_config, upload as bucket_upload
 from worker.config import BucketSettings
 from worker.inputs import check_public_endpoint
@@ -38,13 +38,16 @@ class JobContext:
     stop_note: str | None = None           # set when ComfyUI did not let go of the prompt after /interrupt
     bucket: BucketSettings | None = None   # where outputs go: the request's s3Config, else the worker's own
     inline_copies: int = 1                 # how often the result carries each inline file (worker-comfyui: 2)
+    roles: dict[str, str] = field(default_factory=dict)   # node id -> role, for the running step's label
+    last_node: str | None = None
 
     def report(self, payload: dict, force: bool = False) -> None:
-        """Stage changes always go out; steps within a stage are throttled by worker.progress."""
-        force = force or payload.get("stage") != self.last_stage
-        self.last_stage = payload.get("stage")
+        """Stage and node changes always go out; steps within a node are throttled by worker.progress."""
+        force = force or payload.get("stage") != self.last_stage or payload.get("node") != self.last_node
+        self.last_stage, self.last_node = payload.get("stage"), payload.get("node")
         body = {"stage": payload.get("stage"), "node": payload.get("node"), "step": payload.get("step", 0),
-                "steps": payload.get("steps", 0), "percent": payload.get("percent", 0)}
+                "steps": payload.get("steps", 0), "percent": payload.get("percent", 0),
+                "label": node_roles.step_label(payload, self.roles)}
         try:
             progress.report(self.job, body, force=force)
         except Exception as exc:           # progress is best effort; never fail a job over it
@@ -98,8 +101,9 @@ async def stop_and_confirm(ctx: JobContext) -> str | None:
         sentence = None                     # it exited by itself: restarted before the next job
     else:
         sentence = (f"ComfyUI did not stop the run within {limit:g} s of the interrupt and could not be stopped: "
-                    f"this worker does not supervise the ComfyUI at {ctx.client.base_url} (COMFYUI_URL); "
-                    "restart it, or the next job waits behind the run")
+                    f"this worker does not supervise the ComfyUI at {ctx.client.base_url} (COMFYUI_URL), so the "
+                    "GPU may still be busy; restart that ComfyUI, or the next job waits behind the run")
+        rt.mark_stuck(prompt_id, sentence)
     if sentence:
         log.warning("job %s: %s", ctx.job.get("id"), sentence)
         ctx.stop_note = sentence
@@ -133,6 +137,7 @@ async def execute(ctx: JobContext, prepare: Prepare,
     except aiohttp.ClientResponseError as exc:
         raise WorkerError("invalid_input", f"ComfyUI refused an input file ({exc.status} {exc.message})") from None
     ctx.timings["input_upload_ms"] = int((time.monotonic() - t) * 1000)
+    ctx.roles = ctx.roles or node_roles.for_prompt(prompt)
 
     def on_queued(prompt_id: str) -> None:
         ctx.prompt_id = prompt_id
@@ -231,7 +236,9 @@ async def deliver(ctx: JobContext, collected: list[outputs.Collected],
         prefix = str(ctx.job.get("id") or "job").replace("/", "_")
         items = [(f"{prefix}/{c.ref.filename}", d, c.mime) for c, d in zip(collected, datas)]
         try:
-            uploaded = await bucket_upload(target, items)
+            # A bucket the request named is connected to only at a public address, checked again at connect time.
+            guard = bool(ctx.job.get("s3Config")) and not settings.allow_private_urls
+            uploaded = await bucket_upload(target, items, guard=guard)
             files = [outputs.url_entry(c, len(d), u.url) for c, d, u in zip(collected, datas, uploaded)]
         except WorkerError as exc:
             # The GPU work is done: when the files fit inline, hand them back that way rather than lose them.

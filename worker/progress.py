@@ -5,8 +5,9 @@ the job's `output` while it runs. The SDK's own `progress_update` posts each upd
 event loop, so updates may land out of order and one may land after the result, leaving the job IN_PROGRESS
 (runpod-python #250). So this module posts through the SDK's same `send_result`, but from one sender per job on
 the handler's own loop: updates go out one after another (while one is in flight only the newest waiting one is
-kept: RunPod shows only the latest), and `settle()` returns as soon as the last one is acknowledged, bounded by
-`SETTLE_MAX_S`. The local endpoint installs its own sink for the duration of a job, so the same handler reports
+kept: RunPod shows only the latest), and `settle()` returns as soon as the one in flight is acknowledged
+(bounded by `SETTLE_MAX_S`), dropping a newer one not yet sent: the result supersedes it. So the result is held
+back by at most one round trip, and no update can land after it (RunPod would then show the job IN_PROGRESS). The local endpoint installs its own sink for the duration of a job, so the same handler reports
 to whichever queue runs it. Reports are throttled and carry a monotonic `seq`.
 """
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Channel:
                 log.warning("progress update for job %s failed: %s", self.job.get("id"), exc)
 
     async def close(self, bound: float | None) -> None:
+        # An update not yet sent is dropped: the result supersedes it, and waiting for its round trip too would
+        # hold the result back for two acknowledgements instead of at most the one in flight.
+        self.latest = None
         if self.task is not None and not self.task.done():
             if bound is None:
                 self.task.cancel()

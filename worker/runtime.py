@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
+import time
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -17,12 +19,50 @@ from worker.comfy.supervisor import StartFailed, Supervisor, read_tail
 from worker.config import WorkerSettings
 from worker.errors import WorkerError
 
+log = logging.getLogger("worker")
+STUCK_POLL_S = 1.0
+
 
 @dataclass
 class Runtime:
     settings: WorkerSettings
     supervisor: Supervisor | None = None
     facts: dict = field(default_factory=dict)      # "preview", "version": from /system_stats, reset on restart
+    # Set when /interrupt did not stop a run on a ComfyUI this worker cannot restart (COMFYUI_URL): the worker
+    # reports itself unhealthy until that ComfyUI has let go of the prompt. {"prompt_id", "message", "since"}
+    stuck: dict | None = None
+    _stuck_watch: asyncio.Task | None = field(default=None, repr=False)
+
+    def mark_stuck(self, prompt_id: str, message: str) -> None:
+        """Unhealthy from now until ComfyUI no longer holds `prompt_id` (watched on the running loop)."""
+        self.stuck = {"prompt_id": prompt_id, "message": message, "since": time.time()}
+        if self._stuck_watch is None or self._stuck_watch.done():
+            self._stuck_watch = asyncio.get_running_loop().create_task(self._watch_stuck())
+
+    async def still_stuck(self, client: ComfyClient) -> bool:
+        """Re-check now: clears the mark once ComfyUI is idle of the stuck prompt."""
+        stuck = self.stuck
+        if stuck is None:
+            return False
+        try:
+            q = await client.queue() or {}
+        except Exception:                   # unreachable or odd: nothing says the GPU is free
+            return True
+        held = any(isinstance(e, list) and len(e) > 1 and e[1] == stuck["prompt_id"]
+                   for e in q.get("queue_running", []) + q.get("queue_pending", []))
+        if not held and self.stuck is stuck:
+            log.info("ComfyUI let go of prompt %s: healthy again", stuck["prompt_id"])
+            self.stuck = None
+        return held
+
+    async def _watch_stuck(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            client = ComfyClient(self.settings.base_url, session)
+            while self.stuck is not None and await self.still_stuck(client):
+                await asyncio.sleep(STUCK_POLL_S)
+
+    def unhealthy_reason(self) -> str | None:
+        return None if self.stuck is None else self.stuck["message"]
 
     async def ensure_comfyui(self, session: aiohttp.ClientSession) -> None:
         """Make sure ComfyUI is up before a job uses it; restarts a crashed supervised ComfyUI."""
@@ -98,3 +138,8 @@ def configure(settings: WorkerSettings | None = None, *, start_comfyui: bool = F
 
 def get() -> Runtime:
     return _runtime or configure()
+
+
+def unhealthy_reason() -> str | None:
+    """Why the worker is unhealthy right now (a run ComfyUI would not stop), or None; never builds a runtime."""
+    return None if _runtime is None else _runtime.unhealthy_reason()

@@ -107,15 +107,21 @@ def link_sonic(layout: VolumeLayout) -> Path:
     return link
 
 
-def prepare(layout: VolumeLayout) -> dict[str, str]:
-    """Create the folders, write the yaml, link SONIC; return the cache environment to export."""
-    layout.models.mkdir(parents=True, exist_ok=True)
-    for name in (*STANDARD_FOLDERS, *CACHE_FOLDERS):
-        (layout.models / name).mkdir(exist_ok=True)
+def prepare(layout: VolumeLayout, *, create_folders: bool = True) -> dict[str, str]:
+    """Create the folders, write the yaml, link SONIC; return the cache environment to export.
+
+    `create_folders=False` (a local run outside the image) leaves the volume as it is: an existing models folder
+    switches on the worker's pre-run model check, so empty folders made here would refuse jobs whose models
+    ComfyUI finds elsewhere. The yaml then lists what is there, and SONIC is linked only to a folder that exists."""
+    if create_folders:
+        layout.models.mkdir(parents=True, exist_ok=True)
+        for name in (*STANDARD_FOLDERS, *CACHE_FOLDERS):
+            (layout.models / name).mkdir(exist_ok=True)
     layout.comfyui.mkdir(parents=True, exist_ok=True)
     yaml = extra_model_paths_yaml(layout.models, model_folders(layout.models))
     (layout.comfyui / "extra_model_paths.yaml").write_text(yaml, encoding="utf-8")
-    link_sonic(layout)
+    if create_folders or (layout.models / "sonic").is_dir():
+        link_sonic(layout)
     return cache_env(layout)
 
 

@@ -22,7 +22,8 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     if ip.teredo:
         return list(ip.teredo)
     low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip in _NAT64 or ip in _V4_COMPAT:
+    if ip in _NAT64 or (ip in _V4_COMPAT and int(ip) > 1):
+        # ::1 and :: lie inside the old "IPv4-compatible" range but are loopback and unspecified themselves.
         return [low]
     if ip in _NAT64_LOCAL:
         # RFC 6052 /48 layout: 16 bits at 48..63, then (after the u octet) 16 bits at 72..87; also the /96 form.
@@ -30,6 +31,11 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
         v4_48 = ipaddress.IPv4Address((((n >> 64) & 0xFFFF) << 16) | ((n >> 40) & 0xFFFF))
         return [v4_48, low]
     return []
+
+
+def written(host: str) -> str:
+    """A host as it is written in a URL: an IPv6 literal in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def non_public(host: str, addr: str) -> str | None:
@@ -41,8 +47,12 @@ def non_public(host: str, addr: str) -> str | None:
         inner = embedded_ipv4(ip)
         if inner:
             candidates = inner
+    literal = host.strip("[]") == addr
     for one in candidates:
         if not one.is_global or one.is_multicast:
+            if literal:                 # the URL names the address itself: say it as it was written
+                carried = f" (it carries {one})" if one is not ip else ""
+                return f"{written(host)} is a non-public address{carried}"
             shown = f"{ip} (carrying {one})" if one is not ip else str(ip)
             return f"{host} resolves to {shown}, a non-public address"
     return None

@@ -5,7 +5,7 @@ It is not the preview engine (worker/preview); it exists so each worker error pa
 Faults: never-start (log lines, never binds), crash-mid-job (exits during the first step), hang (runs until
 interrupted), drop-ws (closes every socket once a prompt starts; the worker must fall back to /history),
 ignore-interrupt (runs like hang but never heeds /interrupt: the prompt stays in queue_running until the process
-ends, like SONIC's sampling loop).
+ends, like SONIC's sampling loop, or `POST /_fake/release` lets it end as if interrupted).
 Output node `inputs.size_bytes` pads a file to that size (for the oversize paths).
 `GET /_fake/calls` lists the interrupt and queue-delete calls received.
 `--fail-class C --fail-exception T --fail-message M`: a node of class C fails as a real node raising T(M) does
@@ -62,6 +62,7 @@ class Fake:
         self.queue: list[tuple[str, dict, str]] = []
         self.running: str | None = None
         self.interrupt = asyncio.Event()
+        self.release = asyncio.Event()
         self.calls: list[dict] = []
         self.counter = 0
         self.wake = asyncio.Event()
@@ -173,6 +174,10 @@ class Fake:
     async def models_route(self, r):
         return web.json_response(self.models if r.match_info["folder"] == "checkpoints" else [])
 
+    async def release_route(self, r):
+        self.release.set()
+        return web.json_response({"released": self.running})
+
     async def calls_route(self, r):
         return web.json_response({"calls": self.calls, "running": self.running, "pending": [q[0] for q in self.queue],
                                   "prompts": self.counter})
@@ -215,8 +220,10 @@ class Fake:
                     await self.send(cid, "progress", {"value": i, "max": steps, "prompt_id": pid, "node": nid})
                 if self.a.fault == "ignore-interrupt":
                     print("fake: sampling, ignoring interrupts", flush=True)
-                    while True:
+                    while not self.release.is_set():
                         await asyncio.sleep(0.05)
+                    self.release.clear()
+                    return await self.interrupted(pid, cid, nid)
                 if self.a.fault == "hang":
                     while not self.interrupt.is_set():
                         await asyncio.sleep(0.05)
@@ -289,7 +296,7 @@ async def main(a):
                     web.get("/history/{pid}", fake.get_history), web.get("/view", fake.view),
                     web.post("/interrupt", fake.interrupt_route), web.post("/queue", fake.queue_post),
                     web.get("/queue", fake.queue_get), web.get("/models/{folder}", fake.models_route),
-                    web.get("/_fake/calls", fake.calls_route)])
+                    web.get("/_fake/calls", fake.calls_route), web.post("/_fake/release", fake.release_route)])
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", a.port).start()

@@ -142,3 +142,40 @@ async def test_the_operators_own_bucket_on_loopback_is_trusted(fake, use_setting
     use_settings(settings_for(fake, tmp_path, bucket=target(port)))
     result = await handler({"id": "op", "input": {"action": "workflow", "workflow": portrait_workflow()}})
     assert result["status"] == "success" and accepted
+
+
+async def test_a_request_bucket_re_pointed_at_a_private_address_after_the_check_is_not_connected_to(
+        fake, use_settings, tmp_path, closing_listener, monkeypatch):
+    """DNS rebinding: the name is public when the worker checks it and private when boto3 would connect."""
+    from worker import bucket
+
+    port, accepted = closing_listener
+    real = socket.getaddrinfo
+    asked = []
+
+    def rebinding(host, *args, **kw):
+        if host == "rebind.example":
+            asked.append(host)
+            return real("93.184.216.34" if len(asked) == 1 else "127.0.0.1", *args, **kw)
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    use_settings(settings_for(fake, tmp_path))
+    s3 = {"accessId": "id", "accessSecret": SECRET, "bucketName": "media",
+          "endpointUrl": f"http://rebind.example:{port}"}
+    result = await handler({"id": "rebind", "s3Config": s3, "input": {"action": "workflow",
+                                                                      "workflow": portrait_workflow()}})
+    assert result["status"] == "success" and result["files"][0]["encoding"] == "base64", result
+    assert any("rebind.example resolves to 127.0.0.1, a non-public address" in w for w in result["warnings"]), result
+    assert accepted == [] and len(asked) >= 2           # checked twice; never connected to the private address
+    # without the guard boto3 resolves the name itself and connects to whatever it now says
+    with pytest.raises(Exception):
+        await bucket.upload(bucket.from_s3_config(s3), [("k", b"x", "text/plain")], 3.0)
+    assert accepted
+    # with it, a name whose addresses pass the check is connected to at the checked address (here loopback is
+    # let through the check, to stand in for a public bucket)
+    accepted.clear()
+    monkeypatch.setattr(bucket, "check_address", lambda host, addr: None)
+    with pytest.raises(Exception):
+        await bucket.upload(bucket.from_s3_config(s3), [("k", b"x", "text/plain")], 3.0, guard=True)
+    assert accepted

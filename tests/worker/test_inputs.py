@@ -148,9 +148,9 @@ async def test_ipv6_forms_carrying_a_private_ipv4_are_refused(fake, use_settings
 
 
 def test_ipv6_forms_carrying_a_public_ipv4_are_judged_by_it():
-    from worker.inputs import _check_address
+    from worker.inputs import check_address
     for addr in ("64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"):
-        _check_address("h", addr)                       # 8.8.8.8 inside: public, no exception
+        check_address("h", addr)                       # 8.8.8.8 inside: public, no exception
 
 
 @pytest.mark.parametrize("scheme", ["http", "HTTP", "Http"])
@@ -177,3 +177,13 @@ async def test_a_job_action_takes_http_media_when_the_worker_allows_it(fake, use
     err = error_of(await handler({"id": "anim2", "input": {"action": "animate",
                                                            "image": "HTTP://example.com/face.png"}}))
     assert err["field"] == "image" and "http" in err["message"]
+
+
+def test_a_refused_ipv6_literal_is_named_as_written():
+    from worker.inputs import Blocked, check_address
+    with pytest.raises(Blocked) as refused:
+        check_address("::1", "::1")
+    assert str(refused.value) == "[::1] is a non-public address"        # not "carrying 0.0.0.1"
+    with pytest.raises(Blocked) as refused:
+        check_address("::ffff:10.0.0.7", "::ffff:10.0.0.7")
+    assert str(refused.value) == "[::ffff:10.0.0.7] is a non-public address (it carries 10.0.0.7)"

@@ -65,3 +65,21 @@ async def test_a_local_sink_needs_no_quiet_gap():
         assert time.monotonic() - t < 0.1
     finally:
         progress.sink.reset(token)
+
+
+async def test_settle_waits_for_the_update_in_flight_only_and_drops_the_one_not_yet_sent(monkeypatch):
+    acked = []
+
+    async def slow_post(channel, body):
+        await asyncio.sleep(0.3)
+        acked.append(body["stage"])
+
+    monkeypatch.setattr(progress, "post", slow_post)
+    job = {"id": "one-trip"}
+    progress.report(job, {"stage": "running"}, force=True)              # in flight
+    await asyncio.sleep(0.01)
+    progress.report(job, {"stage": "uploading_outputs"}, force=True)    # waits its turn: the result supersedes it
+    await progress.settle(job)
+    assert acked == ["running"]                                         # settle returned after the one in flight
+    await asyncio.sleep(0.4)
+    assert acked == ["running"]                                         # and nothing goes out after the result

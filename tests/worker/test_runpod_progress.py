@@ -44,8 +44,10 @@ def test_the_last_progress_update_is_received_before_the_result(standin, start_f
             posts = standin.for_job(job_id)
             updates = [p["body"]["output"] for p in posts if p["body"].get("status") == "IN_PROGRESS"]
             # The result is the last thing RunPod hears about the job, however slowly each update was taken in.
-            assert posts[-1] is result and len(updates) >= 2
-            assert updates[0]["stage"] == "uploading_inputs" and updates[-1]["stage"] == "uploading_outputs"
+            assert posts[-1] is result and len(updates) >= 1
+            # An update still waiting its turn when the result is ready is dropped (the result supersedes it), so
+            # the result waits for at most the one in flight: here the first, taken in slowly.
+            assert updates[0]["stage"] == "uploading_inputs"
             seqs = [u["seq"] for u in updates]
             assert seqs == sorted(seqs)                       # in the order they were sent
             # No blind wait: the result follows the last acknowledged update closely (the handler returned once

@@ -30,7 +30,10 @@ async def test_raw_workflow_returns_decodable_png_and_progress(fake, use_setting
     assert {"queue_ms", "run_ms", "upload_ms"} <= set(result["timings"])
     stages = [r["stage"] for r in reports]
     assert stages[0] == "uploading_inputs" and "running" in stages and stages[-1] == "uploading_outputs"
-    assert all(set(r) == {"stage", "node", "step", "steps", "percent", "seq"} for r in reports)
+    assert all(set(r) == {"stage", "node", "step", "steps", "percent", "seq", "label"} for r in reports)
+    labels = [r["label"] for r in reports]
+    assert labels[0] == "sending the inputs" and labels[-1] == "uploading"
+    assert "sampling" in labels and "loading the checkpoint" in labels, labels     # the nodes' roles
 
 
 async def test_every_output_kind_is_collected(fake, use_settings, tmp_path):

@@ -51,6 +51,8 @@ async def run(ctx: JobContext) -> dict:
     comfy = {"alive": alive, "version": version, "url": ctx.client.base_url,
              "log_tail": sup.log_tail() if sup else read_tail(settings.comfyui_log),
              "supervised": sup is not None}
+    if alive and await ctx.runtime.still_stuck(ctx.client):
+        comfy["busy"] = ctx.runtime.unhealthy_reason()     # a run /interrupt did not stop
     if sup is not None:
         comfy.update(process_running=sup.alive(), exit_code=sup.exit_code(), restarts=sup.restarts)
     return {"status": "ok", "volume": volume_report(settings.volume), "comfyui": comfy,

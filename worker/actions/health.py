@@ -17,6 +17,10 @@ async def run(ctx: JobContext) -> dict:
     out = {"status": "healthy" if reachable else "unhealthy",
            "comfyui": {"reachable": reachable, "version": version, "url": ctx.client.base_url},
            "worker_version": worker_version, "preview": preview}
+    if reachable and await ctx.runtime.still_stuck(ctx.client):
+        out["status"] = "unhealthy"
+        out["comfyui"]["state"] = "busy"
+        out["comfyui"]["message"] = ctx.runtime.unhealthy_reason()
     sup = ctx.runtime.supervisor
     if sup is not None and not reachable:
         if sup.never_started:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from workflows.catalogue import ParamError
 
-from worker import convert, volume
+from worker import convert, node_roles, volume
 from worker.errors import WorkerError
 from worker.inputs import load_media
 from worker.pipeline import JobContext, execute
@@ -23,6 +23,8 @@ def label_roles(action: str, prompt: dict, roles: dict[str, str]) -> dict[str, s
     out = {}
     for nid, node in prompt.items():
         role = roles.get(nid)
+        if role is None and node.get("class_type") in node_roles.ROLES:
+            role = node_roles.ROLES[node["class_type"]]
         out[nid] = f"{action} ({role})" if role else f"{action} (node {nid}, {node.get('class_type')})"
     return out
 
@@ -66,6 +68,7 @@ async def run(ctx: JobContext, action: str, inp: dict) -> dict:
         nonlocal built
         uploaded = await upload_all(ctx.client, media)
         built = job.build(values, uploaded)
+        ctx.roles = node_roles.for_prompt(built.prompt, built.roles)
         return built.prompt, label_roles(action, built.prompt, built.roles)
 
     files, facts = await execute(ctx, prepare, convert.wanted(job.spec.output.get("convert"), values))

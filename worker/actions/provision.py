@@ -140,7 +140,9 @@ class Progress:
         pct = round(100.0 * self.bytes_done / self.bytes_total, 1) if self.bytes_total else 100.0
         payload = {"stage": "downloading", "node": current, "step": self.files_done, "steps": self.files_total,
                    "percent": min(pct, 100.0), "bytes": self.bytes_done, "bytes_total": self.bytes_total,
-                   "files": self.files_done, "files_total": self.files_total}
+                   "files": self.files_done, "files_total": self.files_total,
+                   "label": f"downloading {current.rsplit('/', 1)[-1]} {self.files_done + 1}/{self.files_total}"
+                   if current else f"downloading models {self.files_done}/{self.files_total}"}
         try:
             self.report(self.job, payload, force=force)
         except Exception:                      # progress is best effort

@@ -83,6 +83,8 @@ class _Follower:
         self.done = False
         self.ws_outputs: dict[str, dict] = {}
         self.node: str | None = None
+        self.node_since = 0.0                    # when the current node started
+        self.node_steps = False                  # whether the current node has reported steps of its own
 
     def _mine(self, data: dict) -> bool:
         # After a reconnect ComfyUI may send `executing` without prompt_id; it is still for our client.
@@ -94,6 +96,7 @@ class _Follower:
             try:
                 msg = await ws.receive(timeout=1.0)
             except TimeoutError:
+                self.tick()
                 continue
             if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING,
                             aiohttp.WSMsgType.ERROR):
@@ -115,14 +118,17 @@ class _Follower:
         elif kind == "executing":
             if data.get("node") is None and data.get("prompt_id") == self.prompt_id:
                 self.done = True
-            else:
-                self.node = data.get("node")
+            elif data.get("node") is not None:
+                self.node = str(data.get("node"))
+                self.node_since, self.node_steps = time.monotonic(), False
                 self.started_at = self.started_at or time.monotonic()
+                self.on_progress({"stage": "running", "node": self.node, "step": 0, "steps": 0, "percent": 0})
         elif kind == "progress":
             value, maximum = int(data.get("value") or 0), int(data.get("max") or 0)
             pct = round(100 * value / maximum) if maximum else 0
-            self.on_progress({"stage": "running", "node": data.get("node") or self.node,
-                              "step": value, "steps": maximum, "percent": pct})
+            node = data.get("node") or self.node
+            self.node_steps = self.node_steps or str(node) == self.node
+            self.on_progress({"stage": "running", "node": node, "step": value, "steps": maximum, "percent": pct})
         elif kind == "executed":
             if isinstance(data.get("output"), dict):
                 self.ws_outputs[str(data.get("node"))] = data["output"]
@@ -132,6 +138,12 @@ class _Follower:
             raise RunFailed("execution_error", data)
         elif kind == "execution_interrupted":
             raise RunFailed("interrupted", data)
+
+    def tick(self) -> None:
+        """A node that reports no steps of its own (a loader, a decode) shows how long it has run instead."""
+        if self.node is not None and not self.node_steps:
+            self.on_progress({"stage": "running", "node": self.node, "step": 0, "steps": 0, "percent": 0,
+                              "elapsed_s": int(time.monotonic() - self.node_since)})
 
     async def poll_history(self) -> None:
         last_ok = time.monotonic()

@@ -22,6 +22,9 @@ QUEUE_KEY = web.AppKey("queue", JobQueue)
 CONFIG_KEY = web.AppKey("config", "AppConfig")
 FAULTS_KEY = web.AppKey("faults", FaultTable)
 # Bodies beyond this are not even read; below it we read, measure and answer 413 with the numbers.
+# How long /cancel waits for a running handler to unwind before answering: the worker's own check that ComfyUI
+# let go of the run takes up to COMFYUI_STOP_TIMEOUT (5 s) after /interrupt.
+CANCEL_SETTLE_S = 12.0
 HARD_BODY_CAP = 4 * limits.RUNSYNC_BODY_LIMIT
 
 
@@ -174,7 +177,7 @@ async def stream(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     queue = _queue(request)
     _job_or_404(queue, request.match_info["job_id"])
-    job = queue.cancel(request.match_info["job_id"])
+    job = await queue.cancel_and_settle(request.match_info["job_id"], CANCEL_SETTLE_S)
     return web.json_response({"id": job.id, "status": job.status.value})
 
 

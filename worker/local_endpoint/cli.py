@@ -9,13 +9,13 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
-from worker.local_endpoint import webhook
+from worker import runtime as worker_runtime
+from worker.local_endpoint import scratch as scratch_dirs, webhook
 from worker.local_endpoint.app import AppConfig, build_app
 from worker.local_endpoint.files import FileStore
 from worker.local_endpoint.idle import IdleClock
@@ -112,10 +112,11 @@ def parse_args(argv: list[str]) -> ServeOptions:
 async def serve(options: ServeOptions, handler: Handler) -> None:
     journal = Journal(Path(options.state_dir)) if options.state_dir else None
     # Outputs too big to return inline are kept and served here (with the state, so they survive a restart).
-    scratch = None if options.state_dir else tempfile.TemporaryDirectory(prefix="local-endpoint-files-")
+    scratch = None if options.state_dir else scratch_dirs.make("local-endpoint-files-")
     store = FileStore(Path(options.state_dir) / "files" if options.state_dir else Path(scratch.name))
     queue = JobQueue(handler, concurrency=options.concurrency, retention_s=options.retention_s,
-                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver, journal=journal, files=store)
+                     cold_start_s=options.cold_start_s, on_terminal=webhook.deliver, journal=journal, files=store,
+                     unhealthy=worker_runtime.unhealthy_reason)
     app = build_app(queue, AppConfig(endpoint_id=options.endpoint_id, api_key=options.api_key,
                                      test_hooks=options.test_hooks))
     idle = None
@@ -164,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = None
     supervised = None
+    data_tmp = None
+    scratch_dirs.sweep()            # folders of endpoints killed outright (kill -9) before this start
     try:
+        if options.handler == DEFAULT_HANDLER:
+            from worker.config import WorkerSettings
+            WorkerSettings.from_env()   # a bad setting (a bucket without its keys) stops the start, in one line
         if options.preview:
             from worker.local_endpoint.preview import PreviewEngine
             engine = PreviewEngine(step_delay=options.step_delay_s)
@@ -178,7 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         elif options.comfyui_url:
             os.environ["COMFYUI_URL"] = options.comfyui_url
         elif options.handler == DEFAULT_HANDLER and not os.environ.get("COMFYUI_URL"):
-            supervised = _supervise_comfyui()
+            if options.state_dir:
+                data_dir = Path(options.state_dir)
+            else:
+                data_tmp = scratch_dirs.make("local-endpoint-comfyui-")
+                data_dir = Path(data_tmp.name)
+            supervised = _supervise_comfyui(data_dir)
         # Imported only now: the handler may read COMFYUI_URL when its module loads.
         handler = load_handler(options.handler)
         asyncio.run(serve(options, handler))
@@ -190,17 +201,43 @@ def main(argv: list[str] | None = None) -> int:
             engine.stop()
         if supervised is not None and supervised.supervisor is not None:
             supervised.supervisor.stop()        # SIGTERM and Ctrl-C end here; kill -9 is the kernel's (children.py)
+        if data_tmp is not None:
+            data_tmp.cleanup()
     return 0
 
 
-def _supervise_comfyui():
+def in_image(env: dict[str, str] | None = None) -> bool:
+    """Whether this runs where ComfyUI is installed as the worker image has it (or COMFYUI_DIR says where)."""
+    from worker.volume import DEFAULT_COMFYUI
+    env = os.environ if env is None else env
+    return bool(env.get("COMFYUI_DIR")) or Path(DEFAULT_COMFYUI).is_dir()
+
+
+def _supervise_comfyui(data_dir: Path):
     """No --comfyui-url and no --preview: run ComfyUI as `python -m worker` does on RunPod — the volume's model
-    folders wired in (extra_model_paths, cache variables) and ComfyUI started now, not on the first job."""
+    folders wired in (extra_model_paths, cache variables) and ComfyUI started now, not on the first job.
+
+    Outside the image (no /comfyui, no COMFYUI_DIR) nothing is written where it was not asked for: ComfyUI's
+    files (extra_model_paths.yaml, the SONIC link, its log) go under `data_dir` (the --state-dir, else a temp
+    folder), no model folder is created on the volume, and COMFYUI_COMMAND may name the yaml as
+    {extra_model_paths}."""
     from worker import runtime
     from worker.__main__ import prepare_volume
     from worker.config import WorkerSettings
 
-    prepare_volume()            # before the settings are read: it exports the cache variables ComfyUI inherits
+    if in_image():
+        prepare_volume()        # before the settings are read: it exports the cache variables ComfyUI inherits
+    else:
+        from worker import volume
+        layout = volume.VolumeLayout(volume.VolumeLayout.from_env().volume, data_dir / "comfyui")
+        os.environ.update(volume.prepare(layout, create_folders=False))
+        if not os.environ.get("COMFYUI_LOG"):
+            os.environ["COMFYUI_LOG"] = str(data_dir / "comfyui.log")
+        command = os.environ.get("COMFYUI_COMMAND")
+        if command and "{extra_model_paths}" in command:
+            os.environ["COMFYUI_COMMAND"] = command.replace("{extra_model_paths}",
+                                                            str(layout.comfyui / "extra_model_paths.yaml"))
+        log.info("outside the worker image: ComfyUI's files are under %s", data_dir)
     settings = WorkerSettings.from_env()
     log.info("supervising ComfyUI: %s", settings.comfyui_command)
     return runtime.configure(settings, start_comfyui=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
 from worker.children import die_with_parent
+from worker.local_endpoint import scratch
 from workflows.catalogue import load_manifest
 from worker.volume import place_placeholder
 
@@ -43,7 +43,7 @@ class PreviewEngine:
     """Starts `python -m worker.preview` on a free loopback port with its data in a temp folder."""
 
     def __init__(self, step_delay: float | None = None) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="preview-engine-")
+        self._tmp = scratch.make("preview-engine-")
         self.port = _free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(self._tmp.name) / "preview.log"

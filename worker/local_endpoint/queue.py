@@ -51,8 +51,11 @@ class WorkerSlot:
 class JobQueue:
     def __init__(self, handler: Handler, *, concurrency: int = 1, retention_s: float = 1800,
                  cold_start_s: float = 0.0, on_terminal: Callable[[Job], Awaitable[None]] | None = None,
-                 journal: Journal | None = None, files: FileStore | None = None):
+                 journal: Journal | None = None, files: FileStore | None = None,
+                 unhealthy: Callable[[], str | None] | None = None):
         self.handler = handler
+        self.unhealthy = unhealthy        # why the workers cannot take work now (a ComfyUI that would not stop)
+        self._cancelled: dict[str, int] = {}   # job id -> the attempt a /cancel ended
         self.concurrency = concurrency
         self.retention_s = retention_s
         self.cold_start_s = cold_start_s
@@ -123,6 +126,8 @@ class JobQueue:
         if job.status.terminal:
             return job
         was = job.status
+        if was is Status.IN_PROGRESS:
+            self._cancelled[job_id] = job.attempt
         self._finish(job, Status.CANCELLED)
         if was is Status.IN_QUEUE:
             self._remove_pending(job_id)
@@ -131,6 +136,15 @@ class JobQueue:
             if task is not None:
                 task.cancel()
         log.info("job %s cancelled (was %s)", job_id, was.value)
+        return job
+
+    async def cancel_and_settle(self, job_id: str, wait_s: float) -> Job:
+        """Cancel, then give the handler up to `wait_s` to unwind, so the answer says how the job really ended
+        (a handler that returns an error instead of unwinding says the cancel did not take)."""
+        job = self.cancel(job_id)
+        task = self._running.get(job_id)
+        if task is not None:
+            await asyncio.wait({task}, timeout=wait_s)
         return job
 
     def retry(self, job_id: str) -> Job:
@@ -185,12 +199,15 @@ class JobQueue:
         running = sum(1 for s in self.slots if s.job_id is not None)
         initializing = len(self.slots) if now < self._ready_at else 0
         idle = len(self.slots) - running - initializing
+        unhealthy = 0
+        if self.unhealthy is not None and self.unhealthy():
+            unhealthy, idle = idle, 0       # every worker shares the ComfyUI that is still busy
         return {
             "jobs": {"completed": self.counters.completed, "failed": self.counters.failed,
                      "inProgress": statuses.count(Status.IN_PROGRESS), "inQueue": statuses.count(Status.IN_QUEUE),
                      "retried": self.counters.retried},
             "workers": {"idle": idle, "initializing": initializing, "ready": idle, "running": running,
-                        "throttled": 0, "unhealthy": 0},
+                        "throttled": 0, "unhealthy": unhealthy},
         }
 
     # ---- internals -------------------------------------------------------------------------------------------
@@ -300,6 +317,13 @@ class JobQueue:
                     raise  # the endpoint is shutting down
                 return
             job.handler_outcome = job.handler_outcome or ("returned" if outcome.ok else "failed")
+            if (not outcome.ok and self._cancelled.get(job.id) == attempt and job.status is Status.CANCELLED
+                    and self.jobs.get(job.id) is job):
+                # Cancelled, but the handler returned an error instead of unwinding: the cancel did not take
+                # (e.g. ComfyUI kept running), and a CANCELLED status would hide that.
+                self._finish(job, Status.FAILED, error=outcome.error)
+                log.warning("job %s: the cancel did not stop it; FAILED with the handler's error", job.id)
+                return
             if not current():
                 return
             if not outcome.ok:
@@ -315,6 +339,7 @@ class JobQueue:
                 self._finish(job, Status.COMPLETED, output=outcome.output, has_output=True)
                 log.info("job %s completed", job.id)
         finally:
+            self._cancelled.pop(job.id, None)
             if self._running.get(job.id) is task:
                 del self._running[job.id]
 
