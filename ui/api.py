@@ -284,7 +284,7 @@ def build(studio: Any) -> None:
             if action in FACE_CHECKED:
                 inputs.append(gr.Checkbox(value=False, visible=False, label=SEND_WITHOUT_FACE))
             if spec.takes_characters:
-                inputs.append(gr.JSON(value=None, visible=False, label=CHARACTERS))
+                inputs.append(api_characters.component())
             out = _output_component(OUTPUT_KIND[action])
             trigger = gr.Button(visible=False)
             trigger.click(job_endpoint(studio, spec), inputs=inputs, outputs=[out], api_name=action,

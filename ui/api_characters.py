@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import httpx
 
 from backend import safefetch
@@ -41,6 +42,22 @@ HELP = (f"Who conditions the picture (IP-Adapter): a JSON list of up to {C.MAX_C
         + ", ".join(f'"{r}"' for r in C.REGIONS) + " or [x, y, w, h] as fractions of the picture; default "
         "\"full\". Example: [{\"image\": \"Mara\", \"region\": \"left\"}, {\"image\": \"Ben\", \"region\": "
         "\"right\"}]. Default: none.")
+
+
+# The argument's JSON Schema (view_api, MCP): a list of objects, left loose on purpose, so that a bad entry reaches
+# `parse` and is refused naming its field (a strict schema would be refused by the MCP client's own validator in
+# jsonschema's words). gr.JSON's own answer, `{"type": {}}`, is not a valid schema: MCP clients refuse every call.
+SCHEMA = {"type": "array", "items": {"type": "object"}}
+EXAMPLE = [{"image": "Mara", "region": "left"}, {"image": "Ben", "region": "right", "weight": 0.8}]
+
+
+def component() -> gr.JSON:
+    """The hidden input behind the argument: a gr.JSON answering with SCHEMA. Set on the instance, not by a
+    subclass: Gradio writes a .pyi stub beside any module that defines a component class."""
+    comp = gr.JSON(value=None, visible=False, label=C.FIELD)
+    comp.api_info = lambda: dict(SCHEMA)               # type: ignore[method-assign]
+    comp.example_payload = comp.example_value = lambda: EXAMPLE     # type: ignore[method-assign]
+    return comp
 
 
 def parse(value: Any) -> list[dict[str, Any]]:

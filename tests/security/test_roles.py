@@ -181,7 +181,8 @@ def studio(app, tmp_path_factory):
         for dep in (d for d in cfg["dependencies"] if event_name(d, comps) == name):
             assert call_event(http, dep["id"], default_inputs(dep, comps, ""), session).get("success"), name
     save = by_name["cast-save.click"]
-    got = call_event(http, save["id"], [None, "Mara", "silver hair", None, "None", -1, None], session)
+    got = call_event(http, save["id"], [None, "Mara", "silver hair", None, "None", -1, None, 0.8, None],
+                      session)
     assert got.get("success"), got
     db = Path(app.env["STUDIO_DATA_DIR"]) / "studio.sqlite3"
     con = sqlite3.connect(db)

@@ -1,9 +1,12 @@
 """The named API's `portrait` with `characters` (issue 22), against `python app.py` in preview mode with an owner
 and a reviewer login: two references land each in its own region of the preview picture and are kept in the
-library; a bad entry is refused naming it before any job exists; a reviewer is refused before anything is read."""
+library; a bad entry is refused naming it before any job exists; a reviewer is refused before anything is read;
+the MCP tool takes the same list."""
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import io
 import json
 import sqlite3
@@ -12,6 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import httpx
 from gradio_client import Client
 from PIL import Image
 
@@ -34,7 +38,8 @@ def data_uri(colour: tuple[int, int, int], size: tuple[int, int] = (300, 400)) -
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     with running_app(tmp_path_factory.mktemp("api-characters"),
-                     {"STUDIO_AUTH": ":".join(OWNER), "STUDIO_REVIEWERS": ":".join(REVIEWER)}) as a:
+                     {"STUDIO_AUTH": ":".join(OWNER), "STUDIO_REVIEWERS": ":".join(REVIEWER),
+                      "STUDIO_MCP": "1"}) as a:
         yield a
 
 
@@ -101,6 +106,41 @@ def test_a_reviewer_is_refused_before_the_characters_are_read(app):
     assert "Reviewers can look, play, download and comment, but cannot run jobs" in str(refused.value)
     assert len(portrait_jobs(app)) == before
     assert (sorted(inputs.iterdir()) if inputs.is_dir() else []) == kept      # nothing was decoded into the library
+
+
+def mcp_portrait(app, args: dict | None) -> tuple[dict, object]:
+    """As the owner over MCP: (the portrait tool's input schema, the call's result or None)."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+    with httpx.Client(base_url=app.url, timeout=60) as http:
+        http.post("/login", data={"username": OWNER[0], "password": OWNER[1]})
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+
+    async def go():
+        async with streamablehttp_client(f"{app.url}/gradio_api/mcp/", headers={"Cookie": cookie}) as (r, w, _):
+            async with ClientSession(r, w) as session:
+                await session.initialize()
+                tools = {t.name: t for t in (await session.list_tools()).tools}
+                return tools["portrait"].inputSchema, (await session.call_tool("portrait", args) if args else None)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result(timeout=120)
+
+
+def test_the_mcp_tool_takes_the_same_list(app):
+    schema, _ = mcp_portrait(app, None)
+    assert schema["properties"]["characters"]["type"] == "array"       # a valid schema: clients can call the tool
+    assert "name of a cast member" in schema["properties"]["characters"]["description"]
+    before = len(portrait_jobs(app))
+    _, bad = mcp_portrait(app, {"prompt": "two sailors", "steps": 2, "characters": [
+        {"image": data_uri(RED), "region": "left"}, {"image": data_uri(BLUE), "region": [0.5, 0, 0.6, 1]}]})
+    text = json.dumps([c.model_dump() for c in bad.content])
+    assert bad.isError and "characters[1].region: [0.5, 0.0, 0.6, 1.0] reaches past the picture's edge" in text
+    assert len(portrait_jobs(app)) == before
+    _, good = mcp_portrait(app, {"prompt": "two sailors", "width": 256, "height": 256, "steps": 2, "characters": [
+        {"image": data_uri(RED), "region": "left"}, {"image": data_uri(BLUE), "region": [0.5, 0, 0.5, 1]}]})
+    assert not good.isError, good.content
+    assert [c["region"] for c in portrait_jobs(app)[-1]["characters"]] == ["left", [0.5, 0, 0.5, 1]]
 
 
 def test_a_cast_member_or_a_job_names_its_picture():
