@@ -147,13 +147,20 @@ def _named(studio: Any, field: str, name: str) -> str:
         if not char.reference_image:
             raise ParamError(field, f"{char.name} has no portrait or panel reference yet; give them one in the "
                                     "Cast tab, or pass a picture")
-        return char.reference_image
+        return _present(field, char.reference_image, f"{char.name}'s picture")
     rec = studio.get(name)
     if rec is not None:
         image = next((o["path"] for o in rec.outputs or [] if o.get("type") == "image" and o.get("path")), None)
         if image is None:
             raise ParamError(field, f"job {rec.id} has no image output")
-        return image
+        return _present(field, image, f"job {rec.id}'s image")
     cast = ", ".join(studio.cast.names()) or "empty"
     shown = name if len(name) <= 40 else name[:40] + "…"
     raise ParamError(field, f"{shown!r} is not a data URI, an https URL, a cast member (cast: {cast}) or a job id")
+
+
+def _present(field: str, path: str, what: str) -> str:
+    """The path, if its file is still there (said without the path: no server path reaches a caller)."""
+    if not Path(path).is_file():
+        raise ParamError(field, f"{what} is no longer in the library")
+    return path

@@ -143,20 +143,27 @@ def test_the_mcp_tool_takes_the_same_list(app):
     assert [c["region"] for c in portrait_jobs(app)[-1]["characters"]] == ["left", [0.5, 0, 0.5, 1]]
 
 
-def test_a_cast_member_or_a_job_names_its_picture():
+def test_a_cast_member_or_a_job_names_its_picture(tmp_path):
     """The name forms, without a studio: a cast member gives their panel reference (else their portrait), a job
-    its first image; a member with neither is refused saying what to do."""
-    cast = {"mara": SimpleNamespace(name="Mara", reference_image="/lib/inputs/mara-sheet.png"),
-            "ben": SimpleNamespace(name="Ben", reference_image=None)}
-    jobs = {"job-1": SimpleNamespace(id="job-1", outputs=[{"type": "image", "path": "/lib/outputs/a.png"}])}
+    its first image; a member with neither, or a file gone from the library, is refused without its path."""
+    sheet, made = tmp_path / "mara-sheet.png", tmp_path / "a.png"
+    for p in (sheet, made):
+        p.write_bytes(b"\x89PNG\r\n\x1a\n")
+    cast = {"mara": SimpleNamespace(name="Mara", reference_image=str(sheet)),
+            "ben": SimpleNamespace(name="Ben", reference_image=None),
+            "teo": SimpleNamespace(name="Teo", reference_image=str(tmp_path / "gone.png"))}
+    jobs = {"job-1": SimpleNamespace(id="job-1", outputs=[{"type": "image", "path": str(made)}])}
     studio = SimpleNamespace(cast=SimpleNamespace(get=lambda n: cast.get(n.lower()), names=lambda: ["Ben", "Mara"]),
                              get=jobs.get)
     checked = api_characters.parse(json.dumps([{"image": "Mara", "region": "left"}, {"image": "job-1"}]))
     assert api_characters.resolve(studio, checked) == [
-        {"image": "/lib/inputs/mara-sheet.png", "weight": 0.8, "region": "left"},
-        {"image": "/lib/outputs/a.png", "weight": 0.8, "region": "full"}]
+        {"image": str(sheet), "weight": 0.8, "region": "left"},
+        {"image": str(made), "weight": 0.8, "region": "full"}]
     with pytest.raises(ParamError, match=r"characters\[0\].image: Ben has no portrait or panel reference yet"):
         api_characters.resolve(studio, api_characters.parse([{"image": "Ben"}]))
+    with pytest.raises(ParamError) as gone:
+        api_characters.resolve(studio, api_characters.parse([{"image": "teo"}]))
+    assert gone.value.message == "characters[0].image: Teo's picture is no longer in the library"
     with pytest.raises(ParamError, match=r"'Zed' is not a data URI, an https URL, a cast member \(cast: Ben, Mara\)"):
         api_characters.resolve(studio, api_characters.parse([{"image": "Zed"}]))
     assert api_characters.parse("") == [] and api_characters.parse(None) == []
