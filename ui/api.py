@@ -18,7 +18,7 @@ from gradio.context import LocalContext
 from backend import faces
 from backend.errors import BackendError
 from backend.records import STATUSES
-from ui import exchange, media_checks, roles
+from ui import api_characters, exchange, media_checks, roles
 from ui import params as P
 from ui.jobrun import outputs_of
 from workflows.catalogue import JobSpec, Param, ParamError, load_catalogue
@@ -88,6 +88,8 @@ def run_to_end(studio: Any, action: str, inputs: dict[str, Any]) -> Any:
 # cold start); an API caller cannot tick the page's "Send anyway", so it passes this instead.
 SEND_WITHOUT_FACE = "send_without_face"
 FACE_CHECKED = {"lipsync": "image"}
+# Reference pictures that condition a txt2img job (IP-Adapter), as JSON: ui/api_characters.py.
+CHARACTERS = "characters"
 
 
 def no_face_refusal(label: str) -> gr.Error:
@@ -99,12 +101,16 @@ def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
     kind = OUTPUT_KIND[spec.action]
     labels = P.labels_of(spec)
     face_field = FACE_CHECKED.get(spec.action)
+    extras = [n for n, on in ((SEND_WITHOUT_FACE, face_field), (CHARACTERS, spec.takes_characters)) if on]
 
     def call(*values: Any) -> str:
         raw = P.clean(spec, dict(zip(names, values)))
-        send_without_face = bool(values[len(names)]) if face_field and len(values) > len(names) else False
+        given = dict(zip(extras, values[len(names):]))
+        send_without_face = bool(given.get(SEND_WITHOUT_FACE))
         try:
             inputs = spec.validate(raw)
+            # Checked whole before any picture is decoded or fetched; the guard has already checked the role.
+            cast_in = api_characters.parse(given.get(CHARACTERS))
         except ParamError as err:
             raise refusal(err, labels) from None
         for p in spec.media_params:
@@ -113,6 +119,11 @@ def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
                 raise refusal(problem, labels)
         if face_field and not send_without_face and not faces.find_face(inputs[face_field]).found:
             raise no_face_refusal(f"{labels.get(face_field, face_field)} ({face_field})")
+        if cast_in:
+            try:
+                inputs[CHARACTERS] = api_characters.resolve(studio, cast_in)
+            except ParamError as err:
+                raise refusal(err, labels) from None
         outs = outputs_of(run_to_end(studio, spec.action, inputs), kind)
         if not outs:
             raise refuse(f"{spec.action}: the job finished without a {kind} file")
@@ -125,6 +136,9 @@ def job_endpoint(studio: Any, spec: JobSpec) -> Callable[..., str]:
         params.append(inspect.Parameter(SEND_WITHOUT_FACE, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False))
         extra[SEND_WITHOUT_FACE] = (f"Send even when no face is found in the {face_field} (by default such a job is "
                                     "refused before it costs anything).")
+    if spec.takes_characters:
+        params.append(inspect.Parameter(CHARACTERS, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None))
+        extra[CHARACTERS] = api_characters.HELP
     call.__name__ = spec.action
     call.__doc__ = docstring(spec, extra)
     call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -269,6 +283,8 @@ def build(studio: Any) -> None:
             inputs = [api_component(p) for p in spec.params]
             if action in FACE_CHECKED:
                 inputs.append(gr.Checkbox(value=False, visible=False, label=SEND_WITHOUT_FACE))
+            if spec.takes_characters:
+                inputs.append(api_characters.component())
             out = _output_component(OUTPUT_KIND[action])
             trigger = gr.Button(visible=False)
             trigger.click(job_endpoint(studio, spec), inputs=inputs, outputs=[out], api_name=action,

@@ -1,6 +1,11 @@
 """Scenes in a real Chromium against `python app.py` in preview mode: two cast members, a three-shot scene with two
-characters, make what's missing, render, and the video playing in the page."""
+characters (both in its first panel, each conditioning their half of it), make what's missing, render, and the
+video playing in the page."""
 from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,7 +21,7 @@ SCRIPT = """Title: Night Mail
 
 EXT. HARBOUR - NIGHT
 
-Fog rolls over the harbour. A lantern swings on the pier.
+Fog rolls over the harbour. Rosa and Teo wait on the pier.
 
 ROSA
 The lights are out. We go now.
@@ -27,6 +32,15 @@ Then we row in the dark.
 
 A small rowing boat slides into the fog. [[animate]]
 """
+
+
+def _panel_job(app, words: str) -> dict:
+    """The inputs of the panel-image job whose prompt holds `words`."""
+    db = sqlite3.connect(app.root / "data" / "studio.sqlite3")
+    rows = [json.loads(r[0]) for r in db.execute("SELECT inputs FROM jobs WHERE action='portrait'")]
+    found = [r for r in rows if words in r.get("prompt", "")]
+    assert len(found) == 1, [r.get("prompt") for r in rows]
+    return found[0]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +92,9 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
     cards = page.locator("#scene-board .shot")
     expect(cards).to_have_count(3)
     expect(cards.nth(0)).to_contain_text("Rosa")
+    # The first panel names both: each stands in their own half of the picture (issue 22); the last names nobody.
+    expect(cards.nth(0).locator(".in-panel")).to_have_text("🎭 Rosa (left), Teo (right)")
+    expect(cards.nth(2).locator(".in-panel")).to_have_count(0)
     expect(cards.nth(1)).to_contain_text("Talking head")
     expect(cards.nth(1)).to_contain_text("Teo")
     expect(page.locator("#scene-board .shot[data-status=missing]")).to_have_count(3)
@@ -88,6 +105,11 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
                                                                               timeout=JOB_TIMEOUT)
     expect(page.locator("#scene-board .shot[data-status=ready]")).to_have_count(3)
     expect(page.locator("#scene-board .shot img")).to_have_count(3)
+    expect(cards.nth(0).locator(".in-panel")).to_have_text("🎭 Rosa (left), Teo (right)")
+    # Its picture was made with both references: Rosa's uploaded portrait and the one made for Teo.
+    panel = _panel_job(app, "Rosa and Teo")
+    assert [c["region"] for c in panel["characters"]] == ["left", "right"]
+    assert all(Path(c["image"]).is_file() for c in panel["characters"])
     page.screenshot(path=str(artifacts / "scenes-made-1440.png"))
 
     # All made: a second press sends nothing (the Jobs history does not grow).
