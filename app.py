@@ -132,11 +132,11 @@ def build_blocks(studio: Any) -> gr.Blocks:
             with gr.Tab("Jobs", id="jobs") as jobs_page:
                 jobs_tab = jobs.build(studio)
                 exchange.build(studio)
-                trash_ui.build(studio)
+                trash_view = trash_ui.build(studio)
             with gr.Tab("Endpoint", id="endpoint") as t_endpoint:
                 endpoint.build(studio)
         # What a reviewer may not use is hidden for them (the handlers refuse it as well: ui/roles.py).
-        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only]
+        owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only, trash_view.box]
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
         handoffs.wire_cast(studio, tabs, portrait_tab, voice_tab, cast_tab, portrait_add, voice_add)
         cast_page.select(cast_tab.refresh, outputs=cast_tab.outputs, **PRIVATE)

@@ -158,6 +158,7 @@ def build(studio: Any) -> CastTab:
                     None)
         c = studio.cast.get(item.record["id"])
         p, vo, lb, bd = refresh()
+        vo = gr.update(choices=voice_names(studio), value=c.voice)
         return (trash_ui.restored_html(item), c.id, gr.update(choices=choices(), value=c.name), vo, lb, bd,
                 c.name, c.look, gr.update(visible=False), None)
 

@@ -76,6 +76,7 @@ def item_choices(studio: Any) -> list[tuple[str, str]]:
 class TrashView:
     refresh: Callable[[], Any]
     picker: gr.Radio
+    box: gr.Accordion           # owners only
 
 
 def build(studio: Any) -> TrashView:
@@ -103,7 +104,7 @@ def build(studio: Any) -> TrashView:
 
     box.expand(refresh, outputs=[picker, empty], **jobrun.PRIVATE)
     restore.click(do_restore, inputs=[picker], outputs=[note, picker, empty], **jobrun.PRIVATE)
-    return TrashView(refresh=refresh, picker=picker)
+    return TrashView(refresh=refresh, picker=picker, box=box)
 
 
 # -- the named API / MCP --------------------------------------------------------------------------------------
