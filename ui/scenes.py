@@ -79,7 +79,7 @@ CSS = """
 #scene-board .st-ready { background: #d7f5dd; color: #135c22; } #scene-board .st-making { background: #fff1c2; color: #6b4b00; }
 #scene-board .st-missing { background: #e8e8e8; color: #444; } #scene-board .st-failed { background: #ffd9d9; color: #8a0010; }
 #scene-board .why { color: #8a0010; } #scene-board progress { width: 100%; height: 8px; }
-#scene-board .line { font-style: italic; max-height: 3.6em; overflow: hidden; }
+#scene-board .line { font-style: italic; max-height: 6em; overflow: hidden; }
 #scene-errors .err { color: #b00020; }
 #scene-board .shot[data-status=error] { border-color: #b00020; }
 #scene-board .draft-note { color: #8a0010; margin-bottom: 6px; }

@@ -19,7 +19,7 @@ CONFIRM = "Click again to delete"
 
 def armed_html(what: str) -> str:
     return (f'<div class="job-status trash-note" data-kind="confirm">Move {html.escape(what)} to the trash? '
-            f'Click <b>{CONFIRM}</b> to do it (you can undo it).</div>')
+            'Click the button again to do it (you can undo it).</div>')
 
 
 def moved_html(item: T.TrashItem) -> str:
