@@ -87,6 +87,13 @@ def seed(data: Path) -> None:
                                 "fps": 24, "burn_subtitles": False, "talking_head": "full", "shots": 7,
                                 "made_by": ["portrait1", "tts1"], "media": [str(img)]},
                         outputs=[{"type": "video", "path": str(mp4), "mime": "video/mp4"}]))
+    import numpy as np
+    import soundfile as sf
+
+    from backend.voices import VoiceLibrary
+    wav = data / "ref.wav"
+    sf.write(wav, 0.1 * np.sin(np.arange(16000 * 6) / 9), 16000)
+    VoiceLibrary(hist, lib).save("Harbour master", str(wav), "The lights are out along the quay tonight.")
     cast = Cast(data / "studio.sqlite3", lib)
     cast.save("Mara", look="silver hair, red oilskin coat, scar over the left eye")
     cast.save("Ben", look="a fisherman in a grey jumper")
@@ -126,6 +133,17 @@ def test_scenes_cast_and_trash_on_desktop(browser, app, artifacts):
         page.locator("#portrait-add-cast").click()
         expect(page.locator("#portrait-use-note")).to_contain_text("No portrait chosen yet")
         expect(page.get_by_role("tab", name="Portrait", exact=True)).to_have_attribute("aria-selected", "true")
+
+        # A voice: deleting asks once, goes to the trash, Undo brings it back.
+        tab(page, "Voice")
+        pick(page, "voice-library", "Harbour master")
+        page.locator("#voice-delete").click()
+        expect(page.locator("#voice-save-status")).to_contain_text("Move Voice “Harbour master” to the trash?")
+        page.locator("#voice-delete").click()
+        expect(page.locator("#voice-save-status")).to_contain_text("Voice “Harbour master” moved to the trash")
+        page.locator("#voice-undo").click()
+        expect(page.locator("#voice-save-status")).to_contain_text("Voice “Harbour master” is back")
+        expect(page.locator("#voice-library input").first).to_have_value("Harbour master")
 
         tab(page, "Scenes")
         expect(page.locator("#scene-board .shot")).to_have_count(7, timeout=20_000)
@@ -188,6 +206,18 @@ def test_scenes_cast_and_trash_on_desktop(browser, app, artifacts):
         page.locator("#scene-pick input").first.click()
         expect(page.get_by_role("option", name="Untitled scene", exact=True)).to_have_count(0)
         page.keyboard.press("Escape")
+
+        # A cast member: Remove asks once, then goes to the trash; Undo brings them back as they were.
+        tab(page, "Cast")
+        pick(page, "cast-pick", "Teo")
+        page.locator("#cast-delete").click()
+        expect(page.locator("#cast-status")).to_contain_text("Move Cast member “Teo” to the trash?")
+        page.locator("#cast-delete").click()
+        expect(page.locator("#cast-status")).to_contain_text("Cast member “Teo” moved to the trash")
+        expect(page.locator("#cast-cards")).not_to_contain_text("Teo")
+        page.locator("#cast-undo").click()
+        expect(page.locator("#cast-status")).to_contain_text("Cast member “Teo” is back")
+        expect(page.locator("#cast-cards")).to_contain_text("a boy in a yellow sou'wester")
     finally:
         page.context.close()
 
