@@ -111,3 +111,37 @@ def test_items_are_purged_after_30_days_with_their_files(studio):
     assert not kept.exists() and not (studio.trash.root / old.id).exists()
     clock.t += 29 * DAY
     assert studio.trash.list() == []
+
+
+def test_the_api_restores_for_owners_and_refuses_reviewers(studio):
+    """The named API/MCP tools `trash` and `restore` (ui/trash.py), called as the logged-in user would."""
+    import gradio as gr
+    from gradio.context import LocalContext
+
+    from ui import trash as trash_ui
+
+    studio.settings = SimpleNamespace(reviewers={"rita"}, login_required=True)
+    studio.scenes.new("Harbour", "Fog.\n")
+    item = T.discard(studio, "scene", studio.scenes.find("Harbour").id)
+    list_trash, restore = trash_ui.trash_endpoint(studio), trash_ui.restore_endpoint(studio)
+
+    def as_user(name, fn, *args):
+        token = LocalContext.request.set(SimpleNamespace(username=name))
+        try:
+            return fn(*args)
+        finally:
+            LocalContext.request.reset(token)
+
+    for fn, args in ((list_trash, ()), (restore, (item.id,))):
+        with pytest.raises(gr.Error) as err:
+            as_user("rita", fn, *args)
+        assert "Reviewers" in str(err.value) and "ask an owner" in str(err.value)
+    assert studio.scenes.find("Harbour") is None
+    listed = as_user("olga", list_trash)
+    assert [(i["id"], i["kind"], i["name"]) for i in listed] == [(item.id, "scene", "Harbour")]
+    assert listed[0]["expires_at"] > listed[0]["deleted_at"]
+    assert as_user("olga", restore, item.id) == "Scene “Harbour” is back."
+    assert studio.scenes.find("Harbour") is not None
+    with pytest.raises(gr.Error) as err:
+        as_user("olga", restore, item.id)
+    assert "not in the trash" in str(err.value)
