@@ -84,7 +84,7 @@ def build(studio: Any) -> CastTab:
                                 elem_id="cast-portrait")
             # Earlier portraits as thumbnails: a click makes one this character's portrait.
             lib = gr.Gallery([], label="…or click a portrait made earlier (Portrait tab)", elem_id="cast-lib-portrait",
-                             columns=6, height=150, allow_preview=False, object_fit="cover", interactive=False,
+                             columns=6, height=200, allow_preview=False, object_fit="cover", interactive=False,
                              show_label=True)
     # The cards take the page's width (they wrap), not a narrow column beside the editor.
     board = gr.HTML(cards_html(studio), elem_id="cast-cards")

@@ -88,6 +88,8 @@ CSS = """
 }
 .cast-cards { display: flex; flex-wrap: wrap; gap: 10px; }
 .cast-card { display: flex; gap: 8px; flex: 1 1 280px; max-width: 420px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; }
+#cast-lib-portrait .grid-container { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)) !important; }
+#cast-lib-portrait .thumbnail-item { aspect-ratio: 3 / 4 !important; height: auto !important; }
 .cast-card img, .cast-noimg { width: 90px; height: 120px; object-fit: cover; border-radius: 4px; background: #ddd;
   font-size: 0.75em; color: #555; }
 """
