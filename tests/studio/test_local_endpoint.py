@@ -119,7 +119,7 @@ async def _mcp_session(url: str) -> None:
             await session.initialize()
             tools = {t.name: t for t in (await session.list_tools()).tools}
             assert set(tools) == {"portrait", "tts", "lipsync", "animate", "music", "talking_head", "jobs",
-                                  "export_studio", "scene_render", "cast"}
+                                  "export_studio", "scene_render", "cast", "trash", "restore"}
             assert "needs_changes" in tools["jobs"].description
             assert "reference_audio" in tools["tts"].inputSchema["properties"]
             assert "Text to speak" in json.dumps(tools["tts"].inputSchema)
