@@ -380,17 +380,20 @@ def build(studio: Any) -> dict[str, Any]:
                  inputs=[scene_id, armed], outputs=[armed, delete, status, *after_delete], **jobrun.PRIVATE)
     pick.input(lambda: trash_ui.disarm("Delete"), outputs=[armed, delete], queue=False, **jobrun.PRIVATE)
 
-    def on_undo(item_id):
+    def on_undo(item_id, sid):
         roles.require_owner(studio, "restore scenes")
         try:
             item = trash_ui.T.restore(studio, item_id or "")
         except BackendError as err:
             return (trash_ui.problem_html(err.message), *(gr.skip() for _ in view_out),
                     *(gr.skip() for _ in fields), gr.update(visible=False), None)
+        shown = studio.scenes.get(sid) if sid else None
+        if untouched(shown):            # the fresh scene the delete left on the page: not wanted any more
+            studio.scenes.delete(shown.id)
         rec = studio.scenes.get(item.record["id"])
         return (trash_ui.restored_html(item), *view(rec), *fields_of(rec), gr.update(visible=False), None)
 
-    undo.click(on_undo, inputs=[trashed], outputs=[status, *view_out, *fields, undo, trashed], **jobrun.PRIVATE)
+    undo.click(on_undo, inputs=[trashed, scene_id], outputs=[status, *view_out, *fields, undo, trashed], **jobrun.PRIVATE)
 
     def on_show(sid):
         """Back on Scenes (e.g. after adding a character in Cast): the script is checked against the cast now."""

@@ -62,6 +62,11 @@ def two_step(studio: Any, button_text: str, doing: str, what_of: Callable[[Any],
     return handler
 
 
+def disarm(button_text: str) -> tuple:
+    """(armed, button): another thing was picked, so the next click asks again."""
+    return None, gr.update(value=button_text, variant="secondary")
+
+
 # -- the Trash list (in Jobs) ---------------------------------------------------------------------------------
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%d %b %H:%M")

@@ -115,6 +115,11 @@ def shot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
+def no_error_toast(page: Page) -> None:
+    shown = page.locator(".toast-body").all_inner_texts()
+    assert not [t for t in shown if "Error" in t], shown
+
+
 def board_cards(page: Page) -> list[dict]:
     return page.evaluate("""() => { const b = document.querySelector('#scene-board .board').getBoundingClientRect();
         return [...document.querySelectorAll('#scene-board .shot')].map(c => { const r = c.getBoundingClientRect();
@@ -204,12 +209,15 @@ def test_scenes_cast_and_trash_on_desktop(browser, app, artifacts):
         pick(page, "scene-pick", "Harbour")
         expect(page.locator("#scene-title input, #scene-title textarea").first).to_have_value("Harbour")
         page.locator("#scene-pick input").first.click()
-        expect(page.get_by_role("option", name="Untitled scene", exact=True)).to_have_count(0)
+        expect(page.get_by_role("option", name="Harbour", exact=True)).to_be_visible()
+        assert [o for o in page.get_by_role("option").all_inner_texts() if "Untitled" in o] == []
         page.keyboard.press("Escape")
+        no_error_toast(page)
 
         # A cast member: Remove asks once, then goes to the trash; Undo brings them back as they were.
         tab(page, "Cast")
         pick(page, "cast-pick", "Teo")
+        expect(page.locator("#cast-look textarea")).to_have_value("a boy in a yellow sou'wester")
         page.locator("#cast-delete").click()
         expect(page.locator("#cast-status")).to_contain_text("Move Cast member “Teo” to the trash?")
         page.locator("#cast-delete").click()
@@ -218,6 +226,7 @@ def test_scenes_cast_and_trash_on_desktop(browser, app, artifacts):
         page.locator("#cast-undo").click()
         expect(page.locator("#cast-status")).to_contain_text("Cast member “Teo” is back")
         expect(page.locator("#cast-cards")).to_contain_text("a boy in a yellow sou'wester")
+        no_error_toast(page)
     finally:
         page.context.close()
 
@@ -270,6 +279,7 @@ def test_jobs_on_a_phone(browser, app, artifacts):
         page.locator("#jobs-table .virtual-row .body-cell", has_text="Scene").first.click()
         expect(page.locator("#jobs-files")).to_contain_text(re.compile(r"Harbour\s*\.mp4"))
         assert geo["page"] <= 391 and page.evaluate("() => document.documentElement.scrollWidth") <= 391
+        no_error_toast(page)
         shot(page, artifacts, "jobs-phone-after")
     finally:
         page.context.close()
