@@ -21,7 +21,7 @@ from gradio_client import Client
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.support.page import DESKTOP, PHONE, open_page, pick, tab
+from tests.support.page import DESKTOP, PHONE, finished, open_page, pick, tab
 from tests.support.studio import running_app
 
 pytestmark = pytest.mark.browser
@@ -138,6 +138,29 @@ def test_scenes_cast_and_trash_on_desktop(browser, app, artifacts):
         page.locator("#portrait-add-cast").click()
         expect(page.locator("#portrait-use-note")).to_contain_text("No portrait chosen yet")
         expect(page.get_by_role("tab", name="Portrait", exact=True)).to_have_attribute("aria-selected", "true")
+        # A portrait's result is shown whole, inside its frame and the window, without scrolling.
+        page.locator("#portrait-prompt textarea").fill("an old harbour master, front-facing, head and shoulders")
+        page.locator("#portrait-run").click()
+        finished(page, "portrait-status")
+        img = page.locator("#portrait-gallery .thumbnail-item img").first
+        expect(img).to_be_visible()
+        page.wait_for_function("() => { const im = document.querySelector('#portrait-gallery .thumbnail-item img');"
+                               " return im && im.complete && im.naturalWidth > 0; }")
+        page.evaluate("() => window.scrollTo(0, 0)")
+        fit = page.evaluate("""() => {
+            const im = document.querySelector('#portrait-gallery .thumbnail-item img');
+            const frame = document.querySelector('#portrait-gallery .grid-wrap').getBoundingClientRect();
+            const r = im.getBoundingClientRect();
+            // The drawn picture inside the <img> box (object-fit: contain keeps its whole aspect).
+            const k = Math.min(r.width / im.naturalWidth, r.height / im.naturalHeight);
+            const w = im.naturalWidth * k, h = im.naturalHeight * k;
+            const top = r.top + (r.height - h) / 2, bottom = top + h;
+            return {top, bottom, frameTop: frame.top, frameBottom: frame.bottom, win: window.innerHeight,
+                    contain: getComputedStyle(im).objectFit};
+        }""")
+        assert fit["contain"] == "contain"
+        assert fit["frameTop"] - 1 <= fit["top"] and fit["bottom"] <= fit["frameBottom"] + 1, fit
+        assert fit["bottom"] <= fit["win"], fit
 
         # A voice: deleting asks once, goes to the trash, Undo brings it back.
         tab(page, "Voice")
@@ -172,7 +195,7 @@ def test_scenes_cast_and_trash_on_desktop(browser, app, artifacts):
         page.locator("#cast-look textarea").fill("a boy in a yellow sou'wester")
         page.locator("#cast-save").click()
         expect(page.locator("#cast-status")).to_contain_text("Saved “Teo”")
-        expect(page.locator("#cast-lib-portrait img")).to_have_count(1)      # an earlier portrait, as a thumbnail
+        expect(page.locator("#cast-lib-portrait img")).to_have_count(2)      # earlier portraits, as thumbnails
         tab(page, "Scenes")
         expect(page.locator("#scene-errors")).not_to_contain_text("not in the cast", timeout=15_000)
         expect(page.locator("#scene-board .shot[data-status=error]")).to_have_count(0)
