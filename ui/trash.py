@@ -144,8 +144,8 @@ def restore_endpoint(studio: Any) -> Callable[[str], str]:
         try:
             got = T.restore(studio, (item or "").strip())
         except BackendError as err:
-            raise gr.Error(f"item: {err.message}" if "item" not in err.message else err.message,
-                           print_exception=False) from None
+            field = getattr(err, "field", None)
+            raise gr.Error(f"{field}: {err.message}" if field else err.message, print_exception=False) from None
         return f"{got.what} is back."
 
     return restore
