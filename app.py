@@ -25,6 +25,7 @@ from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_
 from ui import cast as cast_ui
 from ui import scenes as scenes_ui
 from ui import pages_api
+from ui import trash as trash_ui
 from ui.jobrun import PRIVATE
 from ui.voice import library_hint, voice_names
 
@@ -42,6 +43,10 @@ CSS = """
 .licence-note { margin-top: 6px; font-size: 0.9em; color: #8a5a00; }
 .job-error { color: #b00020; }
 .job-id { font-size: 0.8em; opacity: 0.7; }
+/* A lone portrait fills the gallery's width as a square taller than its frame: capped, it shows whole. */
+#portrait-gallery .grid-container { grid-auto-rows: minmax(0, 390px); }
+#portrait-gallery .thumbnail-item { max-height: 390px; }
+#portrait-gallery .thumbnail-item img { height: 100%; object-fit: contain; }
 """ + scenes_ui.CSS
 
 
@@ -121,27 +126,32 @@ def build_blocks(studio: Any) -> gr.Blocks:
                 panel.build(studio)
             with gr.Tab("Music", id="music") as t_music:
                 music.build(studio)
-            with gr.Tab("Scenes", id="scenes"):
+            with gr.Tab("Scenes", id="scenes") as scenes_page:
                 scenes_tab = scenes_ui.build(studio)
             with gr.Tab("Cast", id=handoffs.CAST_TAB) as cast_page:
                 cast_tab = cast_ui.build(studio)
             with gr.Tab("Jobs", id="jobs") as jobs_page:
                 jobs_tab = jobs.build(studio)
                 exchange.build(studio)
+                trash_view = trash_ui.build(studio)
             with gr.Tab("Endpoint", id="endpoint") as t_endpoint:
                 endpoint.build(studio)
         # What a reviewer may not use is hidden for them (the handlers refuse it as well: ui/roles.py).
         owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only,
-                      *scenes_tab["owner_only"]]
+                      *scenes_tab["owner_only"], trash_view.box]
         read_only = scenes_tab["read_only"]
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
         handoffs.wire_cast(studio, tabs, portrait_tab, voice_tab, cast_tab, portrait_add, voice_add)
         cast_page.select(cast_tab.refresh, outputs=cast_tab.outputs, **PRIVATE)
         demo.load(scenes_tab["load"], outputs=scenes_tab["load_outputs"], **PRIVATE)
+        # Back on Scenes (e.g. after a character joined the Cast), the script is checked against the cast again.
+        scenes_page.select(scenes_tab["show"], inputs=scenes_tab["show_inputs"], outputs=scenes_tab["show_outputs"],
+                           show_progress="hidden", **PRIVATE)
         api.build(studio)
         api.build_scenes(studio)
         pages_api.build(studio)
         review_api.build(studio)
+        trash_ui.build_api(studio)
         jobs_page.select(jobs_tab.refresh, inputs=jobs_tab.inputs, outputs=jobs_tab.outputs, **PRIVATE)
 
         @roles.reader

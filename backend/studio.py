@@ -29,6 +29,7 @@ from backend.tracker import JobTracker, describe
 from backend.voices import VoiceLibrary
 from backend.cast import Cast
 from backend.scenes.store import SceneStore
+from backend.trash import Trash
 
 log = logging.getLogger("backend.studio")
 LOGGERS = ("backend", "backend.studio", "backend.client", "backend.tracker", "backend.library")
@@ -56,6 +57,7 @@ class Studio:
         journal = self.history_db.journal
         self.cast = Cast(data / "studio.sqlite3", self.library, self.voices, journal=journal)
         self.scenes = SceneStore(data / "studio.sqlite3", journal=journal)
+        self.trash = Trash(data / "trash")      # deleted things, restorable for 30 days (backend/trash.py)
         if self.notice and journal is not None:      # a repaired history: the cast and scenes come back too
             back = self.cast.restore(journal.rows("cast")), self.scenes.restore(journal.rows("scenes"))
             self.notice += f" Also restored: {back[0]} cast members, {back[1]} scenes."

@@ -44,6 +44,7 @@ class _Followed:
     polling: bool = False
     last_message: str = ""
     saved_at: float = -1e9              # monotonic time of the last progress-only write
+    seen_unfinished: bool = False       # this tracker saw it queued or running at its last answered poll
 
 
 class JobTracker:
@@ -205,14 +206,24 @@ class JobTracker:
                     self._finish(f.rec, "cancelled", {"code": "purged", "message":
                                  "Removed from the endpoint's queue (purge) before a worker took it."})
                     return
+                if f.seen_unfinished:
+                    # Seen unfinished at the last poll a few seconds ago: it cannot have ended and outlived its
+                    # retention since. The endpoint forgot it (a local endpoint restarted without --state-dir).
+                    self._finish(f.rec, "failed", {"code": "lost", "message":
+                                 "The endpoint lost this job before it ended: it no longer knows it (a local "
+                                 "endpoint that restarts without its state folder forgets its jobs). Run it "
+                                 "again."})
+                    return
                 self._finish(f.rec, "expired", {"code": "expired", "message":
                              "RunPod no longer has this job: its result was deleted after the retention time "
-                             "(30 minutes after it ended) or its time-to-live ran out."})
+                             "(30 minutes after it ended) or its time-to-live ran out — or the endpoint lost it "
+                             "(a local endpoint restarted without its state folder)."})
                 return
             except BackendError as exc:
                 log.warning("status of %s failed: %s", f.rec.id, exc.message)
                 delay = 3.0
                 return
+            f.seen_unfinished = str(st.get("status", "")) in ("IN_QUEUE", "IN_PROGRESS")
             await self._apply(f, st)
         except asyncio.CancelledError:
             raise

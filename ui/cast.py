@@ -12,6 +12,7 @@ from backend import character_sheet
 from backend.served import library_file
 from backend.errors import BackendError
 from ui import jobrun, roles
+from ui import trash as trash_ui
 from ui.portrait import STYLES
 from ui.talking_head import face_warning
 from ui.voice import voice_names
@@ -86,15 +87,20 @@ def build(studio: Any) -> CastTab:
                 save = gr.Button("Save character", variant="primary", elem_id="cast-save")
                 delete = gr.Button("Remove from cast", variant="secondary", elem_id="cast-delete")   # not a call to action
                 sheet = gr.Button("Make a character sheet", variant="secondary", elem_id="cast-sheet")
+                undo = gr.Button("Undo", elem_id="cast-undo", visible=False)
             status = gr.Markdown("", elem_id="cast-status")
         with gr.Column(scale=1):
-            with gr.Row():
-                portrait = gr.Image(label="Portrait", type="filepath", sources=["upload", "clipboard"], height=220,
-                                    elem_id="cast-portrait", scale=1, min_width=160)
-                lib = gr.Dropdown([], value=None, label="…or a portrait made earlier", elem_id="cast-lib-portrait",
-                                  info="Portraits from the Portrait tab", scale=1, min_width=160)
-            board = gr.HTML(cards_html(studio), elem_id="cast-cards")
+            portrait = gr.Image(label="Portrait", type="filepath", sources=["upload", "clipboard"], height=220,
+                                elem_id="cast-portrait")
+            # Earlier portraits as thumbnails: a click makes one this character's portrait.
+            lib = gr.Gallery([], label="…or click a portrait made earlier (Portrait tab)", elem_id="cast-lib-portrait",
+                             columns=6, height=200, allow_preview=False, object_fit="cover", interactive=False,
+                             show_label=True)
+    # The cards take the page's width (they wrap), not a narrow column beside the editor.
+    board = gr.HTML(cards_html(studio), elem_id="cast-cards")
     char_id = gr.State(None)
+    armed = gr.State(None)
+    trashed = gr.State(None)
 
     def choices() -> list[str]:
         return [NEW, *studio.cast.names()]
@@ -102,19 +108,26 @@ def build(studio: Any) -> CastTab:
     @roles.reader
     def refresh():
         return (gr.update(choices=choices()), gr.update(choices=voice_names(studio)),
-                gr.update(choices=portrait_choices(studio)), cards_html(studio))
+                gallery(), cards_html(studio))
+
+    def gallery(reset: bool = False):
+        items = [(p, label) for label, p in portrait_choices(studio)]
+        return gr.update(value=items, selected_index=None) if reset else gr.update(value=items)
 
     outputs = [pick, voice, lib, board]
 
     @roles.reader
     def load(choice: str | None):
+        """Another character: every field follows, the earlier-portrait pick included."""
         c = studio.cast.get(choice) if choice and choice != NEW else None
         if c is None:
-            return None, "", "", None, "None", -1, None, "", 0.8, None
-        return c.id, c.name, c.look, c.voice, c.style, c.seed, c.portrait, "", c.likeness, c.reference
+            return (None, "", "", None, "None", -1, None, "", 0.8, None, gallery(reset=True),
+                    *trash_ui.disarm("Remove from cast"))
+        return (c.id, c.name, c.look, c.voice, c.style, c.seed, c.portrait, "", c.likeness, c.reference,
+                gallery(reset=True), *trash_ui.disarm("Remove from cast"))
 
     pick.input(load, inputs=[pick], outputs=[char_id, name, look, voice, style, seed, portrait, status, likeness,
-                                             reference], **jobrun.PRIVATE)
+                                             reference, lib, armed, delete], **jobrun.PRIVATE)
 
     @roles.owner_only("add or change cast members")
     def do_save(cid, n, lk, v, st, sd, img, strength=None, ref=None):
@@ -135,20 +148,48 @@ def build(studio: Any) -> CastTab:
     save.click(do_save, inputs=[char_id, name, look, voice, style, seed, portrait, likeness, reference],
                outputs=[char_id, status, *outputs], **jobrun.PRIVATE)
 
-    @roles.owner_only("delete cast members")
-    def do_delete(cid):
-        roles.require_owner(studio, "delete cast members")
+    # Remove asks once (a second click), moves the character to the trash and offers Undo.
+    def cast_what(cid):
         c = studio.cast.get(cid) if cid else None
-        if c is None:
-            return (None, "⚠ Character: pick a saved character first.", *(gr.update() for _ in outputs))
-        studio.cast.delete(c.id)
-        p, vo, lb, bd = refresh()
-        return (None, f"Removed “{c.name}” from the cast (their portrait, voice and outputs are kept).",
-                gr.update(choices=choices(), value=NEW), vo, lb, bd)
+        return f"Cast member “{c.name}”" if c else None
 
-    delete.click(do_delete, inputs=[char_id], outputs=[char_id, status, *outputs], **jobrun.PRIVATE).then(
-        lambda: ("", "", None, "None", -1, None), outputs=[name, look, voice, style, seed, portrait],
-        **jobrun.PRIVATE)
+    def do_delete(cid):
+        item = trash_ui.T.discard(studio, "character", cid)
+        p, vo, lb, bd = refresh()
+        return (trash_ui.moved_html(item), None, gr.update(choices=choices(), value=NEW), vo, lb, bd,
+                "", "", None, "None", -1, None, gr.update(visible=True), item.id)
+
+    after = [char_id, *outputs, name, look, voice, style, seed, portrait, undo, trashed]
+    delete.click(trash_ui.two_step(studio, "Remove from cast", "delete cast members", cast_what, do_delete,
+                                   len(after)),
+                 inputs=[char_id, armed], outputs=[armed, delete, status, *after], **jobrun.PRIVATE)
+
+    def do_undo(item_id):
+        roles.require_owner(studio, "restore cast members")
+        try:
+            item = trash_ui.T.restore(studio, item_id or "")
+        except BackendError as err:
+            return (trash_ui.problem_html(err.message), *(gr.skip() for _ in range(7)), gr.update(visible=False),
+                    None)
+        c = studio.cast.get(item.record["id"])
+        p, vo, lb, bd = refresh()
+        vo = gr.update(choices=voice_names(studio), value=c.voice)
+        return (trash_ui.restored_html(item), c.id, gr.update(choices=choices(), value=c.name), vo, lb, bd,
+                c.name, c.look, gr.update(visible=False), None)
+
+    undo.click(do_undo, inputs=[trashed], outputs=[status, char_id, pick, voice, lib, board, name, look, undo,
+                                                    trashed], **jobrun.PRIVATE)
+
+    def on_gallery(evt: gr.SelectData):
+        shown = portrait_choices(studio)
+        i = evt.index if isinstance(evt.index, int) else None
+        return shown[i][1] if i is not None and 0 <= i < len(shown) else gr.skip()
+
+    lib.select(on_gallery, outputs=[portrait], **jobrun.PRIVATE)
+    gr.on([voice.focus, reference.focus], lambda: (gr.update(choices=voice_names(studio)),
+                                                   gr.update(choices=portrait_choices(studio))),
+          outputs=[voice, reference], queue=False, show_progress="hidden", **jobrun.PRIVATE)
+
     def do_sheet(cid):
         roles.require_owner(studio, "make character sheets")
         try:
@@ -159,11 +200,6 @@ def build(studio: Any) -> CastTab:
                 "they finish in the Jobs tab; pick one as **Reference for panels** to keep it.")
 
     sheet.click(do_sheet, inputs=[char_id], outputs=[status], **jobrun.PRIVATE)
-    lib.input(lambda p: p or gr.update(), inputs=[lib], outputs=[portrait], **jobrun.PRIVATE)
-    gr.on([lib.focus, voice.focus, reference.focus], lambda: (gr.update(choices=portrait_choices(studio)),
-                                                              gr.update(choices=voice_names(studio)),
-                                                              gr.update(choices=portrait_choices(studio))),
-          outputs=[lib, voice, reference], queue=False, show_progress="hidden", **jobrun.PRIVATE)
     return CastTab(portrait=portrait, voice=voice, name=name, pick=pick, refresh=refresh, outputs=outputs,
                    editor=[char_id, pick, name, look, voice, style, seed, portrait, status])
 

@@ -15,6 +15,9 @@ from ui.voice import VoiceTab, voice_names
 TALKING_HEAD_TAB = "talking_head"
 TALKING_HEAD_LABEL = "Talking head"
 NO_PORTRAIT = "⚠ No portrait chosen yet: make one above (or click one in the gallery), then send it."
+NO_PORTRAIT_CAST = ("⚠ No portrait chosen yet: make one above (or click one in the gallery), then add it to the "
+                    "cast.")
+NO_VOICE_CAST = "⚠ No voice picked in the library yet: save one or pick one above, then add it to the cast."
 NO_SPEECH = "⚠ No speech yet: make speech with the script above first, then send it."
 
 
@@ -51,7 +54,13 @@ CAST_TAB = "cast"
 def wire_cast(studio: Any, tabs: gr.Tabs, portrait: PortraitTab, voice: VoiceTab, cast: CastTab,
               portrait_add: gr.Button, voice_add: gr.Button) -> None:
     """"Add to cast": the chosen portrait, or the voice picked in the voice library, starts a new character."""
-    portrait_add.click(lambda path: (*new_character(studio, portrait=path), gr.Tabs(selected=CAST_TAB)),
-                       inputs=[portrait.selected], outputs=[*cast.editor, tabs], **PRIVATE)
-    voice_add.click(lambda name: (*new_character(studio, voice=name), gr.Tabs(selected=CAST_TAB)),
-                    inputs=[voice.voices], outputs=[*cast.editor, tabs], **PRIVATE)
+    # With nothing chosen, stay on this tab and say so here (not on the Cast tab, out of sight).
+    def add(missing: str, **what: str | None) -> tuple:
+        if not any(what.values()):
+            return (*(gr.skip() for _ in cast.editor), gr.skip(), missing)
+        return (*new_character(studio, **what), gr.Tabs(selected=CAST_TAB), "")
+
+    portrait_add.click(lambda path: add(NO_PORTRAIT_CAST, portrait=path), inputs=[portrait.selected],
+                       outputs=[*cast.editor, tabs, portrait.use_note], **PRIVATE)
+    voice_add.click(lambda name: add(NO_VOICE_CAST, voice=name), inputs=[voice.voices],
+                    outputs=[*cast.editor, tabs, voice.use_note], **PRIVATE)

@@ -15,6 +15,7 @@ import pandas as pd
 from backend.errors import BackendError
 from backend.records import IN_FLIGHT, STATUSES
 from ui import jobrun, progress, review, roles
+from ui import trash as trash_ui
 from workflows.catalogue import ACTIONS, load_catalogue
 
 ALL = "all"
@@ -111,14 +112,33 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 400 else text[:399] + "…"
 
 
+# A scene render's settings as the Scenes tab names them (its record holds the renderer's own keys).
+SCENE_LABELS = {"scene": "Scene", "script": "Script", "aspect": "Aspect", "resolution": "Resolution (p)",
+                "fps": "Frames per second", "burn_subtitles": "Subtitles burned in", "talking_head": "Talking heads",
+                "shots": "Shots", "made_by": "Made by", "media": "Media"}
+
+
 def _label(action: str, name: str) -> str:
     try:
         return load_catalogue()[action].param(name).label
     except (KeyError, ValueError, AttributeError):
-        return name
+        return SCENE_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
-def describe(rec: Any, show_cost: bool = True) -> str:
+def _value(studio: Any, name: str, value: Any) -> Any:
+    """A setting's value for a person: the jobs that made a scene by kind and time, media as a count."""
+    if name == "made_by" and isinstance(value, list):
+        recs = [studio.get(j) for j in value] if studio is not None else []
+        named = [f"{title(r.action)} {_short_when(r.created_at)}" for r in recs if r is not None]
+        return (f"{len(value)} jobs (listed in this table): " + ", ".join(named)) if named else f"{len(value)} jobs"
+    if name == "media" and isinstance(value, list):
+        return f"{len(value)} files (panels, speech, clips and music, in this studio's library)"
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value)
+    return value
+
+
+def describe(rec: Any, show_cost: bool = True, studio: Any = None) -> str:
     """One job in readable form: what, when, how long, how much, seed, licence, error, then its inputs."""
     facts = [("Status", rec.status), ("Created", _when(rec.created_at)), ("Started", _when(rec.started_at)),
              ("Finished", _when(rec.finished_at)),
@@ -142,21 +162,45 @@ def describe(rec: Any, show_cost: bool = True) -> str:
     if rec.warnings:
         lines += ["", "**Warnings:** " + "; ".join(str(w) for w in rec.warnings)]
     lines += ["", "**Settings**", "", "| setting | value |", "|---|---|"]
-    lines += [f"| {_cell(_label(rec.action, k))} | {_cell(v)} |" for k, v in (rec.inputs or {}).items()]
+    lines += [f"| {_cell(_label(rec.action, k))} | {_cell(_value(studio, k, v))} |"
+              for k, v in (rec.inputs or {}).items()]
     return "\n".join(lines)
 
 
-def output_updates(rec: Any | None, library_root: Any = None) -> tuple:
+def download_name(rec: Any) -> str:
+    """What a job's downloads are called: the scene's title for a render, else the kind of job and when."""
+    if rec.action == "scene" and (rec.inputs or {}).get("scene"):
+        return str(rec.inputs["scene"])
+    return f"{title(rec.action)} {dt.datetime.fromtimestamp(rec.created_at or 0).strftime('%Y-%m-%d %H-%M-%S')}"
+
+
+def named_downloads(studio: Any, rec: Any, paths: list[str]) -> list[str]:
+    """The files under readable names (hard links in the library's downloads folder), not the library's hashes."""
+    if studio is None or not paths:
+        return paths
+    from backend.scenes.make import download_names
+    try:
+        return download_names(studio, download_name(rec), paths) if len({Path(p).suffix for p in paths}) == \
+            len(paths) else [download_names(studio, f"{download_name(rec)} {n + 1}", [p])[0]
+                             for n, p in enumerate(paths)]
+    except OSError:
+        return paths
+
+
+def output_updates(rec: Any | None, studio: Any = None) -> tuple:
     """(images, audio, video, downloads) updates: each output previewed by its type, all of them downloadable."""
     if rec is None:
         hidden = gr.update(value=None, visible=False)
         return hidden, hidden, hidden, hidden
     # Only files the library may serve are handed to Gradio (backend/served.py), whatever a record names.
-    lib = library_root
+    lib = studio.library.root if studio is not None else None
     images = [p for p in jobrun.outputs_of(rec, "image") if library_file(p, lib)]
     audio = [p for p in jobrun.outputs_of(rec, "audio") if library_file(p, lib)]
     video = [p for p in jobrun.outputs_of(rec, "video") if library_file(p, lib)]
     files = [o["path"] for o in rec.outputs or [] if library_file(o.get("path"), lib)]
+    # Named links are made in the downloads folder for owners only: a reviewer's page writes nothing.
+    if studio is not None and roles.current_role(studio) == roles.OWNER:
+        files = named_downloads(studio, rec, files)
     return (gr.update(value=images or None, visible=bool(images)),
             gr.update(value=audio[0] if audio else None, visible=bool(audio)),
             gr.update(value=video[0] if video else None, visible=bool(video)),
@@ -187,6 +231,7 @@ def build(studio: Any) -> JobsTab:
     with gr.Row() as job_actions:
         rerun = gr.Button("Re-run with the same settings", elem_id="jobs-rerun", interactive=False)
         cancel = gr.Button("Cancel this job", variant="stop", elem_id="jobs-cancel", interactive=False)
+        remove = gr.Button("Delete outputs", elem_id="jobs-delete", interactive=False)
     note = gr.HTML("", elem_id="jobs-note")
     with gr.Row():
         with gr.Column(scale=1):
@@ -199,19 +244,23 @@ def build(studio: Any) -> JobsTab:
             files = gr.File(label="Downloads", visible=False, file_count="multiple", interactive=False,
                             elem_id="jobs-files")
     review.build(studio, selected)
-    detail_outputs = [heading, info, images, audio, video, files, rerun, cancel]
+    detail_outputs = [heading, info, images, audio, video, files, rerun, cancel, remove]
+    armed = gr.State(None)
 
     def details(job_id: str | None) -> tuple:
         rec = studio.get(job_id) if job_id else None
         if rec is None:
             return (NOTHING_PICKED, "", *output_updates(None), gr.update(interactive=False),
-                    gr.update(interactive=False))
+                    gr.update(interactive=False), gr.update(interactive=False))
         head = f"**Selected:** {title(rec.action)} job from {_when(rec.created_at)} — {rec.status}"
-        body = describe(rec, show_cost)
+        body = describe(rec, show_cost, studio)
         if rec.status == "completed" and rec.licence:
             body += "\n\n" + progress.licence_note(rec.licence)
-        return (head, body, *output_updates(rec, studio.library.root), gr.update(interactive=True),
-                gr.update(interactive=rec.status in IN_FLIGHT))
+        # A scene render is made again from the Scenes tab, not re-sent from here.
+        return (head, body, *output_updates(rec, studio), gr.update(interactive=rec.action != "scene"),
+                gr.update(interactive=rec.status in IN_FLIGHT),
+                gr.update(interactive=bool(rec.outputs) and rec.status not in IN_FLIGHT, value="Delete outputs",
+                          variant="secondary"))
 
     def snapshot(a: str, s: str, job_id: str | None) -> tuple[list, list, Any]:
         if s == review.NEEDS_CHANGES:
@@ -247,7 +296,7 @@ def build(studio: Any) -> JobsTab:
     def on_select(evt: gr.SelectData, row_ids: list[str]):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         job_id = row_ids[index] if row_ids and index is not None and 0 <= index < len(row_ids) else None
-        return (job_id, "", *details(job_id))
+        return (job_id, "", *details(job_id), None)
 
     @roles.owner_only("re-run jobs")
     def do_rerun(job_id: str | None):
@@ -278,6 +327,19 @@ def build(studio: Any) -> JobsTab:
             return progress.render_problem(err.message)
         return progress.render_event(rec.status, "Cancel sent to the endpoint.", job_id=rec.id)
 
+    # Delete outputs asks once (a second click) and moves the files to the trash (Undo, or Jobs → Trash).
+    def outputs_what(job_id):
+        rec = studio.get(job_id) if job_id else None
+        return "the outputs of this job" if rec is not None and rec.outputs else None
+
+    def do_remove(job_id):
+        item = trash_ui.T.discard(studio, "outputs", job_id)
+        return (trash_ui.moved_html(item).replace("Outputs of job", "The outputs of"), *details(job_id))
+
+    remove.click(trash_ui.two_step(studio, "Delete outputs", "delete outputs", outputs_what, do_remove,
+                                   len(detail_outputs)),
+                 inputs=[selected, armed], outputs=[armed, remove, note, *detail_outputs], **jobrun.PRIVATE)
+
     inputs = [action, status, selected]
     outputs = [table, ids, shown, empty, *detail_outputs]
     # Jobs in flight change state on their own: look every few seconds while the page is open.
@@ -285,7 +347,7 @@ def build(studio: Any) -> JobsTab:
     timer.tick(tick, inputs=[*inputs, shown], outputs=outputs, show_progress="hidden", **jobrun.PRIVATE)
     gr.on([refresh.click, action.change, status.change], do_refresh, inputs=inputs, outputs=outputs,
           show_progress="hidden", **jobrun.PRIVATE)
-    table.select(on_select, inputs=[ids], outputs=[selected, note, *detail_outputs], **jobrun.PRIVATE)
+    table.select(on_select, inputs=[ids], outputs=[selected, note, *detail_outputs, armed], **jobrun.PRIVATE)
     rerun.click(do_rerun, inputs=[selected], outputs=[note, selected], **jobrun.PRIVATE).then(
         do_refresh, inputs=inputs, outputs=outputs, **jobrun.PRIVATE)
     cancel.click(do_cancel, inputs=[selected], outputs=[note], **jobrun.PRIVATE).then(

@@ -93,6 +93,23 @@ CSS = """
   /* The history keeps readable columns and scrolls sideways inside its own frame, not the page. */
   #jobs-table table { min-width: 760px; }
   #jobs-table th, #jobs-table th * { white-space: nowrap !important; }
+  /* Gradio turns the percentage column widths into pixels of the 320-pixel frame and pins every cell (header
+     <th>, body .body-cell) to them, so rows collapsed to a few pixels a column: readable fixed widths instead,
+     the same for headers and cells (7 columns with a cost, 6 without; the error column is the last). */
+  #jobs-table th, #jobs-table .body-cell { width: 76px !important; min-width: 76px !important;
+    max-width: none !important; flex: 0 0 76px !important; }
+  #jobs-table th:nth-child(1), #jobs-table .body-cell:nth-child(1) { width: 104px !important;
+    min-width: 104px !important; flex-basis: 104px !important; }
+  #jobs-table th:nth-child(2), #jobs-table .body-cell:nth-child(2),
+  #jobs-table th:nth-child(3), #jobs-table .body-cell:nth-child(3) { width: 112px !important;
+    min-width: 112px !important; flex-basis: 112px !important; }
+  #jobs-table th:last-child, #jobs-table .body-cell:last-child { width: 280px !important;
+    min-width: 280px !important; flex-basis: 280px !important; }
+  #jobs-table .virtual-body { min-width: max-content; }
+  /* The job's details: the names column keeps its words whole. */
+  #jobs-details td:first-child, #jobs-details th:first-child { min-width: 7.5em; word-break: normal !important;
+    overflow-wrap: normal !important; }
+  #jobs-table .body-cell, #jobs-table .body-cell * { overflow-wrap: anywhere; }
   #th-image, #panel-image { height: auto !important; }
   #th-image .image-container, #panel-image .image-container { height: 160px !important; }
 }

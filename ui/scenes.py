@@ -20,9 +20,11 @@ from backend.served import library_file
 from backend.errors import BackendError
 from backend.scenes import casting, exchange
 from backend.scenes import make as M
+from backend.scenes.draft import draft_scene, errors_by_shot
 from backend.scenes.model import ASPECTS, FPS_CHOICES, MAX_SCRIPT, RESOLUTIONS
 from backend.scenes.store import SceneRecord
 from ui import jobrun, review, roles
+from ui import trash as trash_ui
 from ui.portrait import STYLES
 from ui.talking_head import library_outputs
 
@@ -44,6 +46,23 @@ Then we row in the dark.
 
 A small rowing boat slides into the fog. [[animate]]
 """
+EMPTY_CAST_NOTE = ("[[note: no one speaks yet. Add characters in the Cast tab (a name, a look and a saved voice), "
+                   "then write a name in capitals on its own line with their words under it.]]")
+
+
+def starter_script(names: list[str]) -> str:
+    """The script "+ New scene" starts from: the example, spoken by the cast's first two characters (one speaks
+    both lines with a cast of one), or with an empty cast panels only and a note saying how to add speakers."""
+    head = "Title: A new scene\n\nEXT. HARBOUR - NIGHT\n\n[[music: ambient, slow strings, distant foghorn]]\n\n"
+    first = "Fog rolls over the harbour. A lantern swings on the pier.\n"
+    last = "A small rowing boat slides into the fog. [[animate]]\n"
+    if not names:
+        return head + first + EMPTY_CAST_NOTE + "\n\n" + last
+    a, b = names[0].upper(), (names[1] if len(names) > 1 else names[0]).upper()
+    return (head + first + f"\n{a}\nThe lights are out. We go now.\n\n{b}\n[[talking head]]\n"
+            "Then we row in the dark.\n\n" + last)
+
+
 KIND = {"panel": "Panel", "talking_head": "Talking head", "title": "Title card"}
 STATUS_TEXT = {"missing": "missing", "making": "making…", "ready": "ready", "failed": "failed"}
 MUSIC_CHOICES = [("From the script's [[music: …]] note", "script"), ("Make music with these tags", "job"),
@@ -52,8 +71,9 @@ ENGINE_CHOICES = [("As the script says", ""), ("Still (no animation)", "none"), 
                   ("Stable Video Diffusion", "svd")]
 
 CSS = """
-#scene-board .board { display: flex; gap: 10px; overflow-x: auto; padding-bottom: 6px; }
-#scene-board .shot { flex: 0 0 170px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; font-size: 0.85em;
+#scene-board .board { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px;
+  padding-bottom: 6px; }
+#scene-board .shot { min-width: 0; border: 1px solid #ccc; border-radius: 8px; padding: 6px; font-size: 0.85em;
   background: var(--block-background-fill); }
 #scene-board .shot img, #scene-board .ph { width: 100%; height: 96px; object-fit: cover; border-radius: 4px;
   background: #ddd; display: flex; align-items: center; justify-content: center; color: #666; }
@@ -61,10 +81,17 @@ CSS = """
 #scene-board .st-ready { background: #d7f5dd; color: #135c22; } #scene-board .st-making { background: #fff1c2; color: #6b4b00; }
 #scene-board .st-missing { background: #e8e8e8; color: #444; } #scene-board .st-failed { background: #ffd9d9; color: #8a0010; }
 #scene-board .why { color: #8a0010; } #scene-board progress { width: 100%; height: 8px; }
-#scene-board .line { font-style: italic; max-height: 3.6em; overflow: hidden; }
+#scene-board .line { font-style: italic; max-height: 6em; overflow: hidden; }
 #scene-errors .err { color: #b00020; }
+#scene-board .shot[data-status=error] { border-color: #b00020; }
+#scene-board .draft-note { color: #8a0010; margin-bottom: 6px; }
+@media (max-width: 640px) {
+  #scene-board .board { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+}
 .cast-cards { display: flex; flex-wrap: wrap; gap: 10px; }
-.cast-card { display: flex; gap: 8px; width: 300px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; }
+.cast-card { display: flex; gap: 8px; flex: 1 1 280px; max-width: 420px; border: 1px solid #ccc; border-radius: 8px; padding: 6px; }
+#cast-lib-portrait .grid-container { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)) !important; }
+#cast-lib-portrait .thumbnail-item { aspect-ratio: 3 / 4 !important; height: auto !important; }
 .cast-card img, .cast-noimg { width: 90px; height: 120px; object-fit: cover; border-radius: 4px; background: #ddd;
   font-size: 0.75em; color: #555; }
 """
@@ -74,15 +101,46 @@ def file_url(path: str | None) -> str:
     return f"/gradio_api/file={html.escape(path)}" if path else ""
 
 
+def draft_html(work: M.SceneWork) -> str:
+    """A script with errors: the shots that parse, each error marked on its shot (nothing can be made yet)."""
+    errs = work.errors.errors if work.errors is not None else ()
+    scene = draft_scene(work.record.script, errs) if errs else None
+    if scene is None:
+        return '<div class="board-empty">The storyboard appears here when the script has no errors.</div>'
+    marks = errors_by_shot(scene, errs)
+    cards = []
+    for shot in scene.shots:
+        bad = marks.get(shot.index, [])
+        speakers = list(dict.fromkeys(ln.character for ln in shot.lines))
+        text = " / ".join(f"{ln.character}: {ln.text}" if len(speakers) > 1 else ln.text for ln in shot.lines) \
+            or shot.description
+        who = f"<b>{html.escape(' & '.join(speakers))}</b>: " if len(speakers) == 1 else ""
+        why = "".join(f'<div class="why">line {e.line_no}: {html.escape(e.message)}</div>' for e in bad)
+        status = "error" if bad else "draft"
+        cards.append(f'<div class="shot" data-shot="{shot.index + 1}" data-status="{status}">'
+                     f'<div class="ph">{"title card" if shot.kind == "title" else "no image yet"}</div>'
+                     f'<div><b>{shot.index + 1}</b> · {KIND.get(shot.kind, shot.kind)}</div>'
+                     f'<div class="line">{who}{html.escape(text[:160])}</div>'
+                     f'<span class="st st-{"failed" if bad else "missing"}">{"error" if bad else "draft"}</span>'
+                     f'{why}</div>')
+    head = (f'<div class="draft-note" id="scene-board-sum">{len(cards)} shots (a draft: fix the marked problems '
+            'to make them)</div>')
+    return head + '<div class="board">' + "".join(cards) + "</div>"
+
+
 def board_html(work: M.SceneWork | None) -> str:
     """The storyboard: one card per shot in order, with its status (missing / making / ready / failed)."""
-    if work is None or work.scene is None:
+    if work is None:
         return '<div class="board-empty">The storyboard appears here when the script has no errors.</div>'
+    if work.scene is None:
+        return draft_html(work)
     cards = []
     for c in work.cards():
         thumb = (f'<img src="{file_url(c.thumb)}" alt="shot {c.index + 1}">' if c.thumb and Path(c.thumb).is_file()
                  else f'<div class="ph">{"title card" if c.kind == "title" else "no image yet"}</div>')
-        who = f"<b>{html.escape(c.character)}</b>: " if c.character else ""
+        # A shot with two speakers names both (each line with its speaker), one speaker leads the text.
+        speakers = c.speakers or ([c.character] if c.character else [])
+        who = f"<b>{html.escape(speakers[0])}</b>: " if len(speakers) == 1 else ""
         bar = (f'<progress value="{c.percent:.0f}" max="100"></progress>' if c.status == "making" and c.percent
                is not None else "")
         engine = f" · {html.escape(c.engine)}" if c.engine else ""
@@ -91,7 +149,7 @@ def board_html(work: M.SceneWork | None) -> str:
         cards.append(
             f'<div class="shot" data-shot="{c.index + 1}" data-status="{c.status}">{thumb}'
             f'<div><b>{c.index + 1}</b> · {KIND.get(c.kind, c.kind)}{engine} · {c.duration_s:.1f} s</div>'
-            f'<div class="line">{who}{html.escape(c.text[:160])}</div>'
+            f'<div class="line">{who}{html.escape(c.text[:200])}</div>'
             + (f'<div class="in-panel" title="who is in the panel">🎭 {html.escape(c.cast)}</div>' if c.cast else "")
             + f'<span class="st st-{c.status}">{STATUS_TEXT[c.status]}</span>{bar}{why}</div>')
     counts = work.counts()
@@ -139,7 +197,8 @@ def build(studio: Any) -> dict[str, Any]:
         title = gr.Textbox(label="Title", value="Untitled scene", elem_id="scene-title", scale=2, max_length=120,
                            min_width=160)
         save = gr.Button("Save", elem_id="scene-save", size="sm", scale=0, min_width=70)
-        delete = gr.Button("Delete", elem_id="scene-delete", size="sm", variant="stop", scale=0, min_width=70)
+        delete = gr.Button("Delete", elem_id="scene-delete", size="sm", variant="secondary", scale=0, min_width=70)
+        undo = gr.Button("Undo", elem_id="scene-undo", size="sm", visible=False, scale=0, min_width=70)
         export = gr.Button("Export .zip", elem_id="scene-export", size="sm", scale=0, min_width=100)
         imp = gr.UploadButton("Import .zip", file_types=[".zip"], elem_id="scene-import", size="sm", scale=0,
                               min_width=100)
@@ -147,7 +206,7 @@ def build(studio: Any) -> dict[str, Any]:
         with gr.Column(scale=2):
             with gr.Row():
                 make = gr.Button("Make what's missing", variant="primary", elem_id="scene-make", min_width=120)
-                render = gr.Button("Render video", variant="primary", elem_id="scene-render", min_width=100)
+                render = gr.Button("Render video", variant="secondary", elem_id="scene-render", min_width=100)
                 cancel = gr.Button("Cancel all", variant="secondary", elem_id="scene-cancel", min_width=90)   # secondary, as Cancel on every tab
             status = gr.HTML("", elem_id="scene-status")
             script = gr.Textbox(label="Script (Fountain)", lines=12, max_lines=40, value=EXAMPLE,
@@ -207,6 +266,8 @@ def build(studio: Any) -> dict[str, Any]:
                 shot_note = gr.Markdown("", elem_id="scene-shot-note")
     scene_id = gr.State(None)
     review.build_scene(studio, scene_id)
+    armed = gr.State(None)          # the scene a first click on Delete asked about
+    trashed = gr.State(None)        # the trash item the Undo button brings back
     settings_in = [style, concurrency, aspect, resolution, fps, layout, burn, music_src, music_tags, music_lib,
                    music_up, render_mode]
 
@@ -235,11 +296,11 @@ def build(studio: Any) -> dict[str, Any]:
         return studio.scenes.save(rec)
 
     def view(rec: SceneRecord | None, work: M.SceneWork | None = None) -> tuple:
-        """(scene_id, pick, errors, board, shot choices, video, subs)."""
-        if rec is None:     # a new, unsaved scene: the example, checked against the cast as it is
-            work = M.load(studio, SceneRecord(id="", title="Untitled scene", script=EXAMPLE))
+        """(scene_id, pick, errors, board, shot choices, video, subs, make, render)."""
+        if rec is None:     # a new, unsaved scene: the starter, checked against the cast as it is
+            work = M.load(studio, SceneRecord(id="", title="Untitled scene", script=starter()))
             return (None, gr.update(choices=scene_choices(), value=NEW), errors_html(work), board_html(work),
-                    gr.update(choices=[]), None, gr.update(value=None, visible=False))
+                    gr.update(choices=[]), None, gr.update(value=None, visible=False), *next_step(work))
         work = work or M.load(studio, rec)
         r = rec.render or {}
         made = [r.get(k) for k in ("mp4", "srt", "vtt")]
@@ -248,13 +309,23 @@ def build(studio: Any) -> dict[str, Any]:
             # Named copies are made in the downloads folder for owners only: a reviewer's page writes nothing.
             mp4, *files = M.download_names(studio, rec.title, made) if may_write() else made
         return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
-                gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)))
+                gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)),
+                *next_step(work))
 
-    view_out = [scene_id, pick, errors, board, shot, video, subs]
+    def next_step(work: M.SceneWork | None) -> tuple:
+        """(make, render) updates: the next step is the primary button, the other secondary."""
+        done = work is not None and work.all_made()
+        return (gr.update(variant="secondary" if done else "primary"),
+                gr.update(variant="primary" if done else "secondary"))
+
+    def starter() -> str:
+        return starter_script(studio.cast.names())
+
+    view_out = [scene_id, pick, errors, board, shot, video, subs, make, render]
 
     def fields_of(rec: SceneRecord | None) -> tuple:
         if rec is None:
-            return ("Untitled scene", EXAMPLE, "Graphic novel ink", M.DEFAULT_CONCURRENCY, "16:9", 720, 24, "full",
+            return ("Untitled scene", starter(), "Graphic novel ink", M.DEFAULT_CONCURRENCY, "16:9", 720, 24, "full",
                     False, "script", "", None, None, "motion_comic")
         s, m = rec.settings, rec.music or {}
         return (rec.title, rec.script, s.get("style", "None"), s.get("concurrency", M.DEFAULT_CONCURRENCY),
@@ -273,20 +344,34 @@ def build(studio: Any) -> dict[str, Any]:
     def on_load():
         recs = studio.scenes.list()
         # An owner always has a saved scene on the page, so every later edit updates it (never creates a second);
-        # a reviewer's page load reads only: with no scene yet it shows the example, unsaved.
+        # a reviewer's page load reads only: with no scene yet it shows the starter, unsaved.
         if recs:
             rec = recs[0]
         elif may_write():
-            rec = studio.scenes.new("Untitled scene", EXAMPLE, settings={"style": "Graphic novel ink"})
+            rec = studio.scenes.new("Untitled scene", starter(), settings={"style": "Graphic novel ink"})
         else:
             rec = None
         return (*view(rec), *fields_of(rec))
 
+    def untouched(rec: SceneRecord | None) -> bool:
+        """A "+ New scene" nobody wrote in: left behind, it would only clutter the list."""
+        return (rec is not None and rec.title.startswith("Untitled scene") and not rec.render
+                and not rec.overrides and rec.script in (EXAMPLE, starter()))
+
     @roles.reader
-    def on_pick(choice: str):
+    def on_pick(choice: str, sid: str | None):
         rec = studio.scenes.get(choice) if choice and choice != NEW else None
-        if rec is None and may_write():
-            rec = studio.scenes.new(_untitled(), EXAMPLE, settings={"style": "Graphic novel ink"})
+        if not may_write():             # a reviewer's pick only reads
+            return (*view(rec), *fields_of(rec))
+        before = studio.scenes.get(sid) if sid else None
+        if before is not None and before.id != choice and untouched(before) and choice != NEW:
+            studio.scenes.delete(before.id)
+        if rec is None:
+            if untouched(before):          # already a fresh one on the page: start it over from the starter
+                before.script = starter()
+                rec = studio.scenes.save(before)
+            else:
+                rec = studio.scenes.new(_untitled(), starter(), settings={"style": "Graphic novel ink"})
         return (*view(rec), *fields_of(rec))
 
     def _untitled() -> str:
@@ -294,7 +379,7 @@ def build(studio: Any) -> dict[str, Any]:
         return next(t for t in (f"Untitled scene {n}" if n else "Untitled scene" for n in range(1000))
                     if t not in taken)
 
-    pick.input(on_pick, inputs=[pick], outputs=[*view_out, *fields], **jobrun.PRIVATE)
+    pick.input(on_pick, inputs=[pick, scene_id], outputs=[*view_out, *fields], **jobrun.PRIVATE)
 
     @roles.owner_only("edit scenes")
     def on_save(sid, t, text, *s):
@@ -310,14 +395,41 @@ def build(studio: Any) -> dict[str, Any]:
           inputs=[scene_id, title, script, *settings_in], outputs=view_out, show_progress="hidden",
           concurrency_limit=1, concurrency_id="scene-save", trigger_mode="always_last", **jobrun.PRIVATE)
 
-    @roles.owner_only("delete scenes")
-    def on_delete(sid):
-        roles.require_owner(studio, "delete scenes")
-        if sid:
-            studio.scenes.delete(sid)
-        return on_load()
+    # Delete asks once (a second click), moves the scene to the trash and offers Undo.
+    def scene_what(sid):
+        rec = studio.scenes.get(sid) if sid else None
+        return f"Scene “{rec.title}”" if rec else None
 
-    delete.click(on_delete, inputs=[scene_id], outputs=[*view_out, *fields], **jobrun.PRIVATE)
+    def do_delete(sid):
+        item = trash_ui.T.discard(studio, "scene", sid)
+        return (trash_ui.moved_html(item), *on_load(), gr.update(visible=True), item.id)
+
+    after_delete = [*view_out, *fields, undo, trashed]
+    delete.click(trash_ui.two_step(studio, "Delete", "delete scenes", scene_what, do_delete, len(after_delete)),
+                 inputs=[scene_id, armed], outputs=[armed, delete, status, *after_delete], **jobrun.PRIVATE)
+    pick.input(roles.reader(lambda: trash_ui.disarm("Delete")), outputs=[armed, delete], queue=False,
+               **jobrun.PRIVATE)
+
+    def on_undo(item_id, sid):
+        roles.require_owner(studio, "restore scenes")
+        try:
+            item = trash_ui.T.restore(studio, item_id or "")
+        except BackendError as err:
+            return (trash_ui.problem_html(err.message), *(gr.skip() for _ in view_out),
+                    *(gr.skip() for _ in fields), gr.update(visible=False), None)
+        shown = studio.scenes.get(sid) if sid else None
+        if untouched(shown):            # the fresh scene the delete left on the page: not wanted any more
+            studio.scenes.delete(shown.id)
+        rec = studio.scenes.get(item.record["id"])
+        return (trash_ui.restored_html(item), *view(rec), *fields_of(rec), gr.update(visible=False), None)
+
+    undo.click(on_undo, inputs=[trashed, scene_id], outputs=[status, *view_out, *fields, undo, trashed], **jobrun.PRIVATE)
+
+    @roles.reader
+    def on_show(sid):
+        """Back on Scenes (e.g. after adding a character in Cast): the script is checked against the cast now."""
+        rec = studio.scenes.get(sid) if sid else None
+        return view(rec) if rec is not None else tuple(gr.skip() for _ in view_out)
 
     @roles.owner_only("make media for scenes")
     def on_make(sid, t, text, *s) -> Iterator[tuple]:
@@ -325,14 +437,16 @@ def build(studio: Any) -> dict[str, Any]:
         try:
             rec = current(sid, t, text, *s)
         except BackendError as err:
-            yield (sid, gr.update(), gr.update(), status_html("invalid", f"Not sent — {err.message}"))
+            yield (sid, gr.update(), gr.update(), status_html("invalid", f"Not sent — {err.message}"), gr.skip(),
+                   gr.skip())
             return
         last = 0.0
         work = None
         for work in M.make_missing(studio, rec, concurrency=rec.settings.get("concurrency", 3)):
             if work.scene is None:
                 yield (rec.id, errors_html(work), board_html(work),
-                       status_html("invalid", "Not sent — fix the script's problems first (listed under it)."))
+                       status_html("invalid", "Not sent — fix the script's problems first (listed under it)."),
+                       gr.skip(), gr.skip())
                 return
             now = time.monotonic()
             if now - last >= 0.4:          # the board is re-drawn at most ~2× a second
@@ -340,7 +454,7 @@ def build(studio: Any) -> dict[str, Any]:
                 c = work.counts()
                 yield (rec.id, errors_html(work), board_html(work),
                        status_html("running", f"Making: {c['making']} running, {c['missing'] + c['waiting']} to "
-                                              f"go, {c['ready']} made"))
+                                              f"go, {c['ready']} made"), gr.skip(), gr.skip())
         # One last, fresh look: what the history now holds (e.g. made by another run meanwhile).
         work = M.load(studio, rec)
         c = work.counts()
@@ -351,9 +465,9 @@ def build(studio: Any) -> dict[str, Any]:
             msg, kind = "Everything is made. Press Render video.", "completed"
         else:
             msg, kind = f"Stopped with {c['missing'] + c['waiting']} part(s) still missing.", "cancelled"
-        yield rec.id, errors_html(work), board_html(work), status_html(kind, msg)
+        yield rec.id, errors_html(work), board_html(work), status_html(kind, msg), *next_step(work)
 
-    make.click(on_make, inputs=[scene_id, title, script, *settings_in], outputs=[scene_id, errors, board, status],
+    make.click(on_make, inputs=[scene_id, title, script, *settings_in], outputs=[scene_id, errors, board, status, make, render],
                concurrency_limit=None, **jobrun.PRIVATE)
     cancel.click(roles.owner_only("cancel making a scene")(lambda sid: status_html("cancelled", "Cancelling: no new jobs are sent; jobs in flight are "
                                                       "being cancelled.") if sid and M.cancel_all(sid)
@@ -513,6 +627,7 @@ def build(studio: Any) -> dict[str, Any]:
     from ui import pages as pages_ui        # issue 20: the scene as lettered pages, and its exports
     pages_ui.build(studio, scene_id)
     # A reviewer's Scenes page is a review page: these are not shown at all, and the title and script are read-only.
-    return {"load": on_load, "load_outputs": [*view_out, *fields],
-            "owner_only": [save, delete, export, imp, make, render, cancel, settings_box, shot_editor],
+    return {"load": on_load, "load_outputs": [*view_out, *fields], "show": on_show, "show_inputs": [scene_id],
+            "show_outputs": view_out,
+            "owner_only": [save, delete, undo, export, imp, make, render, cancel, settings_box, shot_editor],
             "read_only": [title, script]}

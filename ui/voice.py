@@ -12,6 +12,7 @@ import soundfile as sf
 from backend.errors import BackendError
 from ui import jobrun, media_checks, roles
 from ui import params as P
+from ui import trash as trash_ui
 from workflows.catalogue import get_spec, load_catalogue
 
 
@@ -62,6 +63,9 @@ def trim(path: str, start: float | None, end: float | None) -> str:
     return str(out)
 
 
+DELETE_VOICE = "Delete the voice picked in the library"
+
+
 def build(studio: Any) -> VoiceTab:
     spec = load_catalogue()["tts"]
     gr.Markdown(f"**{spec.title}** — {spec.summary}", elem_classes=["tab-summary"])
@@ -89,6 +93,11 @@ def build(studio: Any) -> VoiceTab:
                 name = gr.Textbox(label="Voice name", elem_id="voice-name", placeholder="e.g. Captain Mara")
                 save = gr.Button("Save voice", elem_id="voice-save")
             save_status = gr.Markdown("", elem_id="voice-save-status")
+            with gr.Row():
+                remove = gr.Button(DELETE_VOICE, elem_id="voice-delete", size="sm")
+                undo = gr.Button("Undo", elem_id="voice-undo", size="sm", visible=False)
+    armed = gr.State(None)
+    trashed = gr.State(None)
 
     ref_audio, ref_text = ref_fields["reference_audio"], ref_fields["reference_text"]
 
@@ -118,6 +127,33 @@ def build(studio: Any) -> VoiceTab:
 
     save.click(do_save, inputs=[name, ref_audio, ref_text, trim_start, trim_end], outputs=[voices, save_status],
                **jobrun.PRIVATE)
+
+    # Deleting a voice asks once (a second click), moves it to the trash and offers Undo.
+    def voice_what(voice_name):
+        return f"Voice “{voice_name}”" if voice_name and studio.voices.get(voice_name) else None
+
+    def do_remove(voice_name):
+        item = trash_ui.T.discard(studio, "voice", voice_name)
+        names = voice_names(studio)
+        return (trash_ui.moved_html(item), gr.update(choices=names, value=None, info=library_hint(names)),
+                gr.update(visible=True), item.id)
+
+    remove.click(trash_ui.two_step(studio, DELETE_VOICE, "delete voices", voice_what, do_remove, 3),
+                 inputs=[voices, armed], outputs=[armed, remove, save_status, voices, undo, trashed],
+                 **jobrun.PRIVATE)
+    voices.input(lambda: trash_ui.disarm(DELETE_VOICE), outputs=[armed, remove], queue=False, **jobrun.PRIVATE)
+
+    def do_undo(item_id):
+        roles.require_owner(studio, "restore voices")
+        try:
+            item = trash_ui.T.restore(studio, item_id or "")
+        except BackendError as err:
+            return trash_ui.problem_html(err.message), gr.skip(), gr.update(visible=False), None
+        names = voice_names(studio)
+        return (trash_ui.restored_html(item), gr.update(choices=names, value=item.label, info=library_hint(names)),
+                gr.update(visible=False), None)
+
+    undo.click(do_undo, inputs=[trashed], outputs=[save_status, voices, undo, trashed], **jobrun.PRIVATE)
 
     def prepare(values: dict[str, Any]) -> dict[str, Any]:
         raw = {k: values[k] for k in fields}

@@ -129,6 +129,7 @@ class Card:
     percent: float | None = None
     engine: str | None = None
     cast: str = ""                  # who is in the panel and where: "Anna (left), Ben (right)"
+    speakers: list[str] = field(default_factory=list)     # everyone who speaks in the shot, in order
 
 
 @dataclass
@@ -188,12 +189,14 @@ class SceneWork:
             spoken = [seconds_of(f) for f in speech if f] if all(speech) else []
             clip = self.file_of(self.plan.video.get(i))
             dur = P.shot_length(shot, self.record.overrides, spoken, seconds_of(clip) if clip else None)
-            text = " / ".join(f"{ln.text}" for ln in shot.lines) or shot.description
+            speakers = list(dict.fromkeys(ln.character for ln in shot.lines))
+            text = " / ".join(f"{ln.character}: {ln.text}" if len(speakers) > 1 else ln.text
+                              for ln in shot.lines) or shot.description
             who = shot.character or (shot.lines[0].character if shot.lines else None)
             engine = (self.plan.step(f"animate:{i}").inputs.get("mode") if f"animate:{i}" in self.settled else None)
             in_panel = casting.describe(casting.effective(shot, self.record.overrides.get(str(i))))
             out.append(Card(i, shot.kind, who, text, float(dur), status, message,
-                            self.file_of(self.plan.image.get(i)), percent, engine, in_panel))
+                            self.file_of(self.plan.image.get(i)), percent, engine, in_panel, speakers))
         return out
 
     def counts(self) -> dict[str, int]:

@@ -148,6 +148,21 @@ async def test_panel_animation_pushes_in_over_the_uploaded_panel(eng: Engine):
     assert last[5, w - 5, 0] > 150 and last[5, w - 5, 1] < 90, "the PREVIEW banner stays put"
 
 
+async def test_animatelcm_animates_the_uploaded_face_not_another(eng: Engine):
+    """Issue 23 §7: the AnimateLCM template (as the catalogue sends it) shows the uploaded panel's face."""
+    import json
+    from pathlib import Path
+    graph = json.loads((Path(__file__).parents[2] / "workflows" / "animate_animatelcm.api.json").read_text())
+    graph["6"]["inputs"]["image"] = "face.png"
+    graph["5"]["inputs"].update(width=320, height=400, batch_size=8)
+    graph["13"]["inputs"]["steps"] = 2
+    _, frames = await run_graph(eng, graph)
+    clip = video_frames(fetch(eng, output_of(frames)["images"][0]))
+    panel = np.asarray(faces.face_photo(320, 400), dtype=np.float32)
+    assert clip[0].shape[:2] == (400, 320)
+    assert corr(body(clip[0]), body(panel)) > 0.9, "the clip starts on the uploaded face"
+
+
 # ---- music ----------------------------------------------------------------------------------------------------
 async def test_music_has_the_asked_length_and_a_steady_beat(eng: Engine):
     _, frames = await run_graph(eng, graphs.music(8.0))

@@ -120,7 +120,7 @@ async def _mcp_session(url: str) -> None:
             tools = {t.name: t for t in (await session.list_tools()).tools}
             assert set(tools) == {"portrait", "tts", "lipsync", "animate", "music", "talking_head", "jobs",
                                   "export_studio", "scene_render", "cast", "scene_pages", "scene_export",
-                          "comment", "comments"}
+                          "comment", "comments", "trash", "restore"}
             assert "needs_changes" in tools["jobs"].description
             assert "reference_audio" in tools["tts"].inputSchema["properties"]
             assert "Text to speak" in json.dumps(tools["tts"].inputSchema)

@@ -306,7 +306,7 @@ def test_mcp_lists_required_fields_and_says_how_files_are_passed(app):
     tools = {t["name"]: t for t in httpx.get(f"{app.url}/gradio_api/mcp/schema", timeout=30).json()}
     assert set(tools) == {"portrait", "tts", "lipsync", "animate", "music", "talking_head", "jobs", "export_studio",
                           "scene_render", "cast", "scene_pages", "scene_export",
-                          "comment", "comments"}   # no UI event leaks
+                          "comment", "comments", "trash", "restore"}   # no UI event leaks
     assert tools["portrait"]["inputSchema"]["required"] == ["prompt"]
     assert tools["music"]["inputSchema"]["required"] == ["tags"]
     assert set(tools["tts"]["inputSchema"]["required"]) == {"text", "reference_audio"}

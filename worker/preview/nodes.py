@@ -60,7 +60,11 @@ async def passthrough(ctx: Ctx) -> Result:
     src = source_of(*ctx.inputs.values())
     outs = []
     for typ in ctx.schema.output:
-        if first is not None and _fits(first, typ):
+        if isinstance(first, Thing) and first.source is None and src is not None and _fits(first, typ):
+            # A model patched by a node fed the reference image (AnimateLCM-I2V's ref_latent) carries that
+            # picture on, or the sampler downstream would draw a stand-in face instead of the uploaded panel.
+            outs.append(Thing(first.kind, src, dict(first.info)))
+        elif first is not None and _fits(first, typ):
             outs.append(first)
         else:
             outs.append(Thing(typ, src))
