@@ -2,6 +2,9 @@
 history rebuilt from the newest good backup and the library's journal; backups are made with SQLite's API."""
 from __future__ import annotations
 
+import numpy as np
+import soundfile as sf
+
 import sqlite3
 from pathlib import Path
 import time
@@ -122,6 +125,8 @@ def test_export_then_import_into_an_empty_folder_reproduces_the_history(tmp_path
         rec = _job(i)
         rec.outputs = [{"type": "image", "path": str(f.resolve()), "mime": "image/png", "size": 108}]
         h.save(rec)
+    (a / "library" / "inputs").mkdir(parents=True)
+    sf.write(a / "library" / "inputs" / "m.wav", np.zeros(8000, dtype="float32"), 16000)   # a real recording
     h.put_voice("Mara", str((a / "library" / "inputs" / "m.wav").resolve()), "Hi.", time.time())
     h.add_comment("job-1", "rev", "Darker, please", "needs_changes")
     h.close()
@@ -132,7 +137,7 @@ def test_export_then_import_into_an_empty_folder_reproduces_the_history(tmp_path
     b = tmp_path / "b"
     assert "3 jobs" in run("import", str(zip_path), "--data", str(b))
     again = run("import", str(zip_path), "--data", str(b))          # merging twice adds nothing
-    assert "0 new files (3 already here), 0 jobs" in again
+    assert "0 new files (4 already here), 0 jobs" in again       # 3 outputs and the recording
     hb = open_history(b, Journal(b / "library" / "meta")).history
     recs = sorted(hb.list(), key=lambda r: r.id)
     assert [r.id for r in recs] == ["job-0", "job-1", "job-2"]

@@ -197,6 +197,7 @@ def test_endpoint_tab_summarises_readiness_and_estimates_a_real_monthly_cost(pag
         models = decl["models"]
         needed.update(*(models.values() if isinstance(models, dict) else [models]))
         needed.update(*(decl.get("models_when_empty") or {}).values())     # Whisper, for an empty transcript
+        needed.update(*(decl.get("models_when_given") or {}).values())     # IP-Adapter, for characters
     expect(cost).to_contain_text(f"{sum(sizes[p] for p in needed) / 1e9:.2f} GB")   # what the jobs' models take
     total = re.search(r"Estimated total: \$([0-9.]+)", cost.inner_text())
     assert total and float(total.group(1)) >= 3.50, cost.inner_text()   # at least the 50 GB volume floor
