@@ -51,6 +51,7 @@ READABLE = {
     "on_scene.change", "pages-show.click", "pages-format.input", "pages-page.input", "pages-balloon.input",
     "pages-export-pdf.click", "pages-export-cbz.click", "pages-export-epub.click", "pages-export-webtoon.click",
     "scene_pages.click", "scene_export.click",
+    "on_show.select",       # Scenes shown again (main's issue 23 work): re-checks the script against the cast, reads
 }
 # The holes of the audit, by name: each must be refused to a reviewer.
 MUST_REFUSE = {
