@@ -3,7 +3,9 @@
 An export is written straight into Gradio's cache folder (under `studio-exports/`), so Gradio serves that one file
 without copying it; each export is deleted EXPORT_TTL seconds after it was made (older ones are also swept at each
 export) and the whole folder when the studio stops, so no zip of the studio is left behind. A reviewer's export
-leaves out the inputs (reference recordings, uploads): backend.exchange.REVIEWER_LEAVES_OUT.
+leaves out the inputs (reference recordings, uploads): backend.exchange.REVIEWER_LEAVES_OUT. A reviewer's pages
+and page exports are written into such a folder too (`transient_folder`): a reviewer writes nothing into the
+data folder.
 """
 from __future__ import annotations
 
@@ -41,22 +43,29 @@ def sweep_exports(folder: Path, older_than: float) -> None:
             continue
 
 
-def export_file(studio: Any, role: str | None = None) -> str:
-    """A fresh .zip of the studio for the calling role (owners: everything; reviewers: no inputs)."""
-    role = role or roles.current_role(studio)
+def transient_folder(prefix: str) -> Path:
+    """A new folder in the exports folder for files handed out once and kept nowhere (a studio export, a
+    reviewer's pages): Gradio serves them from there without a copy; deleted EXPORT_TTL seconds from now."""
     folder = exports_folder()
     folder.mkdir(parents=True, exist_ok=True)
     sweep_exports(folder, EXPORT_TTL)
-    one = Path(tempfile.mkdtemp(prefix="export-", dir=folder))
+    one = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+    timer = threading.Timer(EXPORT_TTL, shutil.rmtree, args=(one,), kwargs={"ignore_errors": True})
+    timer.daemon = True
+    timer.start()
+    return one
+
+
+def export_file(studio: Any, role: str | None = None) -> str:
+    """A fresh .zip of the studio for the calling role (owners: everything; reviewers: no inputs)."""
+    role = role or roles.current_role(studio)
+    one = transient_folder("export-")
     dest = one / f"studio-{time.strftime('%Y%m%d-%H%M')}.zip"
     try:
         export_zip(studio.settings.data_dir, dest, leave_out=() if role == roles.OWNER else REVIEWER_LEAVES_OUT)
     except BaseException:
         shutil.rmtree(one, ignore_errors=True)
         raise
-    timer = threading.Timer(EXPORT_TTL, shutil.rmtree, args=(one,), kwargs={"ignore_errors": True})
-    timer.daemon = True
-    timer.start()
     return str(dest)
 
 

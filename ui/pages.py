@@ -3,11 +3,14 @@ per page, a shot moved to another page, each balloon's text, kind and placement 
 exports as downloads.
 
 Edits are stored on the scene (`settings["pages"]`, see backend/pages/store.py) and re-letter the page; nothing
-here starts a job. Reviewers see the pages and may download exports; the edit controls are for owners.
+here starts a job. Reviewers see the pages and may download exports; the edit controls are for owners. A
+reviewer's pages and exports are written outside the data folder, into a folder that is pruned (`destination`):
+an owner's are library files, and an owner's export is a "pages" job.
 """
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -15,10 +18,16 @@ import gradio as gr
 from backend.errors import BackendError
 from backend.pages import store
 from backend.pages.model import FORMATS
-from ui import roles
+from ui import exchange, roles
 from ui.jobrun import PRIVATE
 
 EXPORTS = (("PDF (print)", "pdf"), ("CBZ", "cbz"), ("EPUB", "epub"), ("Webtoon", "webtoon"))
+
+
+def destination(studio: Any) -> Path | None:
+    """Where the caller's pages and exports go: None (the library, recorded) for an owner; for anyone else a fresh
+    transient folder in Gradio's cache, served from there and deleted 15 minutes later (ui/exchange.py)."""
+    return None if roles.current_role(studio) == roles.OWNER else exchange.transient_folder("pages-")
 
 
 def _note(kind: str, text: str) -> str:
@@ -95,7 +104,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
             if fmt_name and fmt_name != store.page_settings(rec)["format"]:
                 if owner:
                     rec = store.save_page_settings(studio, rec, format=fmt_name)
-            paths, data, warnings = store.page_images(studio, rec, fmt_name or None)
+            paths, data, warnings = store.page_images(studio, rec, fmt_name or None, into=destination(studio))
         except BackendError as err:
             return (_note("invalid", err.message), gr.update(), None, gr.update(visible=False),
                     *(gr.update() for _ in view_out[4:]))
@@ -223,13 +232,13 @@ def build(studio: Any, scene_id: gr.State) -> None:
             if roles.current_role(studio) == roles.VISITOR:
                 return _note("invalid", "Log in to export."), gr.update(visible=False)
             try:
-                done = store.export_scene(studio, record(sid), key, f or None)
+                done = store.export_scene(studio, record(sid), key, f or None, into=destination(studio))
             except BackendError as err:
                 return _note("invalid", f"Not exported — {err.message}"), gr.update(visible=False)
             told = f"Exported {key.upper()} — download it below." + (" " + " ".join(done.notes[:6])
                                                                      if done.notes else "")
             if len(done.notes) > 6:
-                told += f" (and {len(done.notes) - 6} more notes, in Jobs)"
+                told += f" (and {len(done.notes) - 6} more notes" + (", in Jobs)" if done.record else ")")
             return _note("completed", told), gr.update(value=done.path, visible=True)
         return on_export
 

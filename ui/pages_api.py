@@ -2,7 +2,8 @@
 
 Owners may lay out a new script (it is saved as a scene, as `scene_render` does); owners and reviewers may fetch
 the pages and exports of scenes that exist. Neither starts a job: art not made yet prints as a grey panel, with
-a note (make the media with `scene_render` or the Scenes tab).
+a note (make the media with `scene_render` or the Scenes tab). A reviewer's pages and exports are written outside
+the data folder and pruned (ui/pages.destination); an owner's are library files, an owner's export a "pages" job.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from backend.pages.exports import EXPORT_FORMATS, ExportError, check_export_form
 from backend.pages.model import FORMATS
 from ui import roles
 from ui.api import refuse
+from ui.pages import destination
 
 MAX_SCRIPT = 200_000
 
@@ -81,7 +83,7 @@ def scene_pages_endpoint(studio: Any):
         fmt = _page_format(page_format)
         rec = _scene_for(studio, scene, script)
         try:
-            paths, model, _ = store.page_images(studio, rec, fmt)
+            paths, model, _ = store.page_images(studio, rec, fmt, into=destination(studio))
         except BackendError as err:
             raise refuse(err.message) from None
         return paths, model
@@ -94,7 +96,8 @@ def scene_export_endpoint(studio: Any):
     @roles.reviewer_may("export pages")
     def scene_export(scene: str = "", format: str = "pdf", page_format: str = "", script: str = "") -> str:
         """Export a scene as a comic: a print PDF, a CBZ, a fixed-layout EPUB 3, webtoon slices (a .zip) or the
-        page model as JSON. The file is kept in the library and the export is listed in Jobs (action "pages").
+        page model as JSON. An owner's file is kept in the library and the export is listed in Jobs (action
+        "pages"); a reviewer's is only handed back.
 
         Args:
             scene: The scene's name in the Scenes tab (reviewers may export existing scenes).
@@ -112,7 +115,7 @@ def scene_export_endpoint(studio: Any):
         fmt = _page_format(page_format)
         rec = _scene_for(studio, scene, script)
         try:
-            done = store.export_scene(studio, rec, format.strip(), fmt)
+            done = store.export_scene(studio, rec, format.strip(), fmt, into=destination(studio))
         except BackendError as err:
             raise refuse(err.message) from None
         return done.path

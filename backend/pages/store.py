@@ -4,6 +4,10 @@ in that art, and each export written into the library and the Jobs history with 
 The scene's `settings["pages"]` holds `{"format": "us_comic", "layout": {…}, "lettering": {…}}`: the page format
 chosen for the scene and the layout and lettering overrides as their modules' `from_dict` read them. Nothing here
 starts a job: art that is not made yet prints as a grey panel, with a note.
+
+`page_images` and `export_scene` take a destination folder (`into`): given one, they write there and nothing else —
+no file in the library, no job in the history. The studio passes one for a reviewer (a folder outside the data
+folder that it prunes); this module does not know roles.
 """
 from __future__ import annotations
 
@@ -154,7 +158,7 @@ def page_renderer(sb: SceneBook, ppi: float = 150) -> Callable[[Any], Any]:
 # -- exports into the library and the history ------------------------------------------------------------------
 @dataclass(frozen=True)
 class ExportDone:
-    record: JobRecord
+    record: JobRecord | None    # None for an export written only into a given folder (nothing recorded)
     path: str                   # the file to download (the webtoon's slices come as one .zip)
     notes: tuple[str, ...]
 
@@ -180,9 +184,11 @@ def write(sb: SceneBook, fmt: str, folder: Path) -> Exported:
     return write_webtoon(sb.book, render, folder / f"{name}-webtoon", sb.meta)
 
 
-def export_scene(studio: Any, record: Any, fmt: str, page_format: str | None = None) -> ExportDone:
+def export_scene(studio: Any, record: Any, fmt: str, page_format: str | None = None,
+                 into: Path | None = None) -> ExportDone:
     """Export the scene as `fmt` into the library, recorded as a completed "pages" job with what made it; a
-    failure is recorded as a failed one and raised as BackendError."""
+    failure is recorded as a failed one and raised as BackendError. With `into`, the file is only written into
+    that folder: no library file, no job (a failure is still a BackendError without internals)."""
     try:
         check_export_format(fmt)
         if page_format:
@@ -190,6 +196,8 @@ def export_scene(studio: Any, record: Any, fmt: str, page_format: str | None = N
     except ExportError as err:
         raise BackendError(err.message) from None
     sb = scene_book(studio, record, page_format)
+    if into is not None:
+        return _export_into(sb, fmt, record, Path(into))
     from backend.scenes.make import sha256_of
     inputs = {"scene": record.title, "scene_id": record.id, "script": record.script, "format": fmt,
               "page_format": sb.book.format.name, "pages": len(sb.book.pages), "panels": sb.book.panel_count,
@@ -215,11 +223,7 @@ def export_scene(studio: Any, record: Any, fmt: str, page_format: str | None = N
             outs.append({"type": kind, "path": str(dest), "mime": "image/jpeg" if kind == "image" else MIME[fmt],
                          "size": dest.stat().st_size, "sha256": digest, "filename": f.name})
     except Exception as exc:
-        if isinstance(exc, (ExportError, BackendError)):
-            msg = exc.message
-        else:               # no server path or internal detail reaches a person: the log has them
-            log.exception("the %s export of scene %s failed", fmt, record.id)
-            msg = f"an unexpected {type(exc).__name__} (the studio's log has the details)"
+        msg = _failure(exc, fmt, record)
         studio.history_db.save(rec.copy(status="failed", finished_at=time.time(),
                                         error={"code": "export_failed", "message": msg}))
         raise BackendError(f"The {fmt} export failed: {msg}") from None
@@ -232,6 +236,26 @@ def export_scene(studio: Any, record: Any, fmt: str, page_format: str | None = N
     from backend.scenes.make import download_names
     path = download_names(studio, record.title, [outs[0]["path"]])[0]
     return ExportDone(rec, path, done.notes)
+
+
+def _export_into(sb: SceneBook, fmt: str, record: Any, folder: Path) -> ExportDone:
+    """The export written into `folder` only (the webtoon's slices zipped beside them), nothing recorded."""
+    try:
+        done = write(sb, fmt, folder)
+        path = Path(done.paths[0])
+        if fmt == "webtoon":
+            path = _zip_slices(list(done.paths), folder / f"{slug(record.title)}-webtoon.zip")
+    except Exception as exc:
+        raise BackendError(f"The {fmt} export failed: {_failure(exc, fmt, record)}") from None
+    return ExportDone(None, str(path), done.notes)
+
+
+def _failure(exc: Exception, fmt: str, record: Any) -> str:
+    """What a person is told of a failed export: no server path or internal detail (the log has them)."""
+    if isinstance(exc, (ExportError, BackendError)):
+        return exc.message
+    log.exception("the %s export of scene %s failed", fmt, record.id)
+    return f"an unexpected {type(exc).__name__} (the studio's log has the details)"
 
 
 def _zip_slices(slices: list[Path], dest: Path) -> Path:
@@ -253,12 +277,14 @@ def _made_by(studio: Any, art: dict[int, Path]) -> list[str]:
     return sorted(ids)
 
 
-def page_images(studio: Any, record: Any, page_format: str | None = None, ppi: float = 110
-                ) -> tuple[list[str], dict[str, Any], tuple[str, ...]]:
-    """The scene's pages as PNG files (for the studio and the named API) and the page model as JSON."""
+def page_images(studio: Any, record: Any, page_format: str | None = None, ppi: float = 110,
+                into: Path | None = None) -> tuple[list[str], dict[str, Any], tuple[str, ...]]:
+    """The scene's pages as PNG files (for the studio and the named API) and the page model as JSON: in the
+    library's downloads (replacing the scene's last ones at that format), or only in the folder `into`."""
     from backend.pages.export_json import book_json
     sb = scene_book(studio, record, page_format)
-    folder = Path(studio.library.root) / "downloads" / f"pages-{record.id}-{sb.book.format.name}"
+    folder = Path(into) if into is not None else \
+        Path(studio.library.root) / "downloads" / f"pages-{record.id}-{sb.book.format.name}"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("page-*.png"):
         old.unlink()

@@ -2,7 +2,9 @@
 what made them, the page format kept in the scene's settings, and refusals that name the field."""
 from __future__ import annotations
 
+import zipfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -84,6 +86,18 @@ def test_a_pdf_export_is_a_library_file_and_a_pages_job_with_what_made_it(studio
     assert any("no art yet" in n for n in done.notes)                # the second panel was never made
 
 
+def test_an_export_into_a_given_folder_is_that_file_only(studio, tmp_path):
+    st, rec, _ = studio
+    files, jobs = data_files(st), len(st.history(limit=1000))
+    done = store.export_scene(st, st.scenes.get(rec.id), "webtoon", into=tmp_path)
+    assert done.record is None and Path(done.path).parent == tmp_path and done.path.endswith("-webtoon.zip")
+    with zipfile.ZipFile(done.path) as z:
+        assert z.namelist()[0].endswith(".jpg") and len(z.namelist()) >= 2
+    paths, model, _ = store.page_images(st, st.scenes.get(rec.id), into=tmp_path / "pages")
+    assert [Path(p).parent for p in paths] == [tmp_path / "pages"] * len(model["pages"])
+    assert data_files(st) == files and len(st.history(limit=1000)) == jobs      # no library file, no job
+
+
 def test_unknown_formats_are_refused_naming_the_field_and_what_exists(studio):
     st, rec, _ = studio
     jobs_before = len(st.history(action="pages"))
@@ -101,11 +115,18 @@ def test_unknown_formats_are_refused_naming_the_field_and_what_exists(studio):
 
 
 # -- the named API: owners lay out scripts, reviewers fetch what exists ----------------------------------------
-def test_reviewers_fetch_pages_and_exports_but_never_create(studio, monkeypatch):
+def data_files(st) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in Path(st.settings.data_dir).rglob("*")
+            if p.is_file() and not p.name.startswith("studio.sqlite3")}
+
+
+def test_reviewers_fetch_pages_and_exports_but_never_create(studio, monkeypatch, tmp_path):
     gr = pytest.importorskip("gradio")
     from ui import pages_api, roles
     st, rec, _ = studio
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     monkeypatch.setattr(roles, "current_role", lambda _studio: roles.REVIEWER)
+    files, jobs = data_files(st), len(st.history(limit=1000))
     pages = pages_api.scene_pages_endpoint(st)
     export = pages_api.scene_export_endpoint(st)
     paths, model = pages(scene="the mail boat")
@@ -113,6 +134,13 @@ def test_reviewers_fetch_pages_and_exports_but_never_create(studio, monkeypatch)
     assert Image.open(paths[0]).size == (round(477 * 110 / 72), round(738 * 110 / 72))
     assert model["pages"][0]["panels"][0]["faces"] and model["pages"][0]["balloons"][0]["kind"] == "caption"
     assert export(scene="The Mail Boat", format="json").endswith(".json")
+    pdf = export(scene="The Mail Boat", format="pdf")
+    assert len(pypdf.PdfReader(pdf).pages) == 2
+    # A reviewer's pages and exports are only in the studio's pruned exports folder: nothing in the data folder,
+    # no "pages" job.
+    for path in (*paths, pdf):
+        assert (tmp_path / "gradio" / "studio-exports") in Path(path).parents, path
+    assert data_files(st) == files and len(st.history(limit=1000)) == jobs
     with pytest.raises(gr.Error) as err:
         pages(script=SCRIPT.replace("Mail Boat", "Other Boat"))
     assert "Reviewers" in err.value.message and st.scenes.find("The Other Boat") is None

@@ -5,7 +5,9 @@ of everything (a portrait, speech from a reference recording, a scene, a cast me
 would, the test reads the page's config and calls **every** event by fn_index through the queue — as the
 reviewer and without any login — and every MCP tool over HTTP without a cookie and as the reviewer. It fails on
 any call that changes the data folder (files, and every row of every table), starts a job, answers a visitor
-with anything but the login refusal, or leaves a studio export behind.
+with anything but the login refusal, or leaves a studio export behind. On the owner's scene, the reviewer then
+gets pages and a PDF from the Pages view, the named API and MCP — with the data folder still unchanged — and the
+PDF is served as an attachment.
 """
 from __future__ import annotations
 
@@ -45,6 +47,11 @@ READABLE = {
     "voice-library.change", "th-refresh.click", "th-lib-audio.focus", "endpoint-jobs.change",
     "endpoint-estimate.click", "jobs.click", "cast.click", "export_studio.click", "scene-review-post.click",
     "comment.click", "comments.click",
+    # Pages (issue 20: reviewers may fetch pages and exports): theirs are written outside the data folder.
+    "on_scene.change", "pages-show.click", "pages-format.input", "pages-page.input", "pages-balloon.input",
+    "pages-export-pdf.click", "pages-export-cbz.click", "pages-export-epub.click", "pages-export-webtoon.click",
+    "scene_pages.click", "scene_export.click",
+    "on_show.select",       # Scenes shown again (main's issue 23 work): re-checks the script against the cast, reads
 }
 # The holes of the audit, by name: each must be refused to a reviewer.
 MUST_REFUSE = {
@@ -178,8 +185,8 @@ def exports_left(app: App) -> list[Path]:
 # -- the owner's studio ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def studio(app, tmp_path_factory):
-    """A portrait and a speech job (its reference recording is an input), a scene and a cast member, all made by
-    the owner; returns (job id, scene title)."""
+    """A portrait and a speech job (its reference recording is an input), a scene, its speakers in the cast and a
+    PDF of its pages, all made by the owner; returns the portrait's job id."""
     d = tmp_path_factory.mktemp("owner-media")
     owner = Client(app.url, auth=OWNER, verbose=False)
     owner.predict(prompt="a lighthouse keeper, front-facing", width=256, height=256, steps=2, api_name="/portrait")
@@ -195,13 +202,55 @@ def studio(app, tmp_path_factory):
     save = by_name["cast-save.click"]
     got = call_event(http, save["id"], [None, "Mara", "silver hair", None, "None", -1, None, 0.8, None], session)
     assert got.get("success"), got
+    # Ben, the example scene's other speaker (from a page of his own: the form above now holds Mara).
+    got = call_event(http, save["id"], [None, "Ben", "a fisherman", None, "None", -1, None, 0.8, None],
+                     uuid.uuid4().hex[:11])
+    assert got.get("success"), got.get("output")
     db = Path(app.env["STUDIO_DATA_DIR"]) / "studio.sqlite3"
     con = sqlite3.connect(db)
     job_id = con.execute("SELECT id FROM jobs WHERE action='portrait' AND status='completed'").fetchone()[0]
     scenes = con.execute("SELECT COUNT(*) FROM scenes").fetchone()[0]
     con.close()
     assert scenes == 1
+    owner.predict(scene=scene_of(app)[1], format="pdf", api_name="/scene_export")    # a library file and a job
+    assert pages_jobs(app) == 1
     return job_id
+
+
+def scene_of(app: App) -> tuple[str, str]:
+    db = sqlite3.connect(Path(app.env["STUDIO_DATA_DIR"]) / "studio.sqlite3")
+    try:
+        return db.execute("SELECT id, title FROM scenes").fetchone()
+    finally:
+        db.close()
+
+
+def pages_jobs(app: App) -> int:
+    db = sqlite3.connect(Path(app.env["STUDIO_DATA_DIR"]) / "studio.sqlite3")
+    try:
+        return db.execute("SELECT COUNT(*) FROM jobs WHERE action='pages' AND status='completed'").fetchone()[0]
+    finally:
+        db.close()
+
+
+def page_session(app: App, who: tuple[str, str]) -> tuple[httpx.Client, str, dict[str, dict]]:
+    """A session of `who` whose page has loaded (so it holds the first scene, as a page would): the client, the
+    session hash and the events by name."""
+    http, session = login(app, who), uuid.uuid4().hex[:11]
+    cfg = http.get("/config").json()
+    comps = {c["id"]: c for c in cfg["components"]}
+    deps = [d for d in cfg["dependencies"] if d.get("backend_fn")]
+    for dep in (d for d in deps if any(t[1] == "load" for t in d["targets"])):
+        assert call_event(http, dep["id"], default_inputs(dep, comps, ""), session).get("success"), dep["id"]
+    return http, session, {event_name(d, comps): d for d in deps}
+
+
+def served(http: httpx.Client, file: dict) -> httpx.Response:
+    """A file an event handed back, fetched as the browser would."""
+    r = http.get(file["url"])
+    assert r.status_code == 200, (file, r.status_code)
+    assert r.headers.get("x-content-type-options") == "nosniff"
+    return r
 
 
 def test_visitors_get_nothing_from_any_event_and_reviewers_change_nothing(app, studio):
@@ -229,7 +278,35 @@ def test_visitors_get_nothing_from_any_event_and_reviewers_change_nothing(app, s
     for name in refused:
         for a in reviewed[name]:
             assert a.get("success") is False and REVIEWER_NO in error_of(a), (name, a)
-    assert differences(before, snapshot(app)) == []
+
+    # The reviewer on the owner's scene: pages and a PDF from the Pages view and the named API (issue 20).
+    http, session, events = page_session(app, REVIEWER)
+    shown = call_event(http, events["pages-show.click"]["id"], [None, "us_comic"], session)
+    assert shown.get("success"), shown
+    status, gallery = shown["output"]["data"][:2]                # (the page model stays in the session)
+    told = re.search(r"(\d+) pages?, \d+ balloons", status)
+    assert told and len(gallery) == int(told[1]) >= 1, status
+    page = served(http, gallery[0]["image"])
+    assert page.content[:8] == b"\x89PNG\r\n\x1a\n" and "attachment" not in page.headers.get("content-disposition", "")
+    exported = call_event(http, events["pages-export-pdf.click"]["id"], [None, "us_comic"], session)
+    assert exported.get("success") and "Exported PDF" in exported["output"]["data"][0], exported
+    pdf = exported["output"]["data"][1]["value"]
+    assert "studio-exports" in Path(pdf["path"]).parts                       # the pruned folder, not the library
+    got = served(http, pdf)
+    assert got.content[:5] == b"%PDF-" and got.headers["content-disposition"].startswith("attachment"), got.headers
+    # The owner's PDF in the library is served the same way (backend/served.py judges it a book: an attachment).
+    db = sqlite3.connect(Path(app.env["STUDIO_DATA_DIR"]) / "studio.sqlite3")
+    kept = json.loads(db.execute("SELECT outputs FROM jobs WHERE action='pages'").fetchone()[0])[0]["path"]
+    db.close()
+    got = served(http, {"url": f"/gradio_api/file={kept}"})
+    assert got.content[:5] == b"%PDF-" and got.headers["content-disposition"].startswith("attachment"), got.headers
+    rev = Client(app.url, auth=REVIEWER, verbose=False, download_files=str(app.root / "downloads-rev"))
+    title = scene_of(app)[1]
+    paths, model = rev.predict(scene=title, api_name="/scene_pages")
+    assert len(paths) == len(model["pages"]) >= 1 and all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in paths)
+    pdf = rev.predict(scene=title, format="pdf", api_name="/scene_export")
+    assert Path(pdf).read_bytes()[:5] == b"%PDF-"
+    assert pages_jobs(app) == 1 and differences(before, snapshot(app)) == []
 
 
 def test_every_mcp_tool_refuses_visitors_and_lets_reviewers_only_read(app, studio):
@@ -237,8 +314,10 @@ def test_every_mcp_tool_refuses_visitors_and_lets_reviewers_only_read(app, studi
     before = snapshot(app)
     tools = mcp_tools(app, None)
     assert {"portrait", "tts", "lipsync", "animate", "music", "talking_head", "scene_render", "jobs", "cast",
-            "export_studio", "comment", "comments"} <= set(tools)
-    calls = [(name, sample_args(schema)) for name, schema in tools.items()]
+            "export_studio", "comment", "comments", "scene_pages", "scene_export"} <= set(tools)
+    title = scene_of(app)[1]
+    on_scene = {"scene_pages": {"scene": title}, "scene_export": {"scene": title, "format": "pdf"}}
+    calls = [(name, on_scene.get(name) or sample_args(schema)) for name, schema in tools.items()]
     for (name, _), anon in zip(calls, mcp_calls(app, None, calls)):
         assert anon["isError"] and VISITOR_NO.search(anon["text"]), (name, anon)
         # Nothing but the refusal: no job, no cast member, no file.
@@ -246,6 +325,8 @@ def test_every_mcp_tool_refuses_visitors_and_lets_reviewers_only_read(app, studi
     for (name, _), rev in zip(calls, mcp_calls(app, REVIEWER, calls)):
         if name in ("jobs", "cast", "export_studio", "comments"):
             assert not rev["isError"], (name, rev)
+        elif name in on_scene:                   # a reviewer fetches the owner's scene's pages and its PDF
+            assert not rev["isError"] and (".png" if name == "scene_pages" else ".pdf") in rev["text"], (name, rev)
         elif name == "comment":                  # allowed, and refused here only for its made-up target
             assert rev["isError"] and REVIEWER_NO not in rev["text"] and "target" in rev["text"], rev
         else:
@@ -338,8 +419,10 @@ def test_a_reviewers_export_holds_no_inputs_and_no_export_is_left_behind(app, st
     assert len(made) == 2 and all("studio-exports" in p.parts for p in made), made
     for p in app.root.glob("downloads-*/**/*.zip"):
         p.unlink()
+    assert list((gradio_tmp / "studio-exports").glob("pages-*"))        # the reviewer's pages and PDFs
     app.stop()                                   # a clean stop removes what is left (the last test of the module)
     assert [p for p in exports_left(app) if gradio_tmp in p.parents] == []
+    assert list((gradio_tmp / "studio-exports").iterdir()) == []
 
 
 # -- MCP -----------------------------------------------------------------------------------------------------
