@@ -89,8 +89,9 @@ def art_faces(path: Path) -> ArtFaces:
 
 
 # -- the book ---------------------------------------------------------------------------------------------------
-def scene_book(studio: Any, record: Any, page_format: str | None = None) -> SceneBook:
-    """Lay out and letter the scene at its page format (or `page_format`), with the art made so far."""
+def scene_book(studio: Any, record: Any, page_format: str | None = None, work: Any = None) -> SceneBook:
+    """Lay out and letter the scene at its page format (or `page_format`), with the art made so far (`work`: the
+    scene already loaded, as the render has it)."""
     from backend.scenes import make as M
 
     p = page_settings(record)
@@ -98,7 +99,7 @@ def scene_book(studio: Any, record: Any, page_format: str | None = None) -> Scen
         p["format"] = page_format
     fmt = check_page_format(p["format"])
     layout_ov, letter_ov = _overrides(p)
-    work = M.load(studio, record)
+    work = work if work is not None else M.load(studio, record)
     if work.scene is None:
         raise BackendError(f"The script has errors:\n{work.errors}")
     art: dict[int, Path] = {}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from backend.pages.model import Book
+    from backend.pages.model import ArtFaces, Book
 
 ShotKind = Literal["panel", "talking_head", "title"]
 Camera = Literal["still", "push_in", "pull_out", "pan_left", "pan_right"]
@@ -164,6 +164,8 @@ class RenderInput:
     shots: tuple[ShotMedia, ...]
     music: Path | None = None
     book: Book | None = None        # the scene's pages (backend.pages): the motion comic's camera follows them
+    # per shot index, the faces in its art (as the book was lettered with): the page crops the art around them
+    faces: tuple[tuple[int, ArtFaces], ...] = ()
     # a cast member's picture (name, path): full-frame mode cuts to the speaker on a change of speaker
     portraits: tuple[tuple[str, Path], ...] = ()
 

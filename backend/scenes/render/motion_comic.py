@@ -49,10 +49,11 @@ class RgbClip(VideoClip):
 class PageCanvas:
     """One page on screen: its picture, the balloons shown so far and the clips playing in their panels."""
 
-    def __init__(self, pi: int, book: Book, art: dict[int, Path], scale: float, appear: dict[tuple, float]):
+    def __init__(self, pi: int, book: Book, art: dict[int, Path], scale: float, appear: dict[tuple, float],
+                 faces: dict | None = None):
         page = book.pages[pi]
         self.scale = scale
-        self.base = np.asarray(page_picture(page, book, art, scale).convert("RGB")).copy()
+        self.base = np.asarray(page_picture(page, book, art, scale, faces).convert("RGB")).copy()
         self.img = self.base.copy()
         self.hh, self.ww = self.img.shape[:2]
         self.balloons = []        # (appear time, rgb float, alpha float, (y0, y1, x0, x1)), reading order
@@ -163,8 +164,9 @@ def page_scale(book: Book, w: int, segs) -> float:
 
 
 def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, settings: RenderSettings,
-                   sources: dict, encoder: Encoder, progress: Progress) -> None:
-    """Make every frame in order and hand it to the encoder."""
+                   sources: dict, encoder: Encoder, progress: Progress, faces: dict | None = None) -> None:
+    """Make every frame in order and hand it to the encoder. `faces` (per shot index, found in its art) crop the
+    art into its panel as the book does."""
     w, h = settings.size
     fps = settings.fps
     total_s = timeline.duration_s
@@ -190,7 +192,7 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             del canvases[old]
         if pi not in canvases:
             try:
-                canvases[pi] = PageCanvas(pi, book, art, scale, appear)
+                canvases[pi] = PageCanvas(pi, book, art, scale, appear, faces)
             except Exception as e:
                 raise RenderError(f"page {pi + 1}: its picture cannot be made ({reason(e)})") from None
         return canvases[pi]
