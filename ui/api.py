@@ -340,7 +340,7 @@ def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
         """Render a scene written in Fountain into one MP4 with subtitles, making whatever media it still needs.
 
         Characters are named by their cast name (see the `cast` tool): a dialogue cue such as MARA speaks in
-        Mara's cast voice. Each action paragraph is a panel; notes set directions: [[talking head]] (in a
+        Mara's cast voice. Each action paragraph is a panel; notes set directions: [[talking head]] or [[close up]] (in a
         dialogue block), [[animate]] or [[animate: svd]], [[image: cast name or job id]], [[hold 3s]],
         [[push in]], [[pan left]], [[caption: text]], [[title: text]], [[music: tags]]. Panel images, speech,
         talking heads, animations and music are made first (jobs already made with the same inputs are reused),

@@ -74,6 +74,7 @@ class Shot:
     sfx: tuple[str, ...] = ()       # [[sfx: KRAK]] / SFX: lettered on the panel's action
     page_break: bool = False        # a page starts with this shot (Fountain's ===, a PAGE heading)
     transition: Transition = "cut"  # into this shot: a hard cut unless the script asks ([[dissolve]])
+    close_up: bool = False          # [[close up]]: a talking head filling the frame, in the motion comic too
     appearances: tuple[Appearance, ...] = ()  # who is in the panel (speakers and cast named in the action)
 
     @property

@@ -1,6 +1,7 @@
 """Motion comic mode: the video shows the page. The camera (`camera.camera_path`) moves through the panels;
 a panel's animated clip or talking head plays inside its frame while its shot is on; each balloon appears
-(a fade of POP_S) when its line's speech starts, captions and sound effects when the camera arrives.
+(a fade of POP_S) when its line's speech starts, captions and sound effects when the camera arrives. A
+close-up (`[[close up]]`) cuts away from the page to its talking head full frame, its line written under it.
 
 The page is a picture without lettering (`book.page_picture`) kept as one RGB array per page on screen (the
 page shown, and during a turn the one leaving: memory stays flat with the scene's length); a change — a
@@ -171,9 +172,10 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
     fps = settings.fps
     total_s = timeline.duration_s
     n_frames = max(1, round(total_s * fps))
-    segs = camera_path(book, timeline, w / h)
-    scale = page_scale(book, w, segs)
     by_index = {p.media.shot.index: p for p in prepared}
+    close_ups = frozenset(i for i, p in by_index.items() if p.media.shot.close_up)
+    segs = camera_path(book, timeline, w / h, close_ups)
+    scale = page_scale(book, w, segs)
     timed = {ts.index: ts for ts in timeline.shots}
     order = [ts.index for ts in timeline.shots]
     art = {p.media.shot.index: Path(p.media.image) for p in prepared if p.media.image is not None}
@@ -231,6 +233,8 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
         return c, c.update(t, frames)
 
     burn = BurnIn(timeline, w, h) if settings.burn_subtitles else None
+    # a close-up shows no page, so no balloon: its line is written under the face instead
+    close_burn = BurnIn(timeline, w, h) if close_ups and burn is None else None
     hint, last_key, last_img = 0, None, None
     last_report, reported = 0.0, None
     cpu0 = time.thread_time()
@@ -246,6 +250,8 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             sources.pop(si).close()
         if v.page is None:
             img = off_source(cur).frame(t - timed[cur].start_s)
+            if close_burn is not None and cur in close_ups:
+                img = close_burn.over(img, t)
         elif v.turn is not None:
             # the page turn: the old page slides out to the left as the new one comes in from the right
             keep = {v.page, v.from_page}
