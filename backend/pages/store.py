@@ -74,17 +74,21 @@ _faces_memo: dict[tuple[str, int, int], ArtFaces] = {}
 
 
 def art_faces(path: Path) -> ArtFaces:
-    """The face the studio's detector finds in one image (its pixels), memoised by file identity."""
+    """The face the studio's detector finds in one image (its pixels), and a preview's PREVIEW bar, memoised by
+    file identity."""
     from PIL import Image
 
     from backend import faces
+    from backend.pages.keep_clear import preview_band
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _faces_memo:
         with Image.open(path) as im:
             size = im.size
+            band = preview_band(im)
         found = faces.find_face(path)
-        _faces_memo[key] = ArtFaces(size, (tuple(float(v) for v in found.box),) if found.box else ())
+        _faces_memo[key] = ArtFaces(size, (tuple(float(v) for v in found.box),) if found.box else (),
+                                    (band,) if band else ())
     return _faces_memo[key]
 
 
