@@ -336,11 +336,11 @@ def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
     @roles.owner_only("render scenes")
     def scene_render(script: str, aspect: str = "16:9", resolution: int = 720, fps: int = 24,
                      burn_subtitles: bool = False, talking_head: str = "full", style: str = "Graphic novel ink",
-                     music_tags: str = "", title: str = "") -> tuple[str, str]:
+                     music_tags: str = "", title: str = "", mode: str = "motion_comic") -> tuple[str, str]:
         """Render a scene written in Fountain into one MP4 with subtitles, making whatever media it still needs.
 
         Characters are named by their cast name (see the `cast` tool): a dialogue cue such as MARA speaks in
-        Mara's cast voice. Each action paragraph is a panel; notes set directions: [[talking head]] (in a
+        Mara's cast voice. Each action paragraph is a panel; notes set directions: [[talking head]] or [[close up]] (in a
         dialogue block), [[animate]] or [[animate: svd]], [[image: cast name or job id]], [[hold 3s]],
         [[push in]], [[pan left]], [[caption: text]], [[title: text]], [[music: tags]]. Panel images, speech,
         talking heads, animations and music are made first (jobs already made with the same inputs are reused),
@@ -360,6 +360,9 @@ def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
                 note (no note: no music). Default: "".
             title: The scene's name in the Scenes tab (an existing scene of that name is updated); empty uses
                 the script's Title, or "API scene". Default: "".
+            mode: How the video shows the scene. Allowed: "motion_comic" (the camera moves through the scene's
+                pages, balloons appear as each line is spoken) or "full_frame" (every shot fills the frame).
+                Default: "motion_comic".
 
         Returns:
             The MP4 video and its SRT subtitle file.
@@ -372,7 +375,8 @@ def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
             raise gr.Error(f"style: {style!r} is not one of {', '.join(STYLES)}")
         try:
             settings = {"aspect": aspect, "resolution": int(resolution), "fps": int(fps),
-                        "burn_subtitles": bool(burn_subtitles), "talking_head": talking_head, "style": style}
+                        "burn_subtitles": bool(burn_subtitles), "talking_head": talking_head, "style": style,
+                        "mode": mode}
             M.render_settings(settings)
         except (BackendError, TypeError, ValueError) as err:
             raise gr.Error(getattr(err, "message", str(err))) from None
@@ -424,7 +428,8 @@ def build_scenes(studio: Any) -> None:
         ins = [gr.Textbox(visible=False), gr.Textbox(visible=False, value="16:9"), gr.Number(visible=False, value=720),
                gr.Number(visible=False, value=24), gr.Checkbox(visible=False, value=False),
                gr.Textbox(visible=False, value="full"), gr.Textbox(visible=False, value="Graphic novel ink"),
-               gr.Textbox(visible=False, value=""), gr.Textbox(visible=False, value="")]
+               gr.Textbox(visible=False, value=""), gr.Textbox(visible=False, value=""),
+               gr.Textbox(visible=False, value="motion_comic")]
         outs = [gr.Video(visible=False, format=None), gr.File(visible=False)]
         gr.Button(visible=False).click(scene_render_endpoint(studio), inputs=ins, outputs=outs,
                                        api_name="scene_render", concurrency_limit=None)

@@ -88,7 +88,8 @@ def to_json(book: Book) -> dict:
             "number": p.number,
             "template": p.template,
             "panels": [{"shot_index": pn.shot_index, "box": _box(pn.box), "bleed": list(pn.bleed),
-                        "art_size": list(pn.art_size), "faces": [_box(fc) for fc in pn.faces]} for pn in p.panels],
+                        "art_size": list(pn.art_size), "faces": [_box(fc) for fc in pn.faces],
+                        "keep_clear": [_box(k) for k in pn.keep_clear]} for pn in p.panels],
             "balloons": [{"kind": b.kind, "text": b.text, "panel": b.panel, "box": _box(b.box), "lines": list(b.lines),
                           "font_pt": _r(b.font_pt), "tail": [_box(pt) for pt in b.tail] if b.tail else None,
                           "target_face": b.target_face, "character": b.character, "shot_index": b.shot_index,
@@ -145,7 +146,9 @@ def from_json(data: Mapping[str, Any]) -> Book:
             panels.append(Panel(shot_index=_int(f"{pw}.shot_index", pn.get("shot_index")),
                                 box=_nums(f"{pw}.box", pn.get("box"), 4), bleed=bleed,
                                 art_size=(int(art[0]), int(art[1])),
-                                faces=tuple(_nums(f"{pw}.faces[{k}]", fc, 4) for k, fc in enumerate(pn.get("faces") or []))))
+                                faces=tuple(_nums(f"{pw}.faces[{k}]", fc, 4) for k, fc in enumerate(pn.get("faces") or [])),
+                                keep_clear=tuple(_nums(f"{pw}.keep_clear[{k}]", b, 4)
+                                                 for k, b in enumerate(pn.get("keep_clear") or []))))
         balloons = []
         for j, b in enumerate(p.get("balloons") or []):
             bw = f"{w}.balloons[{j}]"

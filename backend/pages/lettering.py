@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from backend.pages.fonts import Style
+from backend.pages.keep_clear import on_page
 from backend.pages.layout import faces_on_page
 from backend.pages.model import BALLOON_KINDS, ArtFaces, Balloon, Box, Page, PageFormat, Panel, Point
 from backend.pages.text import break_oval, plain
@@ -466,7 +467,8 @@ def letter_panel(panel: Panel, panel_no: int, shot: Shot, fmt: PageFormat,
         if it.character and not it.off and it.kind != "caption" and it.character not in speakers:
             speakers.append(it.character)
     owner = speaker_faces(shot, panel, speakers, fmt.rtl)
-    face_boxes = [_grow(f, sz.pad * 0.6) for f in panel.faces]
+    # faces, and what else must stay visible (a preview's PREVIEW bar), are places no balloon may go
+    face_boxes = [_grow(f, sz.pad * 0.6) for f in panel.faces] + [_grow(k, sz.gap) for k in panel.keep_clear]
     placed: list[Box] = []
     tails: list[tuple[Point, Point]] = []
     out: list[Balloon] = []
@@ -548,7 +550,8 @@ def letter(pages: Sequence[Page], scene: Scene, fmt: PageFormat, faces: Mapping[
         for n, panel in enumerate(page.panels):
             found = (faces or {}).get(panel.shot_index)
             if found is not None:
-                panel = replace(panel, faces=faces_on_page(panel, found.size[0], found.size[1], found.boxes))
+                panel = replace(panel, faces=faces_on_page(panel, found.size[0], found.size[1], found.boxes),
+                                keep_clear=on_page(panel, found.size, found.boxes, found.keep_clear))
             panels.append(panel)
             if panel.shot_index not in by_index:
                 raise LetterError(f"page {page.number}, panel {n + 1}: shot {panel.shot_index} is not in the scene "

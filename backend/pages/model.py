@@ -59,6 +59,7 @@ class Panel:
     bleed: tuple[Edge, ...] = ()    # the page edges it bleeds off
     art_size: tuple[int, int] = (512, 512)  # (w, h) px the panel's image is made at: its aspect, SD 1.5-friendly
     faces: tuple[Box, ...] = ()     # faces found in the panel's art, in page points (filled once art exists)
+    keep_clear: tuple[Box, ...] = ()  # other art lettering leaves visible (a preview's PREVIEW bar), page points
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class ArtFaces:
     the art is cropped to its panel; lettering maps them onto the page through the same crop)."""
     size: tuple[int, int]           # the art image's (w, h) px
     boxes: tuple[Box, ...] = ()     # (x, y, w, h) px
+    keep_clear: tuple[Box, ...] = ()  # (x, y, w, h) px of what no balloon may cover (keep_clear.py)
 
 
 @dataclass(frozen=True)

@@ -78,23 +78,28 @@ _faces_memo: dict[tuple[str, int, int], ArtFaces] = {}
 
 
 def art_faces(path: Path) -> ArtFaces:
-    """The face the studio's detector finds in one image (its pixels), memoised by file identity."""
+    """The face the studio's detector finds in one image (its pixels), and a preview's PREVIEW bar, memoised by
+    file identity."""
     from PIL import Image
 
     from backend import faces
+    from backend.pages.keep_clear import preview_band
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _faces_memo:
         with Image.open(path) as im:
             size = im.size
+            band = preview_band(im)
         found = faces.find_face(path)
-        _faces_memo[key] = ArtFaces(size, (tuple(float(v) for v in found.box),) if found.box else ())
+        _faces_memo[key] = ArtFaces(size, (tuple(float(v) for v in found.box),) if found.box else (),
+                                    (band,) if band else ())
     return _faces_memo[key]
 
 
 # -- the book ---------------------------------------------------------------------------------------------------
-def scene_book(studio: Any, record: Any, page_format: str | None = None) -> SceneBook:
-    """Lay out and letter the scene at its page format (or `page_format`), with the art made so far."""
+def scene_book(studio: Any, record: Any, page_format: str | None = None, work: Any = None) -> SceneBook:
+    """Lay out and letter the scene at its page format (or `page_format`), with the art made so far (`work`: the
+    scene already loaded, as the render has it)."""
     from backend.scenes import make as M
 
     p = page_settings(record)
@@ -102,7 +107,7 @@ def scene_book(studio: Any, record: Any, page_format: str | None = None) -> Scen
         p["format"] = page_format
     fmt = check_page_format(p["format"])
     layout_ov, letter_ov = _overrides(p)
-    work = M.load(studio, record)
+    work = work if work is not None else M.load(studio, record)
     if work.scene is None:
         raise BackendError(f"The script has errors:\n{work.errors}")
     art: dict[int, Path] = {}

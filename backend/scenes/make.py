@@ -499,13 +499,30 @@ def _with_portraits(studio: Any, rinput: RenderInput) -> RenderInput:
     return replace(rinput, portraits=tuple(found))
 
 
+def with_pages(studio: Any, work: SceneWork, rinput: RenderInput) -> RenderInput:
+    """For the motion comic: the scene's own book — its page format, the Pages view's layout and lettering edits,
+    the faces in its art — so the video and the book show the same pages and say the same words. A book the
+    page settings cannot build refuses the render, naming why (the Pages view shows the same)."""
+    if work.settings.mode != "motion_comic":
+        return rinput
+    from dataclasses import replace
+
+    from backend.pages.store import scene_book
+    try:
+        sb = scene_book(studio, work.record, work=work)
+    except BackendError as err:
+        raise BackendError(f"The scene's pages cannot be laid out ({err.message}); change them in the Pages view, "
+                           "or render in Full frame mode.") from None
+    return replace(rinput, book=sb.book, faces=tuple(sorted(sb.faces.items())))
+
+
 def render_scene(studio: Any, work: SceneWork, on_progress: Callable[[float], None] | None = None) -> Rendered:
     """Render the made scene into the library, as a completed "scene" job in the history with what made it.
 
     A failed render is recorded as a failed "scene" job and leaves the scene's previous render as it was."""
     from backend.scenes.render import render
 
-    rinput = _with_portraits(studio, work.render_input())
+    rinput = with_pages(studio, work, _with_portraits(studio, work.render_input()))
     s = work.settings
     made_rows = [studio.scenes.made(st.key) for st in work.settled.values() if st.key]
     used = sorted({row["job_id"] for row in made_rows if row})
@@ -514,6 +531,9 @@ def render_scene(studio: Any, work: SceneWork, on_progress: Callable[[float], No
               "talking_head": s.talking_head, "mode": s.mode, "shots": len(rinput.shots), "made_by": used,
               "media": [str(p) for sm in rinput.shots for p in (sm.image, sm.video, *sm.speech) if p]
               + ([str(rinput.music)] if rinput.music else [])}
+    if rinput.book is not None:         # what the pages were made with, as a book export records it
+        from backend.pages.store import page_settings
+        inputs["pages"] = {**page_settings(work.record), "format": rinput.book.format.name}
     rec = JobRecord(id="scene-" + uuid.uuid4().hex[:16], endpoint="studio", action="scene", inputs=inputs,
                     status="running", created_at=time.time(), started_at=time.time(),
                     preview=getattr(studio, "mode", None) == "preview")

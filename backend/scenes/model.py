@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from backend.pages.model import Book
+    from backend.pages.model import ArtFaces, Book
 
 ShotKind = Literal["panel", "talking_head", "title"]
 Camera = Literal["still", "push_in", "pull_out", "pan_left", "pan_right"]
@@ -74,6 +74,7 @@ class Shot:
     sfx: tuple[str, ...] = ()       # [[sfx: KRAK]] / SFX: lettered on the panel's action
     page_break: bool = False        # a page starts with this shot (Fountain's ===, a PAGE heading)
     transition: Transition = "cut"  # into this shot: a hard cut unless the script asks ([[dissolve]])
+    close_up: bool = False          # [[close up]]: a talking head filling the frame, in the motion comic too
     appearances: tuple[Appearance, ...] = ()  # who is in the panel (speakers and cast named in the action)
 
     @property
@@ -164,6 +165,8 @@ class RenderInput:
     shots: tuple[ShotMedia, ...]
     music: Path | None = None
     book: Book | None = None        # the scene's pages (backend.pages): the motion comic's camera follows them
+    # per shot index, the faces in its art (as the book was lettered with): the page crops the art around them
+    faces: tuple[tuple[int, ArtFaces], ...] = ()
     # a cast member's picture (name, path): full-frame mode cuts to the speaker on a change of speaker
     portraits: tuple[tuple[str, Path], ...] = ()
 

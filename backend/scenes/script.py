@@ -20,7 +20,7 @@ from backend.scenes.model import (
     ANIMATE_ENGINES, MAX_SCRIPT, MAX_SHOTS, Line, Scene, ScriptError, ScriptErrors, Shot,
 )
 
-NOTES_HELP = ("talking head, animate, animate: svd, image: NAME, hold 3s, push in, pull out, pan left, "
+NOTES_HELP = ("talking head, close up, animate, animate: svd, image: NAME, hold 3s, push in, pull out, pan left, "
               "pan right, still, dissolve, music: TAGS, title: TEXT, caption: TEXT, sfx: SOUND, note: ANY TEXT "
               "(a comment)")
 PAGE_SECTION = re.compile(r"^page\b", re.IGNORECASE)   # "# PAGE TWO": a comic page starts here
@@ -58,7 +58,7 @@ class _Builder:
     def new_shot(self, kind: str, line_no: int, description: str, **kw) -> dict:
         shot = {"kind": kind, "line_no": line_no, "description": description, "character": None,
                 "lines": [], "animate": None, "image": None, "hold_s": None, "camera": None, "caption": None,
-                "explicit_camera": False, "sfx": [], "page_break": self.page_break}
+                "explicit_camera": False, "sfx": [], "page_break": self.page_break, "close_up": False}
         self.page_break = False
         shot.update(kw)
         self.shots.append(shot)
@@ -108,9 +108,9 @@ class _Builder:
                 self.pending.append(note)
                 return
             shot = self.shots[-1]
-        if low == "talking head":
+        if low in ("talking head", "close up"):
             if line is None:
-                self.error(note.line_no, "[[talking head]] goes in a dialogue block, under the character's cue")
+                self.error(note.line_no, f"[[{low}]] goes in a dialogue block, under the character's cue")
             else:
                 line["talking_head"] = True
             return
@@ -173,7 +173,10 @@ class _Builder:
         # notes are read before placing the line, since [[talking head]] decides where it goes
         probe_shot = self.shots[-1] if self.shots else None
         directions = [n for n in notes if n.text.casefold().strip() != "talking head"]
-        if any(n.text.casefold().replace("-", " ").split() == ["talking", "head"] for n in notes):
+        said = [n.text.casefold().replace("-", " ").split() for n in notes]
+        # [[close up]]: the line is a talking head that fills the frame (in the motion comic too)
+        close_up = ["close", "up"] in said
+        if ["talking", "head"] in said or close_up:
             line["talking_head"] = True
         if name is None:
             return
@@ -195,6 +198,8 @@ class _Builder:
         else:
             shot = probe_shot
         shot["lines"].append(spoken_line)
+        if close_up and shot["kind"] == "talking_head":
+            shot["close_up"] = True
         self.apply_notes(directions, shot, line)
 
     def _cast_cue(self, e: fountain.Element):
@@ -284,7 +289,8 @@ def finish(b: _Builder, raw_shots: list[dict], heading: str | None, title: str |
         shots.append(Shot(index=index, kind=s["kind"], line_no=s["line_no"], description=s["description"],
                           character=s["character"], lines=tuple(s["lines"]), animate=s["animate"],
                           image=s["image"], hold_s=s["hold_s"], camera=camera, caption=s["caption"],
-                          sfx=tuple(s.get("sfx", ())), page_break=bool(s.get("page_break"))))
+                          sfx=tuple(s.get("sfx", ())), page_break=bool(s.get("page_break")),
+                          close_up=bool(s.get("close_up"))))
     shots = casting.with_appearances(shots, b.cast.values())
     return Scene(heading=heading, title=title or None, shots=tuple(shots), music=b.music[1] if b.music else None)
 

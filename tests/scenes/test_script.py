@@ -96,7 +96,7 @@ def errors(text, cast=CAST):
 
 def test_every_error_at_once_with_line_numbers_and_what_is_allowed():
     lines = errors("INT. X - DAY\n\nA room. [[zoom in]]\n\nJOHN\nHi.\n\nANNA\n(beat)\n\n[[animate: sora]]\n")
-    assert lines[0].startswith("line 3: [[zoom in]] is not a note we know; the notes are: talking head, animate,")
+    assert lines[0].startswith("line 3: [[zoom in]] is not a note we know; the notes are: talking head, close up, animate,")
     assert "pan left" in lines[0] and "music: TAGS" in lines[0]
     assert lines[1] == "line 5: JOHN is not in the cast; the cast is: Anna, Marcus"
     assert lines[2].startswith("line 8: ANNA's cue has no dialogue under it")

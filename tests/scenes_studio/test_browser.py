@@ -180,6 +180,8 @@ def test_scene_render_and_cast_through_the_named_api_and_mcp(app):
         c.predict(script=SCRIPT.replace("TEO\n", "TEDDY\n"), api_name="/scene_render")
     with pytest.raises(Exception, match="fps: 12 is not one of 24, 25, 30"):
         c.predict(script=SCRIPT, fps=12, api_name="/scene_render")
+    with pytest.raises(Exception, match="mode: 'sideways' is not one of motion_comic, full_frame"):
+        c.predict(script=SCRIPT, mode="sideways", api_name="/scene_render")
     out = c.predict(script=SCRIPT, title="Night Mail", api_name="/scene_render")
     mp4 = out[0]["video"] if isinstance(out[0], dict) else out[0]
     with av.open(mp4) as container:
@@ -198,8 +200,9 @@ def test_scene_render_and_cast_through_the_named_api_and_mcp(app):
         found = pool.submit(asyncio.run, tools()).result(timeout=120)
     props = found["scene_render"].inputSchema["properties"]
     assert set(props) == {"script", "aspect", "resolution", "fps", "burn_subtitles", "talking_head", "style",
-                          "music_tags", "title"}
+                          "music_tags", "title", "mode"}
     schema = json.dumps(found["scene_render"].inputSchema)
-    for words in ("The scene in Fountain", "Allowed: 720 or 1080", "Allowed: 24, 25 or 30", "full frame"):
+    for words in ("The scene in Fountain", "Allowed: 720 or 1080", "Allowed: 24, 25 or 30", "full frame",
+                  "full_frame", "motion_comic"):
         assert words in schema
     assert "cast" in found

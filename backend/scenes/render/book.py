@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from backend.pages.book import build_book
-from backend.pages.model import Balloon, Book, Page
+from backend.pages.model import ArtFaces, Balloon, Book, Page
 from backend.pages.raster import draw_balloon, render_page
 from backend.scenes.model import Scene
 
@@ -24,8 +24,10 @@ def book_for(scene: Scene, fmt: str = DEFAULT_FORMAT) -> Book | None:
     return build_book(scene, fmt)
 
 
-def page_picture(page: Page, book: Book, art: dict[int, Path], scale: float) -> Image.Image:
-    """The trimmed page at `scale` px per point, its panels' art in their frames, no lettering."""
+def page_picture(page: Page, book: Book, art: dict[int, Path], scale: float,
+                 faces: dict[int, ArtFaces] | None = None) -> Image.Image:
+    """The trimmed page at `scale` px per point, its panels' art in their frames (cropped around `faces`, as
+    the PDF crops it), no lettering."""
     pictures = {}
     try:
         for panel in page.panels:
@@ -33,7 +35,7 @@ def page_picture(page: Page, book: Book, art: dict[int, Path], scale: float) -> 
             if path is not None:
                 with Image.open(path) as im:
                     pictures[panel.shot_index] = im.convert("RGB")
-        return render_page(page, book.format, pictures, scale=scale, lettering=False).convert("RGB")
+        return render_page(page, book.format, pictures, scale=scale, lettering=False, faces=faces).convert("RGB")
     finally:
         for im in pictures.values():
             im.close()

@@ -5,8 +5,9 @@ video's aspect, with a little of its neighbours (as Guided View does), eases to 
 at the start of that panel's shot (arriving before its first line is spoken), then holds with a slow push-in —
 or, where framing the whole panel would show mostly other panels (a wide panel in 9:16, a tall one in 16:9),
 pans along it in reading direction. A new page slides in (the page turn). The first moments show the whole
-page; so do the last. A shot without a panel (a title card) is an `off` segment: the renderer shows it full
-frame. Boxes are (x, y, w, h) in page points from the trimmed page's top-left, like the page model's.
+page; so do the last. A shot without a panel (a title card), or a close-up (`[[close up]]`: a talking head
+filling the frame for its line), is an `off` segment: the renderer shows it full frame. After a close-up the
+camera eases on from the panel it left, as after a cutaway. Boxes are (x, y, w, h) in page points from the trimmed page's top-left, like the page model's.
 """
 from __future__ import annotations
 
@@ -114,8 +115,10 @@ def _pushed(box: Box, amount: float) -> Box:
     return x + w * amount / 2, y + h * amount / 2, w * (1 - amount), h * (1 - amount)
 
 
-def camera_path(book: Book, timeline: Timeline, aspect: float) -> list[Segment]:
-    """The camera's segments, covering the timeline from 0 to its end. `aspect` is the video's width/height."""
+def camera_path(book: Book, timeline: Timeline, aspect: float, close_ups: frozenset[int] = frozenset()
+                ) -> list[Segment]:
+    """The camera's segments, covering the timeline from 0 to its end. `aspect` is the video's width/height;
+    `close_ups`: the shots (indices) shown full frame although they have a panel."""
     page_w, page_h = book.format.trim
     where: dict[int, tuple[int, int]] = {}
     for pi, page in enumerate(book.pages):
@@ -131,6 +134,9 @@ def camera_path(book: Book, timeline: Timeline, aspect: float) -> list[Segment]:
     cur_box: Box | None = None
     for ts in timeline.shots:
         s0, s1 = ts.start_s, ts.end_s
+        if ts.index in close_ups:       # a cutaway: the page stays where it was
+            segs.append(Segment("off", s0, s1, shot_index=ts.index))
+            continue
         if ts.index not in where:
             segs.append(Segment("off", s0, s1, shot_index=ts.index))
             cur_page = cur_box = None

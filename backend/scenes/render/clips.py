@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from backend.scenes.render.compose import SWS_THREADS, Overlay, Yuv, fill, paste, planes, to_yuv
 from backend.scenes.render.errors import RenderError
@@ -35,12 +35,6 @@ def contain_size(src_w: int, src_h: int, w: int, h: int) -> tuple[int, int]:
 
 def even_up(v: int) -> int:
     return v + v % 2
-
-
-def _blurred_backdrop(img: Image.Image, w: int, h: int) -> Image.Image:
-    small = cover(img, max(16, w // 16), max(16, h // 16)).crop((0, 0, max(16, w // 16), max(16, h // 16)))
-    small = small.filter(ImageFilter.GaussianBlur(2)).point(lambda v: int(v * 0.45))
-    return small.resize((w, h), Image.BILINEAR)
 
 
 def ease(p: float) -> float:
@@ -212,13 +206,14 @@ class ImageAsClip:
 
 
 class TalkingHead:
-    """The portrait speaking: full frame (over a blurred copy of itself) or an inset over the panel.
+    """The portrait speaking: full frame (on a plain `ground` colour; see head.py for its framing) or an inset
+    over the panel.
     A face that has not changed (a held frame, a still portrait) over the same background gives the very
     same frame object, which the encoder then does not convert again."""
 
-    def __init__(self, head, w: int, h: int, background=None, box=None):
+    def __init__(self, head, w: int, h: int, background=None, box=None, ground=(0, 0, 0)):
         self.head, self.background, self.w, self.h, self.box = head, background, w, h, box
-        self.backdrop = None if background is not None else to_yuv(_blurred_backdrop(head.first_image(), w, h))
+        self.backdrop = None if background is not None else to_yuv(Image.new("RGB", (w, h), ground))
         self._last = (None, None, None)     # (face, background frame, result)
 
     def frame(self, t: float) -> Yuv:

@@ -14,6 +14,7 @@ from backend.scenes.render.clips import (
 from backend.scenes.render.compose import Overlay, blend
 from backend.scenes.render.encode import Encoder
 from backend.scenes.render.errors import RenderError
+from backend.scenes.render.head import framed_head
 from backend.scenes.render.media import Prepared, Progress, reason
 from backend.scenes.render.text import text_box
 
@@ -68,15 +69,15 @@ def make_source(prep: Prepared, prev_panel: Prepared | None, duration: float, le
     sm, shot = prep.media, prep.media.shot
     if shot.kind == "title":
         src = Card(shot.description, w, h)
-    elif shot.kind == "talking_head":
-        inset = settings.talking_head == "inset" and prev_panel is not None
-        fit = (w, h) if not inset else (int(w * 0.45), int(h * INSET_HEIGHT))
+    elif shot.kind == "talking_head" and not (settings.talking_head == "inset" and prev_panel is not None):
+        src = framed_head(sm.video, sm.image, w, h, lead_in)
+    elif shot.kind == "talking_head":     # inset: the head in a corner over the last panel
+        fit = (int(w * 0.45), int(h * INSET_HEIGHT))
         if sm.video is not None:
             head = VideoClip(Path(sm.video), w, h, fit=fit, loop=False, offset=lead_in)
         else:
             head = ImageAsClip(Image.open(sm.image), fit)
-        background = _panel_clip(prev_panel, duration, w, h) if inset else None
-        src = TalkingHead(head, w, h, background)
+        src = TalkingHead(head, w, h, _panel_clip(prev_panel, duration, w, h))
     else:
         src = _panel_clip(prep, duration, w, h)
     if shot.caption:

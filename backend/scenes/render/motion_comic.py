@@ -1,6 +1,7 @@
 """Motion comic mode: the video shows the page. The camera (`camera.camera_path`) moves through the panels;
 a panel's animated clip or talking head plays inside its frame while its shot is on; each balloon appears
-(a fade of POP_S) when its line's speech starts, captions and sound effects when the camera arrives.
+(a fade of POP_S) when its line's speech starts, captions and sound effects when the camera arrives. A
+close-up (`[[close up]]`) cuts away from the page to its talking head full frame, its line written under it.
 
 The page is a picture without lettering (`book.page_picture`) kept as one RGB array per page on screen (the
 page shown, and during a turn the one leaving: memory stays flat with the scene's length); a change — a
@@ -49,10 +50,11 @@ class RgbClip(VideoClip):
 class PageCanvas:
     """One page on screen: its picture, the balloons shown so far and the clips playing in their panels."""
 
-    def __init__(self, pi: int, book: Book, art: dict[int, Path], scale: float, appear: dict[tuple, float]):
+    def __init__(self, pi: int, book: Book, art: dict[int, Path], scale: float, appear: dict[tuple, float],
+                 faces: dict | None = None):
         page = book.pages[pi]
         self.scale = scale
-        self.base = np.asarray(page_picture(page, book, art, scale).convert("RGB")).copy()
+        self.base = np.asarray(page_picture(page, book, art, scale, faces).convert("RGB")).copy()
         self.img = self.base.copy()
         self.hh, self.ww = self.img.shape[:2]
         self.balloons = []        # (appear time, rgb float, alpha float, (y0, y1, x0, x1)), reading order
@@ -163,15 +165,17 @@ def page_scale(book: Book, w: int, segs) -> float:
 
 
 def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, settings: RenderSettings,
-                   sources: dict, encoder: Encoder, progress: Progress) -> None:
-    """Make every frame in order and hand it to the encoder."""
+                   sources: dict, encoder: Encoder, progress: Progress, faces: dict | None = None) -> None:
+    """Make every frame in order and hand it to the encoder. `faces` (per shot index, found in its art) crop the
+    art into its panel as the book does."""
     w, h = settings.size
     fps = settings.fps
     total_s = timeline.duration_s
     n_frames = max(1, round(total_s * fps))
-    segs = camera_path(book, timeline, w / h)
-    scale = page_scale(book, w, segs)
     by_index = {p.media.shot.index: p for p in prepared}
+    close_ups = frozenset(i for i, p in by_index.items() if p.media.shot.close_up)
+    segs = camera_path(book, timeline, w / h, close_ups)
+    scale = page_scale(book, w, segs)
     timed = {ts.index: ts for ts in timeline.shots}
     order = [ts.index for ts in timeline.shots]
     art = {p.media.shot.index: Path(p.media.image) for p in prepared if p.media.image is not None}
@@ -190,7 +194,7 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             del canvases[old]
         if pi not in canvases:
             try:
-                canvases[pi] = PageCanvas(pi, book, art, scale, appear)
+                canvases[pi] = PageCanvas(pi, book, art, scale, appear, faces)
             except Exception as e:
                 raise RenderError(f"page {pi + 1}: its picture cannot be made ({reason(e)})") from None
         return canvases[pi]
@@ -229,6 +233,8 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
         return c, c.update(t, frames)
 
     burn = BurnIn(timeline, w, h) if settings.burn_subtitles else None
+    # a close-up shows no page, so no balloon: its line is written under the face instead
+    close_burn = BurnIn(timeline, w, h) if close_ups and burn is None else None
     hint, last_key, last_img = 0, None, None
     last_report, reported = 0.0, None
     cpu0 = time.thread_time()
@@ -244,6 +250,8 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             sources.pop(si).close()
         if v.page is None:
             img = off_source(cur).frame(t - timed[cur].start_s)
+            if close_burn is not None and cur in close_ups:
+                img = close_burn.over(img, t)
         elif v.turn is not None:
             # the page turn: the old page slides out to the left as the new one comes in from the right
             keep = {v.page, v.from_page}

@@ -119,7 +119,8 @@ def render_scene(inp: RenderInput, settings: RenderSettings, out_mp4: Path | str
             encoder = Encoder(container, vstream, astream, mixer, fps, total_samples, sstream, subs)
             try:
                 if comic:
-                    motion_comic.compose_frames(timeline, prepared, book, settings, sources, encoder, progress)
+                    motion_comic.compose_frames(timeline, prepared, book, settings, sources, encoder, progress,
+                                                faces=dict(inp.faces))
                 else:
                     fullframe.compose_frames(timeline, prepared, shots, settings, sources, encoder, progress,
                                              portraits={n: Path(p) for n, p in inp.portraits})
