@@ -33,6 +33,28 @@ def add_text_tracks(container, cues: list[Cue], chapters: list[tuple[float, floa
     return stream
 
 
+class FrameOut:
+    """What both render loops do with a composed frame: burn in the subtitles (if asked), count the composing
+    CPU time, hand it to the encoder, and report progress every quarter second and on each new shot (so a short
+    shot is not skipped). `say(t, shot, page)` words the progress line (page: None outside the pages)."""
+
+    def __init__(self, encoder: "Encoder", n_frames: int, burn, progress, say):
+        self.encoder, self.n_frames, self.burn, self.progress, self.say = encoder, n_frames, burn, progress, say
+        self.last_report, self.reported = 0.0, None
+        self.cpu0 = time.thread_time()
+
+    def put(self, k: int, t: float, img: Yuv, shot: int, page: int | None = None) -> None:
+        if self.burn is not None:
+            img = self.burn.over(img, t)
+        self.encoder.stats["compose_s"] += time.thread_time() - self.cpu0
+        self.encoder.put(k, img)
+        self.cpu0 = time.thread_time()
+        now = time.monotonic()
+        if now - self.last_report > 0.25 or k == self.n_frames - 1 or shot != self.reported:
+            self.last_report, self.reported = now, shot
+            self.progress(0.05 + 0.93 * (k + 1) / self.n_frames, self.say(t, shot, page))
+
+
 class Encoder:
     """Encodes and muxes on a thread of its own, so the next frame is composed while this one is
     converted and encoded (Pillow and PyAV let go of the GIL while they work). Audio follows the video

@@ -2,7 +2,6 @@
 head, a title card), one after the other."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -12,7 +11,7 @@ from backend.scenes.render.clips import (
     INSET_HEIGHT, Captioned, Card, ImageAsClip, SpeakerCuts, StillClip, TalkingHead, VideoClip,
 )
 from backend.scenes.render.compose import Overlay, blend
-from backend.scenes.render.encode import Encoder
+from backend.scenes.render.encode import Encoder, FrameOut
 from backend.scenes.render.errors import RenderError
 from backend.scenes.render.head import framed_head
 from backend.scenes.render.media import Prepared, Progress, reason
@@ -125,10 +124,13 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], shots, settings
                 raise RenderError(f"{shots[i].label}: its media cannot be read ({reason(e)})") from None
         return sources[i]
 
-    burn = BurnIn(timeline, w, h) if settings.burn_subtitles else None
+    def say(t: float, cur: int, _page: int | None) -> str:
+        shot = shots[cur]
+        return (f"Rendering shot {cur + 1} of {len(shots)} ({shot.kind.replace('_', ' ')}, line {shot.line_no})"
+                f" — {t:.0f} s of {total_s:.0f} s")
+
+    out = FrameOut(encoder, n_frames, BurnIn(timeline, w, h) if settings.burn_subtitles else None, progress, say)
     cur = 0
-    last_report, reported = 0.0, None
-    cpu0 = time.thread_time()
     for k in range(n_frames):
         t = k / fps
         while cur + 1 < len(timed) and t >= timed[cur].end_s:
@@ -145,16 +147,4 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], shots, settings
             a = (t - (ts.end_s - half)) / timeline.crossfade_s
             nxt = source(cur + 1).frame(t - timed[cur + 1].start_s)
             img = blend(img, nxt, a)
-        if burn is not None:
-            img = burn.over(img, t)
-        encoder.stats["compose_s"] += time.thread_time() - cpu0
-        encoder.put(k, img)
-        cpu0 = time.thread_time()
-        now = time.monotonic()
-        # every quarter second, and on each new shot (a short shot is not skipped)
-        if now - last_report > 0.25 or k == n_frames - 1 or cur != reported:
-            last_report, reported = now, cur
-            shot = shots[cur]
-            progress(0.05 + 0.93 * (k + 1) / n_frames,
-                     f"Rendering shot {cur + 1} of {len(shots)} ({shot.kind.replace('_', ' ')}, line {shot.line_no})"
-                     f" — {t:.0f} s of {total_s:.0f} s")
+        out.put(k, t, img, cur)

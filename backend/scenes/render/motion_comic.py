@@ -12,7 +12,6 @@ swscale call: the camera's crop of the array, scaled and converted to yuv420p to
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import av
@@ -24,7 +23,7 @@ from backend.scenes.render.book import balloon_picture, page_picture
 from backend.scenes.render.camera import camera_path, view_at
 from backend.scenes.render.clips import VideoClip
 from backend.scenes.render.compose import SWS_THREADS, Yuv, paste, planes
-from backend.scenes.render.encode import Encoder
+from backend.scenes.render.encode import Encoder, FrameOut
 from backend.scenes.render.errors import RenderError
 from backend.scenes.render.fullframe import BurnIn, make_source
 from backend.scenes.render.media import Prepared, Progress, reason
@@ -236,8 +235,13 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
     # a close-up shows no page, so no balloon: its line is written under the face instead
     close_burn = BurnIn(timeline, w, h) if close_ups and burn is None else None
     hint, last_key, last_img = 0, None, None
-    last_report, reported = 0.0, None
-    cpu0 = time.thread_time()
+
+    def say(t: float, cur: int, page: int | None) -> str:
+        n = order.index(cur) + 1 if cur in order else 1
+        where = f"page {page + 1}, " if page is not None else ""
+        return f"Rendering {where}shot {n} of {len(order)} — {t:.0f} s of {total_s:.0f} s"
+
+    out = FrameOut(encoder, n_frames, burn, progress, say)
     for k in range(n_frames):
         t = k / fps
         while hint + 1 < len(segs) and segs[hint].end_s <= t:
@@ -264,19 +268,7 @@ def compose_frames(timeline: Timeline, prepared: list[Prepared], book: Book, set
             # nothing moved and nothing changed: the same frame object, which the encoder does not redo
             img = last_img if key == last_key and not changed and last_img is not None else c.view(v.box, w, h)
             last_key, last_img = key, img
-        if burn is not None:
-            img = burn.over(img, t)
-        encoder.stats["compose_s"] += time.thread_time() - cpu0
-        encoder.put(k, img)
-        cpu0 = time.thread_time()
-        now = time.monotonic()
-        # every quarter second, and on each new shot (a short shot is not skipped)
-        if now - last_report > 0.25 or k == n_frames - 1 or cur != reported:
-            last_report, reported = now, cur
-            n = order.index(cur) + 1 if cur in order else 1
-            where = f"page {v.page + 1}, " if v.page is not None else ""
-            progress(0.05 + 0.93 * (k + 1) / n_frames,
-                     f"Rendering {where}shot {n} of {len(order)} — {t:.0f} s of {total_s:.0f} s")
+        out.put(k, t, img, cur, v.page)
     for cl in clips.values():
         cl.close()
 
