@@ -360,9 +360,7 @@ def scene_render_endpoint(studio: Any) -> Callable[..., tuple[str, str]]:
                 note (no note: no music). Default: "".
             title: The scene's name in the Scenes tab (an existing scene of that name is updated); empty uses
                 the script's Title, or "API scene". Default: "".
-            mode: How the video shows the scene. Allowed: "motion_comic" (the camera moves through the scene's
-                pages, balloons appear as each line is spoken) or "full_frame" (every shot fills the frame).
-                Default: "motion_comic".
+            mode: Allowed: "motion_comic" (a camera through the pages) or "full_frame". Default: "motion_comic".
 
         Returns:
             The MP4 video and its SRT subtitle file.

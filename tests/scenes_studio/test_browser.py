@@ -4,6 +4,8 @@ video playing in the page."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sqlite3
 from pathlib import Path
 
@@ -29,6 +31,8 @@ The lights are out. We go now.
 TEO
 [[talking head]]
 Then we row in the dark.
+
+===
 
 A small rowing boat slides into the fog. [[animate]]
 """
@@ -142,6 +146,17 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
                            "return v && v.currentTime > 0.5 && v.duration > 3; }", timeout=30_000)
     assert video.evaluate("v => v.videoWidth") == 1280
     page.screenshot(path=str(artifacts / "scenes-1440.png"))
+    # A motion comic (the default) through the scene's two pages (=== breaks the page): a chapter per page.
+    if shutil.which("ffprobe"):
+        db = sqlite3.connect(app.root / "data" / "studio.sqlite3")
+        mp4 = json.loads(db.execute("SELECT render FROM scenes WHERE render IS NOT NULL "
+                                    "ORDER BY updated_at DESC").fetchone()[0])["mp4"]
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-show_streams", "-of", "json", mp4],
+                               capture_output=True, text=True, check=True)
+        info = json.loads(probe.stdout)
+        pages = [c["tags"]["title"] for c in info["chapters"] if c["tags"]["title"].startswith("Page")]
+        assert pages == ["Page 1", "Page 2"], info["chapters"]
+        assert any(st.get("codec_name") == "mov_text" for st in info["streams"])   # soft subtitles players show
 
     # The render is in the Jobs history like any other output, with what made it.
     tab(page, "Jobs")
