@@ -94,8 +94,9 @@ def build_scene(studio: Any, scene_id: Any) -> None:
                               placeholder="What works, what should change…")
             with gr.Column(scale=2, min_width=160):
                 verdict = gr.Radio(CHOICES, value="", label="Verdict", elem_id="scene-review-verdict")
+                # Without a placeholder Gradio shows (and sends) 0: every comment would be pinned to the first second.
                 at = gr.Number(None, label="At (seconds into the video; empty = the whole scene)", minimum=None,
-                               elem_id="scene-review-at")
+                               placeholder="the whole scene", elem_id="scene-review-at")
         post = gr.Button("Post comment", elem_id="scene-review-post", size="sm")
         note = gr.HTML("", elem_id="scene-review-note")
 
