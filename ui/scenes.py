@@ -306,8 +306,10 @@ def build(studio: Any) -> dict[str, Any]:
         made = [r.get(k) for k in ("mp4", "srt", "vtt")]
         mp4, files = None, []
         if all(p and library_file(p, studio.library.root) for p in made):
-            # Named copies are made in the downloads folder for owners only: a reviewer's page writes nothing.
-            mp4, *files = M.download_names(studio, rec.title, made) if may_write() else made
+            # Named copies are made in the downloads folder for owners only: a reviewer's page writes nothing,
+            # and shows the named copies the render made when they are still there.
+            mp4, *files = (M.download_names(studio, rec.title, made) if may_write()
+                           else M.existing_download_names(studio, rec.title, made))
         return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
                 gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)),
                 *next_step(work))

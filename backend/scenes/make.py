@@ -555,6 +555,27 @@ def render_scene(studio: Any, work: SceneWork, on_progress: Callable[[float], No
                     float(result.duration_s))
 
 
+def _named_copy(studio: Any, title: str, path: str) -> Path:
+    import re
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:60] or "scene"
+    return Path(studio.library.root) / "downloads" / f"render-{Path(path).stem}" / f"{slug}{Path(path).suffix}"
+
+
+def existing_download_names(studio: Any, title: str, paths: list[str]) -> list[str]:
+    """The render's files under the scene's title where those links already exist (the render made them), else
+    the library's own paths; writes nothing, for a reviewer's page, who would otherwise see hash-named files."""
+    first = paths[0] if paths else ""
+    out = []
+    for p in paths:
+        named = _named_copy(studio, title, first).with_suffix(Path(p).suffix)
+        try:
+            same = named.is_file() and not named.is_symlink() and named.samefile(p)
+        except OSError:
+            same = False
+        out.append(str(named) if same else p)
+    return out
+
+
 def download_names(studio: Any, title: str, paths: list[str]) -> list[str]:
     """The render's files under the scene's title (the library names them by hash and job), for the page's
     player and downloads: hard links in the library's downloads folder, so nothing is copied. Only files the
