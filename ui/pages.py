@@ -20,9 +20,23 @@ from ui.jobrun import PRIVATE
 
 EXPORTS = (("PDF (print)", "pdf"), ("CBZ", "cbz"), ("EPUB", "epub"), ("Webtoon", "webtoon"))
 
+# Gradio's thumbnails are squares inside a fixed-height box: a tall page was cut off below its first panel on a
+# desktop and shrunk to a stamp on a phone. Pages get a page-shaped frame, the box grows with them, one a row on
+# a phone.
+CSS = """
+#pages-gallery .grid-wrap { height: auto !important; max-height: none !important; overflow-y: visible !important; }
+#pages-gallery .grid-container { grid-auto-rows: auto !important; grid-template-rows: none !important; }
+#pages-gallery .thumbnail-item { aspect-ratio: 2 / 3 !important; height: auto !important; }
+#pages-gallery .thumbnail-item img { object-fit: contain; }
+@media (max-width: 640px) { #pages-gallery .grid-container { grid-template-columns: minmax(0, 1fr) !important; } }
+"""
 
-def _note(kind: str, text: str) -> str:
-    return f'<div class="job-status" data-kind="{kind}"><strong>{html.escape(text)}</strong></div>'
+
+def _note(kind: str, text: str, notes: list[str] | tuple[str, ...] = ()) -> str:
+    """A status line, and its notes (one per panel, say) as a list under it rather than one run-on bold line."""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    more = f'<ul style="margin: 4px 0 0 1.2em; font-size: 0.9em">{items}</ul>' if items else ""
+    return f'<div class="job-status" data-kind="{kind}"><strong>{html.escape(text)}</strong>{more}</div>'
 
 
 def balloon_key(page: dict[str, Any], k: int) -> dict[str, Any]:
@@ -53,7 +67,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
                               label="Page format", elem_id="pages-format", scale=2)
             show = gr.Button("Show pages", variant="primary", elem_id="pages-show", scale=0, min_width=110)
         status = gr.HTML("", elem_id="pages-status")
-        gallery = gr.Gallery(label="Pages", columns=2, height=560, object_fit="contain", preview=False,
+        gallery = gr.Gallery(label="Pages", columns=2, object_fit="contain", preview=False,
                              elem_id="pages-gallery", interactive=False)
         with gr.Group(visible=False, elem_id="pages-edit") as edit:
             with gr.Row():
@@ -63,9 +77,9 @@ def build(studio: Any, scene_id: gr.State) -> None:
                                          min_width=110)
             with gr.Row():
                 move_shot = gr.Number(None, precision=0, minimum=1, label="Move shot (its number on the board)",
-                                      elem_id="pages-move-shot", scale=2)
+                                      placeholder="e.g. 4", elem_id="pages-move-shot", scale=2)
                 move_page = gr.Number(None, precision=0, minimum=1, label="to page (one past the last: a new page)",
-                                      elem_id="pages-move-page", scale=2)
+                                      placeholder="e.g. 2", elem_id="pages-move-page", scale=2)
                 move = gr.Button("Move", elem_id="pages-move-apply", scale=0, min_width=80)
             balloon = gr.Dropdown([], value=None, label="Balloon", elem_id="pages-balloon")
             with gr.Row():
@@ -102,9 +116,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
         pages = data["pages"]
         told = note or f"{len(pages)} page{'s' if len(pages) != 1 else ''}, " \
             f"{sum(len(p['balloons']) for p in pages)} balloons."
-        if warnings:
-            told += " " + " ".join(warnings)
-        return (_note("completed", told), [(p, f"Page {i}") for i, p in enumerate(paths, 1)], data,
+        return (_note("completed", told, warnings), [(p, f"Page {i}") for i, p in enumerate(paths, 1)], data,
                 gr.update(visible=owner), gr.update(choices=[(f"Page {p['number']}", p["number"]) for p in pages],
                                                     value=None),
                 gr.update(choices=balloon_choices(data), value=None), gr.update(value=fmt_name),
@@ -226,11 +238,11 @@ def build(studio: Any, scene_id: gr.State) -> None:
                 done = store.export_scene(studio, record(sid), key, f or None)
             except BackendError as err:
                 return _note("invalid", f"Not exported — {err.message}"), gr.update(visible=False)
-            told = f"Exported {key.upper()} — download it below." + (" " + " ".join(done.notes[:6])
-                                                                     if done.notes else "")
+            notes = list(done.notes[:6])
             if len(done.notes) > 6:
-                told += f" (and {len(done.notes) - 6} more notes, in Jobs)"
-            return _note("completed", told), gr.update(value=done.path, visible=True)
+                notes.append(f"and {len(done.notes) - 6} more notes, in Jobs")
+            return (_note("completed", f"Exported {key.upper()} — download it below.", notes),
+                    gr.update(value=done.path, visible=True))
         return on_export
 
     for (_, key), button in zip(EXPORTS, buttons):
