@@ -186,3 +186,11 @@ def test_endpoint_rows_name_hub_models_by_repository_not_by_cache_path(tmp_path)
            "loader looks; provision again to fix it" in row[2]
     assert "openai/whisper-large-v3-turbo · model.safetensors (1.62 GB)" in row[2]
     assert "snapshots" not in row[2] and "84e5a41" not in row[2]
+
+
+def test_saving_a_new_name_over_a_picked_character_says_it_renamed_and_how_to_add_one():
+    from ui.cast import NEW, saved_note
+    assert saved_note(None, "Ben") == "Saved “Ben”."
+    assert saved_note("Mara", "mara") == "Saved “mara”."            # a change of case is the same character
+    told = saved_note("Mara", "Ben")
+    assert told.startswith("Renamed “Mara” to “Ben”") and f"pick “{NEW}” first" in told
