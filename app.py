@@ -48,6 +48,8 @@ CSS = """
 #portrait-gallery .grid-container { grid-auto-rows: minmax(0, 390px); }
 #portrait-gallery .thumbnail-item { max-height: 390px; }
 #portrait-gallery .thumbnail-item img { height: 100%; object-fit: contain; }
+/* A job's settings: a long value (a scene's script) squeezed the names to a letter a line. */
+#jobs-details td:first-child { white-space: nowrap; }
 """ + scenes_ui.CSS + pages_ui.CSS
 
 

@@ -115,7 +115,11 @@ def _cell(value: Any) -> str:
 # A scene render's settings as the Scenes tab names them (its record holds the renderer's own keys).
 SCENE_LABELS = {"scene": "Scene", "script": "Script", "aspect": "Aspect", "resolution": "Resolution (p)",
                 "fps": "Frames per second", "burn_subtitles": "Subtitles burned in", "talking_head": "Talking heads",
-                "shots": "Shots", "made_by": "Made by", "media": "Media"}
+                "shots": "Shots", "made_by": "Made by", "media": "Media",
+                # a page export's (backend/pages/store.py)
+                "format": "Export", "page_format": "Page format", "layout": "Layout", "lettering": "Lettering"}
+# Kept on the record for the studio's own use (which scene), never a person's reading.
+HIDDEN_SETTINGS = {"scene_id"}
 
 
 def _label(action: str, name: str) -> str:
@@ -131,6 +135,11 @@ def _value(studio: Any, name: str, value: Any) -> Any:
         recs = [studio.get(j) for j in value] if studio is not None else []
         named = [f"{title(r.action)} {_short_when(r.created_at)}" for r in recs if r is not None]
         return (f"{len(value)} jobs (listed in this table): " + ", ".join(named)) if named else f"{len(value)} jobs"
+    if name in ("layout", "lettering") and isinstance(value, dict):
+        return f"{len(value)} changed by hand" if value else "automatic"
+    if name == "page_format" and isinstance(value, str):
+        from backend.pages.model import FORMATS
+        return FORMATS[value].label if value in FORMATS else value
     if name == "media" and isinstance(value, list):
         return f"{len(value)} files (panels, speech, clips and music, in this studio's library)"
     if isinstance(value, list):
@@ -163,7 +172,7 @@ def describe(rec: Any, show_cost: bool = True, studio: Any = None) -> str:
         lines += ["", "**Warnings:** " + "; ".join(str(w) for w in rec.warnings)]
     lines += ["", "**Settings**", "", "| setting | value |", "|---|---|"]
     lines += [f"| {_cell(_label(rec.action, k))} | {_cell(_value(studio, k, v))} |"
-              for k, v in (rec.inputs or {}).items()]
+              for k, v in (rec.inputs or {}).items() if k not in HIDDEN_SETTINGS]
     return "\n".join(lines)
 
 

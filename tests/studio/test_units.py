@@ -194,3 +194,16 @@ def test_saving_a_new_name_over_a_picked_character_says_it_renamed_and_how_to_ad
     assert saved_note("Mara", "mara") == "Saved “mara”."            # a change of case is the same character
     told = saved_note("Mara", "Ben")
     assert told.startswith("Renamed “Mara” to “Ben”") and f"pick “{NEW}” first" in told
+
+
+def test_a_page_exports_settings_read_in_words_without_its_scenes_id():
+    from backend.records import JobRecord
+    from ui import jobs
+    rec = JobRecord(id="pages-1", endpoint="studio", action="pages", status="completed", created_at=1.0,
+                    inputs={"scene": "Night Mail", "scene_id": "50449d77ed9d", "format": "pdf",
+                            "page_format": "us_comic", "layout": {}, "lettering": {"0:line:0": {"text": "Hi"}}})
+    text = jobs.describe(rec)
+    assert "50449d77ed9d" not in text and "Scene id" not in text
+    assert "| Page format | US comic (6.625 × 10.25 in) |" in text
+    assert "| Layout | automatic |" in text and "| Lettering | 1 changed by hand |" in text
+    assert "{}" not in text
