@@ -183,14 +183,16 @@ def download_name(rec: Any) -> str:
     return f"{title(rec.action)} {dt.datetime.fromtimestamp(rec.created_at or 0).strftime('%Y-%m-%d %H-%M-%S')}"
 
 
-def named_downloads(studio: Any, rec: Any, paths: list[str]) -> list[str]:
+def named_downloads(studio: Any, rec: Any, paths: list[str], write: bool = True) -> list[str]:
     """The files under readable names (hard links in the library's downloads folder), not the library's hashes."""
     if studio is None or not paths:
         return paths
-    from backend.scenes.make import download_names
+    from backend.scenes.make import download_names, existing_download_names
+    # Without `write` (a reviewer's page) only links an owner's page already made are shown.
+    names = download_names if write else existing_download_names
     try:
-        return download_names(studio, download_name(rec), paths) if len({Path(p).suffix for p in paths}) == \
-            len(paths) else [download_names(studio, f"{download_name(rec)} {n + 1}", [p])[0]
+        return names(studio, download_name(rec), paths) if len({Path(p).suffix for p in paths}) == \
+            len(paths) else [names(studio, f"{download_name(rec)} {n + 1}", [p])[0]
                              for n, p in enumerate(paths)]
     except OSError:
         return paths
@@ -208,8 +210,8 @@ def output_updates(rec: Any | None, studio: Any = None) -> tuple:
     video = [p for p in jobrun.outputs_of(rec, "video") if library_file(p, lib)]
     files = [o["path"] for o in rec.outputs or [] if library_file(o.get("path"), lib)]
     # Named links are made in the downloads folder for owners only: a reviewer's page writes nothing.
-    if studio is not None and roles.current_role(studio) == roles.OWNER:
-        files = named_downloads(studio, rec, files)
+    if studio is not None:
+        files = named_downloads(studio, rec, files, write=roles.current_role(studio) == roles.OWNER)
     return (gr.update(value=images or None, visible=bool(images)),
             gr.update(value=audio[0] if audio else None, visible=bool(audio)),
             gr.update(value=video[0] if video else None, visible=bool(video)),
