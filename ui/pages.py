@@ -20,23 +20,9 @@ from ui.jobrun import PRIVATE
 
 EXPORTS = (("PDF (print)", "pdf"), ("CBZ", "cbz"), ("EPUB", "epub"), ("Webtoon", "webtoon"))
 
-# Gradio's thumbnails are squares inside a fixed-height box: a tall page was cut off below its first panel on a
-# desktop and shrunk to a stamp on a phone. Pages get a page-shaped frame, the box grows with them, one a row on
-# a phone.
-CSS = """
-#pages-gallery .grid-wrap { height: auto !important; max-height: none !important; overflow-y: visible !important; }
-#pages-gallery .grid-container { grid-auto-rows: auto !important; grid-template-rows: none !important; }
-#pages-gallery .thumbnail-item { aspect-ratio: 2 / 3 !important; height: auto !important; }
-#pages-gallery .thumbnail-item img { object-fit: contain; }
-@media (max-width: 640px) { #pages-gallery .grid-container { grid-template-columns: minmax(0, 1fr) !important; } }
-"""
 
-
-def _note(kind: str, text: str, notes: list[str] | tuple[str, ...] = ()) -> str:
-    """A status line, and its notes (one per panel, say) as a list under it rather than one run-on bold line."""
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    more = f'<ul style="margin: 4px 0 0 1.2em; font-size: 0.9em">{items}</ul>' if items else ""
-    return f'<div class="job-status" data-kind="{kind}"><strong>{html.escape(text)}</strong>{more}</div>'
+def _note(kind: str, text: str) -> str:
+    return f'<div class="job-status" data-kind="{kind}"><strong>{html.escape(text)}</strong></div>'
 
 
 def balloon_key(page: dict[str, Any], k: int) -> dict[str, Any]:
@@ -57,6 +43,25 @@ def balloon_choices(model: dict[str, Any] | None) -> list[tuple[str, str]]:
             who = f"{b['character']}: " if b.get("character") else ""
             out.append((f"page {page['number']} · {b['kind']} · {who}{b['text'][:40]}", f"{page['number']}:{k}"))
     return out
+
+
+def _noted(kind: str, text: str, notes: list[str] | tuple[str, ...] = ()) -> str:
+    """A status line, and its notes (one per panel, say) as a list under it rather than one run-on bold line."""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    more = f'<ul style="margin: 4px 0 0 1.2em; font-size: 0.9em">{items}</ul>' if items else ""
+    return _note(kind, text).replace("</strong></div>", f"</strong>{more}</div>")
+
+
+# Gradio's thumbnails are squares inside a fixed-height box: a tall page was cut off below its first panel on a
+# desktop and shrunk to a stamp on a phone. Pages get a page-shaped frame, the box grows with them, one a row on
+# a phone.
+CSS = """
+#pages-gallery .grid-wrap { height: auto !important; max-height: none !important; overflow-y: visible !important; }
+#pages-gallery .grid-container { grid-auto-rows: auto !important; grid-template-rows: none !important; }
+#pages-gallery .thumbnail-item { aspect-ratio: 2 / 3 !important; height: auto !important; }
+#pages-gallery .thumbnail-item img { object-fit: contain; }
+@media (max-width: 640px) { #pages-gallery .grid-container { grid-template-columns: minmax(0, 1fr) !important; } }
+"""
 
 
 def build(studio: Any, scene_id: gr.State) -> None:
@@ -116,7 +121,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
         pages = data["pages"]
         told = note or f"{len(pages)} page{'s' if len(pages) != 1 else ''}, " \
             f"{sum(len(p['balloons']) for p in pages)} balloons."
-        return (_note("completed", told, warnings), [(p, f"Page {i}") for i, p in enumerate(paths, 1)], data,
+        return (_noted("completed", told, warnings), [(p, f"Page {i}") for i, p in enumerate(paths, 1)], data,
                 gr.update(visible=owner), gr.update(choices=[(f"Page {p['number']}", p["number"]) for p in pages],
                                                     value=None),
                 gr.update(choices=balloon_choices(data), value=None), gr.update(value=fmt_name),
@@ -238,11 +243,11 @@ def build(studio: Any, scene_id: gr.State) -> None:
                 done = store.export_scene(studio, record(sid), key, f or None)
             except BackendError as err:
                 return _note("invalid", f"Not exported — {err.message}"), gr.update(visible=False)
-            notes = list(done.notes[:6])
+            told = f"Exported {key.upper()} — download it below." + (" " + " ".join(done.notes[:6])
+                                                                     if done.notes else "")
             if len(done.notes) > 6:
-                notes.append(f"and {len(done.notes) - 6} more notes, in Jobs")
-            return (_note("completed", f"Exported {key.upper()} — download it below.", notes),
-                    gr.update(value=done.path, visible=True))
+                told += f" (and {len(done.notes) - 6} more notes, in Jobs)"
+            return _note("completed", told), gr.update(value=done.path, visible=True)
         return on_export
 
     for (_, key), button in zip(EXPORTS, buttons):
