@@ -58,7 +58,8 @@ def _noted(kind: str, text: str, notes: list[str] | tuple[str, ...] = ()) -> str
 CSS = """
 #pages-gallery .grid-wrap { height: auto !important; max-height: none !important; overflow-y: visible !important; }
 #pages-gallery .grid-container { grid-auto-rows: auto !important; grid-template-rows: none !important; }
-#pages-gallery .thumbnail-item { aspect-ratio: 2 / 3 !important; height: auto !important; }
+#pages-gallery .thumbnail-item { aspect-ratio: 2 / 3 !important; height: auto !important; max-width: 560px;
+  margin: 0 auto; }
 #pages-gallery .thumbnail-item img { object-fit: contain; }
 @media (max-width: 640px) { #pages-gallery .grid-container { grid-template-columns: minmax(0, 1fr) !important; } }
 """
@@ -81,10 +82,11 @@ def build(studio: Any, scene_id: gr.State) -> None:
                 set_template = gr.Button("Use this template", elem_id="pages-template-apply", scale=0,
                                          min_width=110)
             with gr.Row():
-                move_shot = gr.Number(None, precision=0, minimum=1, label="Move shot (its number on the board)",
-                                      placeholder="e.g. 4", elem_id="pages-move-shot", scale=2)
-                move_page = gr.Number(None, precision=0, minimum=1, label="to page (one past the last: a new page)",
-                                      placeholder="e.g. 2", elem_id="pages-move-page", scale=2)
+                # Gradio 6 shows an empty Number as 0, which its minimum then marks red before anyone typed: start at 1.
+                move_shot = gr.Number(1, precision=0, minimum=1, label="Move shot (its number on the board)",
+                                      elem_id="pages-move-shot", scale=2)
+                move_page = gr.Number(1, precision=0, minimum=1, label="to page (one past the last: a new page)",
+                                      elem_id="pages-move-page", scale=2)
                 move = gr.Button("Move", elem_id="pages-move-apply", scale=0, min_width=80)
             balloon = gr.Dropdown([], value=None, label="Balloon", elem_id="pages-balloon")
             with gr.Row():
