@@ -70,7 +70,8 @@ def build(studio: Any, scene_id: gr.State) -> None:
     with gr.Accordion("Pages: the scene as a lettered comic", open=False, elem_id="pages-view"):
         with gr.Row():
             fmt = gr.Dropdown([(f.label, f.name) for f in FORMATS.values()], value=store.DEFAULT_FORMAT,
-                              label="Page format", elem_id="pages-format", scale=2)
+                              label="Page format", elem_id="pages-format", scale=2,
+                              min_width=250)      # on a phone the button goes under it, not the name under the arrow
             show = gr.Button("Show pages", variant="primary", elem_id="pages-show", scale=0, min_width=110)
         status = gr.HTML("", elem_id="pages-status")
         gallery = gr.Gallery(label="Pages", columns=2, object_fit="contain", preview=False,
