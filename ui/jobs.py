@@ -267,8 +267,9 @@ def build(studio: Any) -> JobsTab:
         body = describe(rec, show_cost, studio)
         if rec.status == "completed" and rec.licence:
             body += "\n\n" + progress.licence_note(rec.licence)
-        # A scene render is made again from the Scenes tab, not re-sent from here.
-        return (head, body, *output_updates(rec, studio), gr.update(interactive=rec.action != "scene"),
+        # A scene render or a page export is made again from the Scenes tab, not re-sent from here (the button
+        # would only answer with a refusal).
+        return (head, body, *output_updates(rec, studio), gr.update(interactive=rec.action not in ("scene", "pages")),
                 gr.update(interactive=rec.status in IN_FLIGHT),
                 gr.update(interactive=bool(rec.outputs) and rec.status not in IN_FLIGHT, value="Delete outputs",
                           variant="secondary"))
