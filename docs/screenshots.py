@@ -136,7 +136,7 @@ def make_everything(s: Shooter, media: dict[str, Path], voice_name: str) -> None
     page.locator("#pages-show").click()
     page.locator("#pages-status").get_by_text("balloon").wait_for(timeout=60_000)
     page.locator("#pages-gallery img").first.wait_for(timeout=20_000)
-    page.locator("#pages-view").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.locator("#pages-gallery").evaluate("e => e.scrollIntoView({block: 'start'})")   # the page whole
     page.wait_for_timeout(1200)
     s.shot("pages")
 
