@@ -24,6 +24,7 @@ from ui import (api, endpoint, exchange, handoffs, jobs, mcp_login, music, page_
                 serve_guard, talking_head, voice)
 from ui import cast as cast_ui
 from ui import scenes as scenes_ui
+from ui import pages as pages_ui
 from ui import pages_api
 from ui import trash as trash_ui
 from ui.jobrun import PRIVATE
@@ -47,7 +48,9 @@ CSS = """
 #portrait-gallery .grid-container { grid-auto-rows: minmax(0, 390px); }
 #portrait-gallery .thumbnail-item { max-height: 390px; }
 #portrait-gallery .thumbnail-item img { height: 100%; object-fit: contain; }
-""" + scenes_ui.CSS
+/* A job's settings: a long value (a scene's script) squeezed the names to a letter a line. */
+#jobs-details td:first-child { white-space: nowrap; }
+""" + scenes_ui.CSS + pages_ui.CSS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

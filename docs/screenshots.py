@@ -132,6 +132,14 @@ def make_everything(s: Shooter, media: dict[str, Path], voice_name: str) -> None
     page.wait_for_timeout(1500)
     s.shot("scenes")
 
+    page.locator("#pages-view").get_by_text("Pages: the scene as a lettered comic").click()
+    page.locator("#pages-show").click()
+    page.locator("#pages-status").get_by_text("balloon").wait_for(timeout=60_000)
+    page.locator("#pages-gallery img").first.wait_for(timeout=20_000)
+    page.locator("#pages-gallery").evaluate("e => e.scrollIntoView({block: 'start'})")   # the page whole
+    page.wait_for_timeout(1200)
+    s.shot("pages")
+
     s.tab("Jobs")
     page.locator("#jobs-table [data-testid=cell-0-1]").click()
     page.locator("#jobs-details").get_by_text("Scene").first.wait_for(timeout=20_000)

@@ -132,13 +132,14 @@ def build(studio: Any) -> CastTab:
     @roles.owner_only("add or change cast members")
     def do_save(cid, n, lk, v, st, sd, img, strength=None, ref=None):
         roles.require_owner(studio, "add or change cast members")
+        before = studio.cast.get(cid) if cid else None
         try:
             c = studio.cast.save(n, look=lk, portrait=img, voice=v, seed=sd, style=st, id=cid, likeness=strength,
                                  reference=ref or None)
         except BackendError as err:
             return (cid, f"⚠ {err.message}", *(gr.update() for _ in outputs))
         p, vo, lb, bd = refresh()
-        saved = f"Saved “{c.name}”."
+        saved = saved_note(before.name if before else None, c.name)
         # Checked here, when the portrait joins the cast, not only when a talking head is about to be sent.
         no_face = face_warning(c.portrait, "Portrait") if c.portrait else None
         if no_face:
@@ -202,6 +203,15 @@ def build(studio: Any) -> CastTab:
     sheet.click(do_sheet, inputs=[char_id], outputs=[status], **jobrun.PRIVATE)
     return CastTab(portrait=portrait, voice=voice, name=name, pick=pick, refresh=refresh, outputs=outputs,
                    editor=[char_id, pick, name, look, voice, style, seed, portrait, status])
+
+
+def saved_note(before: str | None, after: str) -> str:
+    """What Save did. A new name typed over a picked character renames it (its look, portrait and voice too):
+    said so, with the way to add a second character instead, since that is what a new name usually means."""
+    if before and before.casefold() != after.casefold():
+        return (f"Renamed “{before}” to “{after}” and saved. To add another character instead, pick "
+                f"“{NEW}” first.")
+    return f"Saved “{after}”."
 
 
 def new_character(studio: Any, *, portrait: str | None = None, voice: str | None = None) -> tuple:

@@ -115,7 +115,11 @@ def _cell(value: Any) -> str:
 # A scene render's settings as the Scenes tab names them (its record holds the renderer's own keys).
 SCENE_LABELS = {"scene": "Scene", "script": "Script", "aspect": "Aspect", "resolution": "Resolution (p)",
                 "fps": "Frames per second", "burn_subtitles": "Subtitles burned in", "talking_head": "Talking heads",
-                "shots": "Shots", "made_by": "Made by", "media": "Media"}
+                "shots": "Shots", "made_by": "Made by", "media": "Media",
+                # a page export's (backend/pages/store.py)
+                "format": "Export", "page_format": "Page format", "layout": "Layout", "lettering": "Lettering"}
+# Kept on the record for the studio's own use (which scene), never a person's reading.
+HIDDEN_SETTINGS = {"scene_id"}
 
 
 def _label(action: str, name: str) -> str:
@@ -131,6 +135,11 @@ def _value(studio: Any, name: str, value: Any) -> Any:
         recs = [studio.get(j) for j in value] if studio is not None else []
         named = [f"{title(r.action)} {_short_when(r.created_at)}" for r in recs if r is not None]
         return (f"{len(value)} jobs (listed in this table): " + ", ".join(named)) if named else f"{len(value)} jobs"
+    if name in ("layout", "lettering") and isinstance(value, dict):
+        return f"{len(value)} changed by hand" if value else "automatic"
+    if name == "page_format" and isinstance(value, str):
+        from backend.pages.model import FORMATS
+        return FORMATS[value].label if value in FORMATS else value
     if name == "media" and isinstance(value, list):
         return f"{len(value)} files (panels, speech, clips and music, in this studio's library)"
     if isinstance(value, list):
@@ -163,7 +172,7 @@ def describe(rec: Any, show_cost: bool = True, studio: Any = None) -> str:
         lines += ["", "**Warnings:** " + "; ".join(str(w) for w in rec.warnings)]
     lines += ["", "**Settings**", "", "| setting | value |", "|---|---|"]
     lines += [f"| {_cell(_label(rec.action, k))} | {_cell(_value(studio, k, v))} |"
-              for k, v in (rec.inputs or {}).items()]
+              for k, v in (rec.inputs or {}).items() if k not in HIDDEN_SETTINGS]
     return "\n".join(lines)
 
 
@@ -174,14 +183,16 @@ def download_name(rec: Any) -> str:
     return f"{title(rec.action)} {dt.datetime.fromtimestamp(rec.created_at or 0).strftime('%Y-%m-%d %H-%M-%S')}"
 
 
-def named_downloads(studio: Any, rec: Any, paths: list[str]) -> list[str]:
+def named_downloads(studio: Any, rec: Any, paths: list[str], write: bool = True) -> list[str]:
     """The files under readable names (hard links in the library's downloads folder), not the library's hashes."""
     if studio is None or not paths:
         return paths
-    from backend.scenes.make import download_names
+    from backend.scenes.make import download_names, existing_download_names
+    # Without `write` (a reviewer's page) only links an owner's page already made are shown.
+    names = download_names if write else existing_download_names
     try:
-        return download_names(studio, download_name(rec), paths) if len({Path(p).suffix for p in paths}) == \
-            len(paths) else [download_names(studio, f"{download_name(rec)} {n + 1}", [p])[0]
+        return names(studio, download_name(rec), paths) if len({Path(p).suffix for p in paths}) == \
+            len(paths) else [names(studio, f"{download_name(rec)} {n + 1}", [p])[0]
                              for n, p in enumerate(paths)]
     except OSError:
         return paths
@@ -199,8 +210,8 @@ def output_updates(rec: Any | None, studio: Any = None) -> tuple:
     video = [p for p in jobrun.outputs_of(rec, "video") if library_file(p, lib)]
     files = [o["path"] for o in rec.outputs or [] if library_file(o.get("path"), lib)]
     # Named links are made in the downloads folder for owners only: a reviewer's page writes nothing.
-    if studio is not None and roles.current_role(studio) == roles.OWNER:
-        files = named_downloads(studio, rec, files)
+    if studio is not None:
+        files = named_downloads(studio, rec, files, write=roles.current_role(studio) == roles.OWNER)
     return (gr.update(value=images or None, visible=bool(images)),
             gr.update(value=audio[0] if audio else None, visible=bool(audio)),
             gr.update(value=video[0] if video else None, visible=bool(video)),
@@ -256,8 +267,9 @@ def build(studio: Any) -> JobsTab:
         body = describe(rec, show_cost, studio)
         if rec.status == "completed" and rec.licence:
             body += "\n\n" + progress.licence_note(rec.licence)
-        # A scene render is made again from the Scenes tab, not re-sent from here.
-        return (head, body, *output_updates(rec, studio), gr.update(interactive=rec.action != "scene"),
+        # A scene render or a page export is made again from the Scenes tab, not re-sent from here (the button
+        # would only answer with a refusal).
+        return (head, body, *output_updates(rec, studio), gr.update(interactive=rec.action not in ("scene", "pages")),
                 gr.update(interactive=rec.status in IN_FLIGHT),
                 gr.update(interactive=bool(rec.outputs) and rec.status not in IN_FLIGHT, value="Delete outputs",
                           variant="secondary"))

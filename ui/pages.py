@@ -54,15 +54,36 @@ def balloon_choices(model: dict[str, Any] | None) -> list[tuple[str, str]]:
     return out
 
 
+def _noted(kind: str, text: str, notes: list[str] | tuple[str, ...] = ()) -> str:
+    """A status line, and its notes (one per panel, say) as a list under it rather than one run-on bold line."""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    more = f'<ul style="margin: 4px 0 0 1.2em; font-size: 0.9em">{items}</ul>' if items else ""
+    return _note(kind, text).replace("</strong></div>", f"</strong>{more}</div>")
+
+
+# Gradio's thumbnails are squares inside a fixed-height box: a tall page was cut off below its first panel on a
+# desktop and shrunk to a stamp on a phone. Pages get a page-shaped frame, the box grows with them, one a row on
+# a phone.
+CSS = """
+#pages-gallery .grid-wrap { height: auto !important; max-height: none !important; overflow-y: visible !important; }
+#pages-gallery .grid-container { grid-auto-rows: auto !important; grid-template-rows: none !important; }
+#pages-gallery .thumbnail-item { aspect-ratio: 2 / 3 !important; height: auto !important; max-width: 560px;
+  margin: 0 auto; }
+#pages-gallery .thumbnail-item img { object-fit: contain; }
+@media (max-width: 640px) { #pages-gallery .grid-container { grid-template-columns: minmax(0, 1fr) !important; } }
+"""
+
+
 def build(studio: Any, scene_id: gr.State) -> None:
     """The Pages view for the scene whose id `scene_id` holds (call inside the Scenes tab)."""
     with gr.Accordion("Pages: the scene as a lettered comic", open=False, elem_id="pages-view"):
         with gr.Row():
             fmt = gr.Dropdown([(f.label, f.name) for f in FORMATS.values()], value=store.DEFAULT_FORMAT,
-                              label="Page format", elem_id="pages-format", scale=2)
+                              label="Page format", elem_id="pages-format", scale=2,
+                              min_width=250)      # on a phone the button goes under it, not the name under the arrow
             show = gr.Button("Show pages", variant="primary", elem_id="pages-show", scale=0, min_width=110)
         status = gr.HTML("", elem_id="pages-status")
-        gallery = gr.Gallery(label="Pages", columns=2, height=560, object_fit="contain", preview=False,
+        gallery = gr.Gallery(label="Pages", columns=2, object_fit="contain", preview=False,
                              elem_id="pages-gallery", interactive=False)
         with gr.Group(visible=False, elem_id="pages-edit") as edit:
             with gr.Row():
@@ -71,9 +92,10 @@ def build(studio: Any, scene_id: gr.State) -> None:
                 set_template = gr.Button("Use this template", elem_id="pages-template-apply", scale=0,
                                          min_width=110)
             with gr.Row():
-                move_shot = gr.Number(None, precision=0, minimum=1, label="Move shot (its number on the board)",
+                # Gradio 6 shows an empty Number as 0, which its minimum then marks red before anyone typed: start at 1.
+                move_shot = gr.Number(1, precision=0, minimum=1, label="Move shot (its number on the board)",
                                       elem_id="pages-move-shot", scale=2)
-                move_page = gr.Number(None, precision=0, minimum=1, label="to page (one past the last: a new page)",
+                move_page = gr.Number(1, precision=0, minimum=1, label="to page (one past the last: a new page)",
                                       elem_id="pages-move-page", scale=2)
                 move = gr.Button("Move", elem_id="pages-move-apply", scale=0, min_width=80)
             balloon = gr.Dropdown([], value=None, label="Balloon", elem_id="pages-balloon")
@@ -111,9 +133,7 @@ def build(studio: Any, scene_id: gr.State) -> None:
         pages = data["pages"]
         told = note or f"{len(pages)} page{'s' if len(pages) != 1 else ''}, " \
             f"{sum(len(p['balloons']) for p in pages)} balloons."
-        if warnings:
-            told += " " + " ".join(warnings)
-        return (_note("completed", told), [(p, f"Page {i}") for i, p in enumerate(paths, 1)], data,
+        return (_noted("completed", told, warnings), [(p, f"Page {i}") for i, p in enumerate(paths, 1)], data,
                 gr.update(visible=owner), gr.update(choices=[(f"Page {p['number']}", p["number"]) for p in pages],
                                                     value=None),
                 gr.update(choices=balloon_choices(data), value=None), gr.update(value=fmt_name),

@@ -94,8 +94,10 @@ def build_scene(studio: Any, scene_id: Any) -> None:
                               placeholder="What works, what should change…")
             with gr.Column(scale=2, min_width=160):
                 verdict = gr.Radio(CHOICES, value="", label="Verdict", elem_id="scene-review-verdict")
-                at = gr.Number(None, label="At (seconds into the video; empty = the whole scene)", minimum=None,
-                               elem_id="scene-review-at")
+                # A Textbox, not a Number: Gradio 6 shows (and sends) an empty Number as 0, which pinned every
+                # comment to the video's first second.
+                at = gr.Textbox("", label="At (seconds into the video; empty = the whole scene)", max_lines=1,
+                                placeholder="the whole scene", elem_id="scene-review-at")
         post = gr.Button("Post comment", elem_id="scene-review-post", size="sm")
         note = gr.HTML("", elem_id="scene-review-note")
 
@@ -104,15 +106,19 @@ def build_scene(studio: Any, scene_id: Any) -> None:
         return scene_thread_html(studio, sid)
 
     @roles.reviewer_may("comment")
-    def do_post(sid: str | None, words: str, choice: str, at_s: float | None):
+    def do_post(sid: str | None, words: str, choice: str, at_s: str | float | None):
         if not sid or studio.scenes.get(sid) is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html(NO_SCENE)
+        at_s = str(at_s if at_s is not None else "").strip()
         try:
-            target = make_target("time", sid, at_s=at_s) if at_s not in (None, "") else make_target("scene", sid)
+            target = make_target("time", sid, at_s=at_s) if at_s else make_target("scene", sid)
             studio.comment(target.key(), roles.current_user() or "owner", words, choice or None)
         except BackendError as err:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html("⚠ " + err.message)
-        return show(sid), "", "", None, ""
+            told = err.message
+            if getattr(err, "field", None) == "at_s":     # in the page's words, not the API's field name
+                told = f"At: {at_s!r} is not a time in seconds into the video (e.g. 12.5); empty = the whole scene."
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html("⚠ " + told)
+        return show(sid), "", "", "", ""
 
     scene_id.change(show, inputs=[scene_id], outputs=[thread], **jobrun.PRIVATE)
     post.click(do_post, inputs=[scene_id, text, verdict, at], outputs=[thread, text, verdict, at, note],

@@ -150,7 +150,7 @@ def board_html(work: M.SceneWork | None) -> str:
             f'<div class="shot" data-shot="{c.index + 1}" data-status="{c.status}">{thumb}'
             f'<div><b>{c.index + 1}</b> · {KIND.get(c.kind, c.kind)}{engine} · {c.duration_s:.1f} s</div>'
             f'<div class="line">{who}{html.escape(c.text[:200])}</div>'
-            + (f'<div class="in-panel" title="who is in the panel">🎭 {html.escape(c.cast)}</div>' if c.cast else "")
+            + (f'<div class="in-panel">In the panel: {html.escape(c.cast)}</div>' if c.cast else "")
             + f'<span class="st st-{c.status}">{STATUS_TEXT[c.status]}</span>{bar}{why}</div>')
     counts = work.counts()
     total = sum(counts.values())
@@ -191,7 +191,9 @@ def build(studio: Any) -> dict[str, Any]:
     gr.Markdown("**Scenes** — write a scene in Fountain (scene headings, action, CHARACTER cues, dialogue, "
                 "`[[notes]]`). Each action paragraph is a panel, each dialogue block a line in that character's "
                 "cast voice. **Make what's missing** runs the jobs the storyboard needs; **Render video** makes "
-                "the MP4 with subtitles.")
+                "the MP4 with subtitles (a motion comic through the lettered pages, or full frame: Scene "
+                "settings). **Pages**, at the foot of the tab, shows the lettered pages and exports PDF, CBZ, EPUB "
+                "or a webtoon.")
     with gr.Row():
         pick = gr.Dropdown([NEW], value=NEW, label="Scene", elem_id="scene-pick", scale=2, min_width=160)
         title = gr.Textbox(label="Title", value="Untitled scene", elem_id="scene-title", scale=2, max_length=120,
@@ -306,8 +308,10 @@ def build(studio: Any) -> dict[str, Any]:
         made = [r.get(k) for k in ("mp4", "srt", "vtt")]
         mp4, files = None, []
         if all(p and library_file(p, studio.library.root) for p in made):
-            # Named copies are made in the downloads folder for owners only: a reviewer's page writes nothing.
-            mp4, *files = M.download_names(studio, rec.title, made) if may_write() else made
+            # Named copies are made in the downloads folder for owners only: a reviewer's page writes nothing,
+            # and shows the named copies the render made when they are still there.
+            mp4, *files = (M.download_names(studio, rec.title, made) if may_write()
+                           else M.existing_download_names(studio, rec.title, made))
         return (rec.id, gr.update(choices=scene_choices(), value=rec.id), errors_html(work), board_html(work),
                 gr.update(choices=shot_choices(work)), mp4, gr.update(value=files or None, visible=bool(files)),
                 *next_step(work))

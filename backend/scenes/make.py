@@ -575,24 +575,42 @@ def render_scene(studio: Any, work: SceneWork, on_progress: Callable[[float], No
                     float(result.duration_s))
 
 
+def _named_copy(studio: Any, title: str, path: str) -> Path:
+    import re
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:60] or "scene"
+    return Path(studio.library.root) / "downloads" / f"render-{Path(path).stem}" / f"{slug}{Path(path).suffix}"
+
+
+def existing_download_names(studio: Any, title: str, paths: list[str]) -> list[str]:
+    """The render's files under the scene's title where those links already exist (the render made them), else
+    the library's own paths; writes nothing, for a reviewer's page, who would otherwise see hash-named files."""
+    first = paths[0] if paths else ""
+    out = []
+    for p in paths:
+        named = _named_copy(studio, title, first).with_suffix(Path(p).suffix)
+        try:
+            same = named.is_file() and not named.is_symlink() and named.samefile(p)
+        except OSError:
+            same = False
+        out.append(str(named) if same else p)
+    return out
+
+
 def download_names(studio: Any, title: str, paths: list[str]) -> list[str]:
     """The render's files under the scene's title (the library names them by hash and job), for the page's
     player and downloads: hard links in the library's downloads folder, so nothing is copied. Only files the
     library may serve are linked (backend/served.py): a path a record names outside it is a BackendError."""
-    import re
-
     from backend.served import judge
     for p in paths:
         if not judge(p, studio.library.root).allowed or not Path(p).resolve().is_relative_to(
                 Path(studio.library.outputs).resolve()):
             raise BackendError("The scene's render is not a file of this studio's library; render it again.")
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:60] or "scene"
-    folder = Path(studio.library.root) / "downloads" / f"render-{Path(paths[0]).stem}"
-    folder.mkdir(parents=True, exist_ok=True)
+    first = _named_copy(studio, title, paths[0])
+    first.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for p in paths:
         src = Path(p).resolve()
-        dest = folder / f"{slug}{src.suffix}"
+        dest = first.with_suffix(src.suffix)
         if dest.is_symlink() or (dest.exists() and not dest.samefile(src)):
             dest.unlink()
         if not dest.exists():

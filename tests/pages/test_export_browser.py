@@ -73,6 +73,12 @@ def test_a_scene_shows_two_lettered_pages_and_exports_a_pdf(browser, app):  # no
     pictures = page.locator("#pages-gallery img")
     expect(pictures).to_have_count(2, timeout=20_000)
     expect(page.locator("#pages-edit").first).to_be_visible()          # an owner gets the edit controls
+    # Each page is shown whole, not cut off by the gallery's frame below its first panel.
+    frame = page.locator("#pages-gallery").bounding_box()
+    for n in range(2):
+        box = pictures.nth(n).bounding_box()
+        assert box["y"] + box["height"] <= frame["y"] + frame["height"] + 1, (n, box, frame)
+        assert box["height"] > box["width"]                             # a page's shape, not a square
 
     # Each balloon of the model is drawn on its page: white inside its body, where the panel is grey (no art yet).
     data = app.root / "data" / "library" / "downloads"

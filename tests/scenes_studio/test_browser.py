@@ -97,7 +97,7 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
     expect(cards).to_have_count(3)
     expect(cards.nth(0)).to_contain_text("Rosa")
     # The first panel names both: each stands in their own half of the picture (issue 22); the last names nobody.
-    expect(cards.nth(0).locator(".in-panel")).to_have_text("🎭 Rosa (left), Teo (right)")
+    expect(cards.nth(0).locator(".in-panel")).to_have_text("In the panel: Rosa (left), Teo (right)")
     expect(cards.nth(2).locator(".in-panel")).to_have_count(0)
     expect(cards.nth(1)).to_contain_text("Talking head")
     expect(cards.nth(1)).to_contain_text("Teo")
@@ -109,7 +109,7 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
                                                                               timeout=JOB_TIMEOUT)
     expect(page.locator("#scene-board .shot[data-status=ready]")).to_have_count(3)
     expect(page.locator("#scene-board .shot img")).to_have_count(3)
-    expect(cards.nth(0).locator(".in-panel")).to_have_text("🎭 Rosa (left), Teo (right)")
+    expect(cards.nth(0).locator(".in-panel")).to_have_text("In the panel: Rosa (left), Teo (right)")
     # Its picture was made with both references: Rosa's uploaded portrait and the one made for Teo.
     panel = _panel_job(app, "Rosa and Teo")
     assert [c["region"] for c in panel["characters"]] == ["left", "right"]

@@ -398,6 +398,16 @@ def test_a_reviewers_scenes_page_shows_no_owner_controls(app, studio, chromium):
         expect(page.locator("#scene-title").locator("input, textarea")).to_be_disabled()
         expect(page.locator("#scene-board")).to_be_visible()
         expect(page.locator("#scene-review-post")).to_be_visible()
+        # "At" left empty is a comment on the whole scene, not one pinned to its first second.
+        page.locator("#scene-review-text textarea").fill("The fog looks right.")
+        page.locator("#scene-review-post").click()
+        posted = page.locator("#scene-review-thread li", has_text="The fog looks right.")
+        expect(posted).to_be_visible()
+        expect(posted).not_to_contain_text("at 0")
+        page.locator("#scene-review-text textarea").fill("Too slow here.")
+        page.locator("#scene-review-at input, #scene-review-at textarea").first.fill("a minute")
+        page.locator("#scene-review-post").click()
+        expect(page.locator("#scene-review-note")).to_contain_text("At: 'a minute' is not a time in seconds")
         expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     finally:
         page.context.close()

@@ -93,7 +93,12 @@ def test_a_render_in_the_library_is_linked_under_its_title(data):
     studio = studio_at(data)
     out = data / "library" / "outputs"
     (out / "0123-scene-1.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 64)
-    got = M.download_names(studio, "Harbour at night", [str(out / "0123-scene-1.mp4"), str(out / "scene.vtt")])
+    made = [str(out / "0123-scene-1.mp4"), str(out / "scene.vtt")]
+    # A reviewer's page writes no links: before the owner's made them it shows the library's names...
+    assert M.existing_download_names(studio, "Harbour at night", made) == made
+    got = M.download_names(studio, "Harbour at night", made)
+    # ...and afterwards the same readable names the owner sees, not hash-named files.
+    assert M.existing_download_names(studio, "Harbour at night", made) == got
     assert [Path(p).name for p in got] == ["Harbour-at-night.mp4", "Harbour-at-night.vtt"]
     assert Path(got[0]).samefile(out / "0123-scene-1.mp4")
     assert all(judge(p, data / "library").allowed for p in got)

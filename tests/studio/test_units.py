@@ -186,3 +186,24 @@ def test_endpoint_rows_name_hub_models_by_repository_not_by_cache_path(tmp_path)
            "loader looks; provision again to fix it" in row[2]
     assert "openai/whisper-large-v3-turbo · model.safetensors (1.62 GB)" in row[2]
     assert "snapshots" not in row[2] and "84e5a41" not in row[2]
+
+
+def test_saving_a_new_name_over_a_picked_character_says_it_renamed_and_how_to_add_one():
+    from ui.cast import NEW, saved_note
+    assert saved_note(None, "Ben") == "Saved “Ben”."
+    assert saved_note("Mara", "mara") == "Saved “mara”."            # a change of case is the same character
+    told = saved_note("Mara", "Ben")
+    assert told.startswith("Renamed “Mara” to “Ben”") and f"pick “{NEW}” first" in told
+
+
+def test_a_page_exports_settings_read_in_words_without_its_scenes_id():
+    from backend.records import JobRecord
+    from ui import jobs
+    rec = JobRecord(id="pages-1", endpoint="studio", action="pages", status="completed", created_at=1.0,
+                    inputs={"scene": "Night Mail", "scene_id": "50449d77ed9d", "format": "pdf",
+                            "page_format": "us_comic", "layout": {}, "lettering": {"0:line:0": {"text": "Hi"}}})
+    text = jobs.describe(rec)
+    assert "50449d77ed9d" not in text and "Scene id" not in text
+    assert "| Page format | US comic (6.625 × 10.25 in) |" in text
+    assert "| Layout | automatic |" in text and "| Lettering | 1 changed by hand |" in text
+    assert "{}" not in text
