@@ -130,24 +130,28 @@ def build(studio: Any) -> CastTab:
                                              reference, lib, armed, delete], **jobrun.PRIVATE)
 
     @roles.owner_only("add or change cast members")
-    def do_save(cid, n, lk, v, st, sd, img, strength=None, ref=None):
+    def do_save(cid, n, lk, v, st, sd, img, strength=None, ref=None, asked=None):
         roles.require_owner(studio, "add or change cast members")
         before = studio.cast.get(cid) if cid else None
+        ask = rename_asks(before.name if before else None, n or "", cid, asked)
+        if ask is not None:     # nothing is saved on this click: a new name over a picked character is asked about
+            return (cid, rename_question(before.name, (n or "").strip()), *(gr.update() for _ in outputs), ask)
         try:
             c = studio.cast.save(n, look=lk, portrait=img, voice=v, seed=sd, style=st, id=cid, likeness=strength,
                                  reference=ref or None)
         except BackendError as err:
-            return (cid, f"⚠ {err.message}", *(gr.update() for _ in outputs))
+            return (cid, f"⚠ {err.message}", *(gr.update() for _ in outputs), None)
         p, vo, lb, bd = refresh()
         saved = saved_note(before.name if before else None, c.name)
         # Checked here, when the portrait joins the cast, not only when a talking head is about to be sent.
         no_face = face_warning(c.portrait, "Portrait") if c.portrait else None
         if no_face:
             saved += f" ⚠ {no_face} Talking heads of this character would fail."
-        return c.id, saved, gr.update(choices=choices(), value=c.name), vo, lb, bd
+        return c.id, saved, gr.update(choices=choices(), value=c.name), vo, lb, bd, None
 
-    save.click(do_save, inputs=[char_id, name, look, voice, style, seed, portrait, likeness, reference],
-               outputs=[char_id, status, *outputs], **jobrun.PRIVATE)
+    rename_asked = gr.State(None)   # the rename a first Save asked about; a second Save of it renames
+    save.click(do_save, inputs=[char_id, name, look, voice, style, seed, portrait, likeness, reference, rename_asked],
+               outputs=[char_id, status, *outputs, rename_asked], **jobrun.PRIVATE)
 
     # Remove asks once (a second click), moves the character to the trash and offers Undo.
     def cast_what(cid):
@@ -203,6 +207,22 @@ def build(studio: Any) -> CastTab:
     sheet.click(do_sheet, inputs=[char_id], outputs=[status], **jobrun.PRIVATE)
     return CastTab(portrait=portrait, voice=voice, name=name, pick=pick, refresh=refresh, outputs=outputs,
                    editor=[char_id, pick, name, look, voice, style, seed, portrait, status])
+
+
+def rename_asks(before: str | None, after: str, cid: str | None, asked: str | None) -> str | None:
+    """None: save now. Else the rename to ask about first (kept in the page's state): a new name typed over a
+    picked character would rename them — their look, portrait and voice too — so the first Save only asks, and a
+    second Save of the same name renames. (A newcomer typing a second character's name would otherwise lose the
+    first: "nothing lost to one click".)"""
+    if not before or not after.strip() or before.casefold() == after.strip().casefold():
+        return None
+    key = f"{cid}:{after.strip().casefold()}"
+    return None if asked == key else key
+
+
+def rename_question(before: str, after: str) -> str:
+    return (f"⚠ Nothing saved yet: this would rename “{before}” to “{after}”. To add “{after}” as another "
+            f"character, pick “{NEW}” first; to rename, press **Save character** again.")
 
 
 def saved_note(before: str | None, after: str) -> str:

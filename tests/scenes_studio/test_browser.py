@@ -70,6 +70,13 @@ def test_two_characters_one_scene_made_rendered_and_played(browser, app, media, 
     page.locator("#cast-save").click()
     expect(page.locator("#cast-status")).to_contain_text("Saved “Rosa”", timeout=15_000)
 
+    # A second name typed over Rosa does not rename her on one click: the first Save only asks.
+    page.locator("#cast-name textarea, #cast-name input").first.fill("Teo")
+    page.locator("#cast-save").click()
+    expect(page.locator("#cast-status")).to_contain_text("Nothing saved yet", timeout=15_000)
+    expect(page.locator("#cast-cards .cast-card")).to_have_count(1)
+    expect(page.locator("#cast-cards .cast-card[data-name=Rosa]")).to_have_count(1)
+
     # Cast member 2 typed in by hand, without a portrait (the scene makes one from the look).
     pick(page, "cast-pick", "+ New character")
     name = page.locator("#cast-name textarea, #cast-name input").first

@@ -200,10 +200,11 @@ def studio(app, tmp_path_factory):
         for dep in (d for d in cfg["dependencies"] if event_name(d, comps) == name):
             assert call_event(http, dep["id"], default_inputs(dep, comps, ""), session).get("success"), name
     save = by_name["cast-save.click"]
-    got = call_event(http, save["id"], [None, "Mara", "silver hair", None, "None", -1, None, 0.8, None], session)
+    got = call_event(http, save["id"], [None, "Mara", "silver hair", None, "None", -1, None, 0.8, None, None],
+                     session)
     assert got.get("success"), got
     # Ben, the example scene's other speaker (from a page of his own: the form above now holds Mara).
-    got = call_event(http, save["id"], [None, "Ben", "a fisherman", None, "None", -1, None, 0.8, None],
+    got = call_event(http, save["id"], [None, "Ben", "a fisherman", None, "None", -1, None, 0.8, None, None],
                      uuid.uuid4().hex[:11])
     assert got.get("success"), got.get("output")
     db = Path(app.env["STUDIO_DATA_DIR"]) / "studio.sqlite3"

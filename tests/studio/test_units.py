@@ -196,6 +196,19 @@ def test_saving_a_new_name_over_a_picked_character_says_it_renamed_and_how_to_ad
     assert told.startswith("Renamed “Mara” to “Ben”") and f"pick “{NEW}” first" in told
 
 
+def test_a_new_name_over_a_picked_character_is_asked_about_before_anything_is_renamed():
+    from ui.cast import NEW, rename_asks, rename_question
+    assert rename_asks(None, "Ben", None, None) is None                   # a new character: saved at once
+    assert rename_asks("Mara", "mara ", "c1", None) is None               # the same character: saved at once
+    first = rename_asks("Mara", "Ben", "c1", None)
+    assert first is not None                                              # the first Save only asks
+    assert rename_asks("Mara", "Ben", "c1", first) is None                # the second Save of that name renames
+    assert rename_asks("Mara", "Teo", "c1", first) is not None            # another name asks again
+    assert rename_asks("Mara", "Ben", "c2", first) is not None            # so does another character
+    q = rename_question("Mara", "Ben")
+    assert "Nothing saved yet" in q and f"pick “{NEW}” first" in q and "again" in q
+
+
 def test_a_page_exports_settings_read_in_words_without_its_scenes_id():
     from backend.records import JobRecord
     from ui import jobs
