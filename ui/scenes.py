@@ -633,5 +633,5 @@ def build(studio: Any) -> dict[str, Any]:
     # A reviewer's Scenes page is a review page: these are not shown at all, and the title and script are read-only.
     return {"load": on_load, "load_outputs": [*view_out, *fields], "show": on_show, "show_inputs": [scene_id],
             "show_outputs": view_out,
-            "owner_only": [save, delete, undo, export, imp, make, render, cancel, settings_box, shot_editor],
+            "owner_only": [save, delete, export, imp, make, render, cancel, settings_box, shot_editor],
             "read_only": [title, script]}
