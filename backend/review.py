@@ -116,6 +116,28 @@ def make_target(kind: str, id: str, page: object = None, panel: object = None, a
     return Target(kind, id)
 
 
+_WHERE_PAGE = re.compile(r"^p(?:age)?\s*(\d+)(?:\s*[,/]?\s*(?:panel|pnl|p)?\s*(\d+))?$")
+_WHERE_TIME = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)?$")
+WHERE_HELP = ("empty = the whole scene; a time in seconds into the video (12.5); a page (page 2); or a panel "
+              "(page 2 panel 3)")
+
+
+def where_target(scene_id: str, where: object) -> Target:
+    """What a comment written on the Scenes page is about, from its "Where" field (WHERE_HELP)."""
+    text = " ".join(str(where or "").strip().lower().split())
+    if not text:
+        return make_target("scene", scene_id)
+    m = _WHERE_TIME.match(text)
+    if m:
+        return make_target("time", scene_id, at_s=m.group(1))
+    m = _WHERE_PAGE.match(text.replace("panel", " panel "))
+    if m:
+        page, panel = m.group(1), m.group(2)
+        return (make_target("panel", scene_id, page=page, panel=panel) if panel
+                else make_target("page", scene_id, page=page))
+    raise InputError("where", f"{str(where)[:40]!r} is not a place in the scene: {WHERE_HELP}")
+
+
 def verdict_of(word: object) -> str | None:
     """A verdict as a caller writes it ("approve", "needs changes", "none") → as stored."""
     key = str(word or "").strip().lower()

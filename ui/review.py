@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from backend.errors import BackendError
-from backend.review import Target, make_target
+from backend.review import WHERE_HELP, Target, where_target
 from ui import jobrun, roles
 
 VERDICT_WORDS = {"approved": "✅ Approved", "needs_changes": "✏️ Needs changes"}
@@ -96,8 +96,9 @@ def build_scene(studio: Any, scene_id: Any) -> None:
                 verdict = gr.Radio(CHOICES, value="", label="Verdict", elem_id="scene-review-verdict")
                 # A Textbox, not a Number: Gradio 6 shows (and sends) an empty Number as 0, which pinned every
                 # comment to the video's first second.
-                at = gr.Textbox("", label="At (seconds into the video; empty = the whole scene)", max_lines=1,
-                                placeholder="the whole scene", elem_id="scene-review-at")
+                at = gr.Textbox("", label="Where (empty = the whole scene; 12.5 = seconds into the video; "
+                                "page 2; page 2 panel 3)", max_lines=1, placeholder="the whole scene",
+                                elem_id="scene-review-at")
         post = gr.Button("Post comment", elem_id="scene-review-post", size="sm")
         note = gr.HTML("", elem_id="scene-review-note")
 
@@ -109,15 +110,16 @@ def build_scene(studio: Any, scene_id: Any) -> None:
     def do_post(sid: str | None, words: str, choice: str, at_s: str | float | None):
         if not sid or studio.scenes.get(sid) is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html(NO_SCENE)
-        at_s = str(at_s if at_s is not None else "").strip()
+        where = str(at_s if at_s is not None else "").strip()
         try:
-            target = make_target("time", sid, at_s=at_s) if at_s else make_target("scene", sid)
+            target = where_target(sid, where)
+        except BackendError:                # in the page's words, not the API's field names
+            return (gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                    note_html(f"⚠ Where: {where[:40]!r} is not a place in the scene — {WHERE_HELP}."))
+        try:
             studio.comment(target.key(), roles.current_user() or "owner", words, choice or None)
         except BackendError as err:
-            told = err.message
-            if getattr(err, "field", None) == "at_s":     # in the page's words, not the API's field name
-                told = f"At: {at_s!r} is not a time in seconds into the video (e.g. 12.5); empty = the whole scene."
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html("⚠ " + told)
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), note_html("⚠ " + err.message)
         return show(sid), "", "", "", ""
 
     scene_id.change(show, inputs=[scene_id], outputs=[thread], **jobrun.PRIVATE)

@@ -44,3 +44,17 @@ def test_verdicts_as_callers_write_them():
         ["approved", "needs_changes", "needs_changes", None, None]
     with pytest.raises(InputError, match="verdict: 'maybe' is not a verdict"):
         verdict_of("maybe")
+
+
+def test_where_a_comment_on_the_scenes_page_is_about_reads_as_people_write_it():
+    from backend.errors import InputError
+    from backend.review import where_target
+    said = {w: where_target("s1", w).key() for w in ("", "12.5", "12 s", "page 2", "p2", "Page 2 panel 3",
+                                                       "page 2, panel 3", "p2/3")}
+    assert said == {"": "scene:s1", "12.5": "scene:s1@12.5", "12 s": "scene:s1@12.0", "page 2": "scene:s1/page:2",
+                    "p2": "scene:s1/page:2", "Page 2 panel 3": "scene:s1/page:2/panel:3",
+                    "page 2, panel 3": "scene:s1/page:2/panel:3", "p2/3": "scene:s1/page:2/panel:3"}
+    for bad, field in (("a minute", "where"), ("page 0", "page"), ("page 2 panel 0", "panel")):
+        with pytest.raises(InputError) as err:
+            where_target("s1", bad)
+        assert err.value.field == field, bad

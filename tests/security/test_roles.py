@@ -408,7 +408,12 @@ def test_a_reviewers_scenes_page_shows_no_owner_controls(app, studio, chromium):
         page.locator("#scene-review-text textarea").fill("Too slow here.")
         page.locator("#scene-review-at input, #scene-review-at textarea").first.fill("a minute")
         page.locator("#scene-review-post").click()
-        expect(page.locator("#scene-review-note")).to_contain_text("At: 'a minute' is not a time in seconds")
+        expect(page.locator("#scene-review-note")).to_contain_text("Where: 'a minute' is not a place in the scene")
+        # A page's panel, as written in the page's own words.
+        page.locator("#scene-review-at input, #scene-review-at textarea").first.fill("page 1 panel 2")
+        page.locator("#scene-review-post").click()
+        on_panel = page.locator("#scene-review-thread li", has_text="Too slow here.")
+        expect(on_panel).to_contain_text("page 1, panel 2")
         expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     finally:
         page.context.close()
