@@ -97,6 +97,8 @@ def build(studio: Any, scene_id: gr.State) -> None:
                                       elem_id="pages-move-shot", scale=2)
                 move_page = gr.Number(1, precision=0, minimum=1, label="to page (one past the last: a new page)",
                                       elem_id="pages-move-page", scale=2)
+                move_panel = gr.Textbox("", label="as panel (empty: the page's last)", max_lines=1,
+                                        placeholder="last", elem_id="pages-move-panel", scale=1)
                 move = gr.Button("Move", elem_id="pages-move-apply", scale=0, min_width=80)
             balloon = gr.Dropdown([], value=None, label="Balloon", elem_id="pages-balloon")
             with gr.Row():
@@ -182,17 +184,21 @@ def build(studio: Any, scene_id: gr.State) -> None:
 
     set_template.click(on_template, inputs=[scene_id, fmt, page_no, template], outputs=view_out, **PRIVATE)
 
-    def on_move(sid, f, shot, to_page):
-        if not shot or not to_page:
-            return (_note("invalid", "Give the shot's number and the page to move it to."),
+    def on_move(sid, f, shot, to_page, as_panel=""):
+        as_panel = str(as_panel or "").strip()
+        if not shot or not to_page or (as_panel and not (as_panel.isdigit() and int(as_panel) >= 1)):
+            return (_note("invalid", "Give the shot's number, the page to move it to and, if you like, which panel "
+                                     "it becomes there (1, 2, …; empty: the last)."),
                     *(gr.update() for _ in view_out[1:]))
+        move_to = {"shot": int(shot) - 1, "page": int(to_page), **({"panel": int(as_panel)} if as_panel else {})}
 
         def change(p):
             moves = [m for m in (p["layout"].get("moves") or []) if m.get("shot") != int(shot) - 1]
-            return {"layout": {**p["layout"], "moves": moves + [{"shot": int(shot) - 1, "page": int(to_page)}]}}
-        return edit_pages(sid, f, change, f"Shot {int(shot)} is on page {int(to_page)}.")
+            return {"layout": {**p["layout"], "moves": moves + [move_to]}}
+        where = f"page {int(to_page)}" + (f", panel {int(as_panel)}" if as_panel else "")
+        return edit_pages(sid, f, change, f"Shot {int(shot)} is on {where}.")
 
-    move.click(on_move, inputs=[scene_id, fmt, move_shot, move_page], outputs=view_out, **PRIVATE)
+    move.click(on_move, inputs=[scene_id, fmt, move_shot, move_page, move_panel], outputs=view_out, **PRIVATE)
 
     def picked(data, which):
         if not data or not which:

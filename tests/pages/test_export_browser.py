@@ -109,10 +109,11 @@ def test_a_scene_shows_two_lettered_pages_and_exports_a_pdf(browser, app):  # no
     before = [len(p["panels"]) for p in json.loads(book.read_text())["pages"]]
     page.locator("#pages-move-shot input").fill("4")
     page.locator("#pages-move-page input").fill("1")
+    page.locator("#pages-move-panel input, #pages-move-panel textarea").first.fill("1")     # and opens the page
     page.locator("#pages-move-apply").click()
-    expect(page.locator("#pages-status")).to_contain_text("Shot 4 is on page 1.", timeout=30_000)
+    expect(page.locator("#pages-status")).to_contain_text("Shot 4 is on page 1, panel 1.", timeout=30_000)
     after = json.loads(book.read_text())["pages"]
-    assert 3 in [pn["shot_index"] for pn in after[0]["panels"]] and len(after[0]["panels"]) == before[0] + 1
+    assert after[0]["panels"][0]["shot_index"] == 3 and len(after[0]["panels"]) == before[0] + 1
 
     page.locator("#pages-export-pdf").click()
     expect(page.locator("#pages-status")).to_contain_text("Exported PDF", timeout=60_000)
