@@ -143,6 +143,7 @@ def build_blocks(studio: Any) -> gr.Blocks:
         owner_only = [t_portrait, t_voice, t_head, t_panel, t_music, cast_page, t_endpoint, *jobs_tab.owner_only,
                       *scenes_tab["owner_only"], trash_view.box]
         read_only = scenes_tab["read_only"]
+        reviewer_only = scenes_tab["reviewer_only"]     # what a reviewer reads instead of the owner's help
         handoffs.wire(studio, tabs, portrait_tab, voice_tab, th_tab)
         handoffs.wire_cast(studio, tabs, portrait_tab, voice_tab, cast_tab, portrait_add, voice_add)
         cast_page.select(cast_tab.refresh, outputs=cast_tab.outputs, **PRIVATE)
@@ -166,15 +167,17 @@ def build_blocks(studio: Any) -> gr.Blocks:
             refreshed = list(jobs_tab.refresh(*filters))
             visibility = [gr.update(visible=owner) for _ in owner_only]
             editable = [gr.update(interactive=owner) for _ in read_only]
+            instead = [gr.update(visible=not owner) for _ in reviewer_only]
             # Gradio hides a tab's content but not its button: the buttons go by style, and the page opens on Jobs.
             style = "" if owner else ("<style>" + ", ".join(f"button[data-tab-id='{t}']" for t in OWNER_TABS)
                                       + " { display: none !important; }</style>")
             return (gr.update(choices=names, info=library_hint(names)), gr.update(choices=names), note, style,
-                    gr.update() if owner else gr.update(selected="jobs"), *refreshed, *visibility, *editable)
+                    gr.update() if owner else gr.update(selected="jobs"), *refreshed, *visibility, *editable,
+                    *instead)
 
         demo.load(on_load, inputs=jobs_tab.inputs,
                   outputs=[voice_tab.voices, th_tab.voices, role_note, role_style, tabs, *jobs_tab.outputs,
-                           *owner_only, *read_only], **PRIVATE)
+                           *owner_only, *read_only, *reviewer_only], **PRIVATE)
         # Last: every event built above (page and named API) behind its role; unmarked ones are owner-only.
         roles.guard_events(demo, studio)
     return demo

@@ -177,8 +177,9 @@ def describe(rec: Any, show_cost: bool = True, studio: Any = None) -> str:
 
 
 def download_name(rec: Any) -> str:
-    """What a job's downloads are called: the scene's title for a render, else the kind of job and when."""
-    if rec.action == "scene" and (rec.inputs or {}).get("scene"):
+    """What a job's downloads are called: the scene's title for a render or a book export, else the kind of job
+    and when."""
+    if rec.action in ("scene", "pages") and (rec.inputs or {}).get("scene"):
         return str(rec.inputs["scene"])
     return f"{title(rec.action)} {dt.datetime.fromtimestamp(rec.created_at or 0).strftime('%Y-%m-%d %H-%M-%S')}"
 

@@ -261,11 +261,11 @@ def build(studio: Any, scene_id: gr.State) -> None:
                 done = store.export_scene(studio, record(sid), key, f or None, into=destination(studio))
             except BackendError as err:
                 return _note("invalid", f"Not exported — {err.message}"), gr.update(visible=False)
-            told = f"Exported {key.upper()} — download it below." + (" " + " ".join(done.notes[:6])
-                                                                     if done.notes else "")
+            told = f"Exported {key.upper()} — download it below."
+            notes = list(done.notes[:6])
             if len(done.notes) > 6:
-                told += f" (and {len(done.notes) - 6} more notes" + (", in Jobs)" if done.record else ")")
-            return _note("completed", told), gr.update(value=done.path, visible=True)
+                notes.append(f"… and {len(done.notes) - 6} more notes" + (", in Jobs" if done.record else ""))
+            return _noted("completed", told, notes), gr.update(value=done.path, visible=True)
         return on_export
 
     for (_, key), button in zip(EXPORTS, buttons):

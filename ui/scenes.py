@@ -188,12 +188,19 @@ def image_choices(studio: Any) -> list[tuple[str, str]]:
 
 
 def build(studio: Any) -> dict[str, Any]:
-    gr.Markdown("**Scenes** — write a scene in Fountain (scene headings, action, CHARACTER cues, dialogue, "
-                "`[[notes]]`). Each action paragraph is a panel, each dialogue block a line in that character's "
-                "cast voice. **Make what's missing** runs the jobs the storyboard needs; **Render video** makes "
-                "the MP4 with subtitles (a motion comic through the lettered pages, or full frame: Scene "
-                "settings). **Pages**, at the foot of the tab, shows the lettered pages and exports PDF, CBZ, EPUB "
-                "or a webtoon.")
+    help_owner = gr.Markdown(
+        "**Scenes** — write a scene in Fountain (scene headings, action, CHARACTER cues, dialogue, `[[notes]]`) or "
+        "the comic-script form (PAGE ONE, Panel 1, NAME: line, CAPTION:, SFX:). Each action paragraph is a panel, "
+        "each dialogue block a line in that character's cast voice. **Make what's missing** runs the jobs the "
+        "storyboard needs; **Render video** makes the MP4 with subtitles (a motion comic through the lettered "
+        "pages, or full frame: Scene settings). **Pages**, at the foot of the tab, shows the lettered pages and "
+        "exports PDF, CBZ, EPUB or a webtoon.", elem_id="scene-help")
+    # What a reviewer reads instead: their page has no Make or Render (they are not shown to them at all).
+    help_reviewer = gr.Markdown(
+        "**Scenes** — pick a scene to see its script, storyboard and video. **Comments and verdicts**, under the "
+        "video, take a note on the whole scene, a moment of the video, a page or a panel. **Pages**, at the foot of "
+        "the tab, shows the lettered pages and downloads them as PDF, CBZ, EPUB or a webtoon.",
+        visible=False, elem_id="scene-help-reviewer")
     with gr.Row():
         pick = gr.Dropdown([NEW], value=NEW, label="Scene", elem_id="scene-pick", scale=2, min_width=160)
         title = gr.Textbox(label="Title", value="Untitled scene", elem_id="scene-title", scale=2, max_length=120,
@@ -633,5 +640,6 @@ def build(studio: Any) -> dict[str, Any]:
     # A reviewer's Scenes page is a review page: these are not shown at all, and the title and script are read-only.
     return {"load": on_load, "load_outputs": [*view_out, *fields], "show": on_show, "show_inputs": [scene_id],
             "show_outputs": view_out,
-            "owner_only": [save, delete, export, imp, make, render, cancel, settings_box, shot_editor],
+            "owner_only": [help_owner, save, delete, export, imp, make, render, cancel, settings_box, shot_editor],
+            "reviewer_only": [help_reviewer],
             "read_only": [title, script]}

@@ -395,6 +395,8 @@ def test_a_reviewers_scenes_page_shows_no_owner_controls(app, studio, chromium):
         for control in ("scene-make", "scene-render", "scene-cancel", "scene-delete", "scene-save", "scene-import",
                         "scene-export", "scene-settings", "scene-shot-editor"):
             expect(page.locator(f"#{control}")).to_be_hidden()
+        expect(page.locator("#scene-help")).to_be_hidden()              # the owner's help names Make and Render
+        expect(page.locator("#scene-help-reviewer")).to_contain_text("Comments and verdicts")
         expect(page.locator("#scene-script textarea")).to_be_disabled()
         expect(page.locator("#scene-title").locator("input, textarea")).to_be_disabled()
         expect(page.locator("#scene-board")).to_be_visible()

@@ -220,3 +220,13 @@ def test_a_page_exports_settings_read_in_words_without_its_scenes_id():
     assert "| Page format | US comic (6.625 × 10.25 in) |" in text
     assert "| Layout | automatic |" in text and "| Lettering | 1 changed by hand |" in text
     assert "{}" not in text
+
+
+def test_downloads_are_named_after_the_scene_for_renders_and_book_exports():
+    from backend.records import JobRecord
+    from ui.jobs import download_name
+    made = dict(endpoint="studio", status="completed", created_at=0.0)
+    assert download_name(JobRecord(id="r", action="scene", inputs={"scene": "Night Mail"}, **made)) == "Night Mail"
+    assert download_name(JobRecord(id="b", action="pages", inputs={"scene": "Night Mail"}, **made)) == "Night Mail"
+    other = download_name(JobRecord(id="p", action="portrait", inputs={"prompt": "x"}, **made))
+    assert other.startswith("Portrait ") and "p" not in other.split(" ", 1)[1]   # the kind and when, not the id
