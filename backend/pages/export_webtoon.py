@@ -2,7 +2,8 @@
 at most 20 MB an episode (Webtoon Canvas's limits).
 
 The strip is never whole in memory: pages are scaled to the strip's width and appended to a buffer, and every
-full slice is cut off the top and written as soon as it exists. A slice over 2 MB is saved again at a lower JPEG
+full slice is cut off the top and written as soon as it exists — at a blank row (a gutter, the gap between pages)
+where the slice's lower half has one, so no panel, and no balloon (which stays inside its panel), is cut in two. A slice over 2 MB is saved again at a lower JPEG
 quality; an episode that still passes 20 MB is refused (its slices removed) with what to do.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from backend.pages.exports import Exported, ExportError, ExportMeta, RenderPage, lettering_notes, slug
@@ -23,9 +25,15 @@ PAGE_GAP = 60           # white space between two pages of a paged format, in st
 QUALITIES = (90, 82, 74, 66, 58, 50)
 
 
-def slice_heights(total: int, limit: int = SLICE_HEIGHT) -> list[int]:
-    """Heights of the slices a strip of `total` px is cut into: full slices, then the rest."""
-    return [limit] * (total // limit) + ([total % limit] if total % limit else [])
+BLANK = 245             # a row whose every pixel is at least this light is paper, not art
+
+
+def cut_at(strip: Image.Image, limit: int = SLICE_HEIGHT) -> int:
+    """How tall the next slice off the top of `strip` is: just past the lowest blank row in the lower half of the
+    first `limit` rows, or `limit` where there is none (a panel taller than half a slice)."""
+    lower = np.asarray(strip.crop((0, limit // 2, strip.width, limit)).convert("L"))
+    blank = np.flatnonzero(lower.min(axis=1) >= BLANK)
+    return limit // 2 + int(blank[-1]) + 1 if blank.size else limit
 
 
 def encode_slice(im: Image.Image, limit: int = SLICE_BYTES) -> bytes:
@@ -70,8 +78,9 @@ def write_webtoon(book: Book, render: RenderPage, dest_dir: Path, meta: ExportMe
         grown.paste(im, (0, buffer.height + gap))
         buffer = grown
         while buffer.height >= SLICE_HEIGHT:
-            flush(buffer.crop((0, 0, STRIP_WIDTH, SLICE_HEIGHT)))
-            buffer = buffer.crop((0, SLICE_HEIGHT, STRIP_WIDTH, buffer.height))
+            cut = cut_at(buffer)
+            flush(buffer.crop((0, 0, STRIP_WIDTH, cut)))
+            buffer = buffer.crop((0, cut, STRIP_WIDTH, buffer.height))
     if buffer.height:
         flush(buffer)
     return Exported("webtoon", tuple(written), tuple(lettering_notes(book)), len(book.pages))
