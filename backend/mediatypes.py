@@ -55,12 +55,16 @@ SUBTITLE_EXTENSIONS = (".srt", ".vtt")
 ALLOWED_NAMES = "PNG, JPEG, WebP, WAV, FLAC, MP3, Ogg/Opus, MP4 or WebM"
 
 
+def _suffix(name: str) -> str:
+    return name[name.rfind("."):].lower() if "." in name else ""
+
+
 def named_media(head: bytes, name: str) -> MediaType | None:
     """The file's type when its bytes are media we know and its name's extension agrees; else None."""
     mt = sniff(head)
     if mt is None:
         return None
-    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    suffix = _suffix(name)
     return mt if suffix in EXTENSIONS.get(mt.mime, (mt.extension,)) else None
 
 
@@ -78,13 +82,13 @@ BOOK_OPENINGS = {".pdf": (b"%PDF-",), ".cbz": (b"PK\x03\x04",), ".epub": (b"PK\x
 
 def is_book(head: bytes, name: str) -> bool:
     """A page export (PDF, CBZ, EPUB, webtoon .zip, page-model JSON): the extension and the opening agree."""
-    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    suffix = _suffix(name)
     return any(head.lstrip().startswith(o) for o in BOOK_OPENINGS.get(suffix, ()))
 
 
 def is_subtitles(head: bytes, name: str) -> bool:
     """SRT/WebVTT as a render writes them: the extension and the opening agree (served only as attachments)."""
-    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    suffix = _suffix(name)
     if suffix not in SUBTITLE_EXTENSIONS or b"\x00" in head:
         return False
     text = head.decode("utf-8-sig", "ignore").lstrip()

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from backend.pages.book import to_json
 from backend.pages.exports import Exported, lettering_notes
 from backend.pages.model import Book
-
-
-def book_json(book: Book) -> dict[str, Any]:
-    return to_json(book)
 
 
 def write_json(book: Book, dest: Path) -> Exported:

@@ -286,7 +286,7 @@ def page_images(studio: Any, record: Any, page_format: str | None = None, ppi: f
                 into: Path | None = None) -> tuple[list[str], dict[str, Any], tuple[str, ...]]:
     """The scene's pages as PNG files (for the studio and the named API) and the page model as JSON: in the
     library's downloads (replacing the scene's last ones at that format), or only in the folder `into`."""
-    from backend.pages.export_json import book_json
+    from backend.pages.book import to_json
     sb = scene_book(studio, record, page_format)
     folder = Path(into) if into is not None else \
         Path(studio.library.root) / "downloads" / f"pages-{record.id}-{sb.book.format.name}"
@@ -300,8 +300,9 @@ def page_images(studio: Any, record: Any, page_format: str | None = None, ppi: f
         im.save(folder / name)
         im.close()
         paths.append(str(folder / name))
-    (folder / "book.json").write_text(json.dumps(book_json(sb.book), indent=1))
-    return paths, book_json(sb.book), tuple(sb.book.warnings)
+    model = to_json(sb.book)
+    (folder / "book.json").write_text(json.dumps(model, indent=1))
+    return paths, model, tuple(sb.book.warnings)
 
 
 __all__ = ["EXPORT_FORMATS", "SceneBook", "scene_book", "export_scene", "page_images", "page_settings",
